@@ -1,0 +1,16 @@
+"""seqlab: deep learning for sequences, the course made real, on PyTorch.
+
+    >>> import seqlab
+    >>> from seqlab import layers
+    >>> model = seqlab.Sequential([layers.Embedding(1000, 64), layers.Dense(10)])
+"""
+import os as _os
+
+# torch's OpenMP threads busy-wait by default; on a shared 2-core machine that makes
+# 2 threads 3-100x slower than 1 (see bench/threads.py). Passive waiting avoids it.
+# Only effective if seqlab is imported before torch initialises OpenMP.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+__version__ = "0.1.0"
+
+from seqlab import activations, layers  # noqa: E402

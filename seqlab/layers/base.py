@@ -1,0 +1,272 @@
+"""The `Layer` base class: a `torch.nn.Module` that builds itself on first use.
+
+Every seqlab layer is a plain `nn.Module` and can be dropped into PyTorch code. On top
+of that it behaves like a Keras layer:
+
+* **Lazy build.** Sizes that depend on the input (the ``D`` of a ``Dense`` kernel) are
+  not needed at construction: ``build(input_shape)`` creates the parameters the first
+  time the layer sees an input, or when a ``Sequential`` propagates shapes.
+* **Shapes.** ``compute_output_shape(input_shape)`` maps a Keras-style shape that
+  includes the batch dimension and uses ``None`` for unknown sizes, e.g.
+  ``(None, None, 64) -> (None, 128)``. It is what ``summary()`` prints.
+* **Masks.** A layer that produces a padding mask (``Embedding(mask_zero=True)``)
+  attaches it to its output tensor (``attach_mask``); a layer that consumes one reads
+  it with ``get_mask(x, mask)``. ``Sequential`` also passes masks explicitly.
+* **Weights.** ``get_weights()`` / ``set_weights()`` speak Keras's array layout.
+* **Config.** The constructor's arguments are recorded automatically, so
+  ``get_config()`` works for every subclass without extra code; ``seqlab.io`` uses
+  it to save a model as JSON + safetensors.
+
+Shape letters used across seqlab: B batch, T time, D input features, H hidden units,
+V vocabulary, nh heads.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from collections import defaultdict
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+Shape = tuple  # a Keras-style shape, batch first, None for unknown sizes
+
+_LAYER_CLASSES: dict[str, type] = {}
+_NAME_COUNTS: dict[str, int] = defaultdict(int)
+_MASK_ATTR = "_seqlab_mask"
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(prefix: str) -> str:
+    """Keras-style automatic names: ``dense``, ``dense_1``, ``dense_2``..."""
+    count = _NAME_COUNTS[prefix]
+    _NAME_COUNTS[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def reset_name_counts() -> None:
+    """Restart automatic layer names (``dense``, ``dense_1``...) from zero."""
+    _NAME_COUNTS.clear()
+
+
+def get_layer_class(class_name: str) -> type:
+    """The registered seqlab layer class called ``class_name`` (for loading models)."""
+    try:
+        return _LAYER_CLASSES[class_name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown layer class {class_name!r}: the file was written by another "
+            f"program or a newer seqlab. Known classes: {sorted(_LAYER_CLASSES)}."
+        ) from None
+
+
+def attach_mask(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    """Attach a (B, T) boolean mask (True = real step) to ``x`` and return ``x``."""
+    if mask is not None:
+        setattr(x, _MASK_ATTR, mask)
+    return x
+
+
+def get_mask(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
+    """The mask given explicitly, else the one attached to ``x`` by a previous layer."""
+    return mask if mask is not None else getattr(x, _MASK_ATTR, None)
+
+
+def check_positive_int(layer: str, arg: str, value: Any) -> int:
+    """Fail early (STYLE.md §6): ``value`` must be an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"{layer}: {arg} must be a positive integer, got {value!r}. "
+            f"Pass e.g. {arg}=32."
+        )
+    return int(value)
+
+
+def check_rate(layer: str, arg: str, value: Any) -> float:
+    """Fail early: a dropout-like rate must lie in [0, 1)."""
+    if not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
+        raise ValueError(
+            f"{layer}: {arg} must be a float in [0, 1), got {value!r}. "
+            f"Use 0.0 to disable it."
+        )
+    return float(value)
+
+
+class Layer(nn.Module):
+    """Base class of all seqlab layers.
+
+    Args:
+        name: layer name shown by ``summary()``; automatic (``dense_1``) by default.
+        input_shape: shape of one sample, without the batch dimension, as in Keras
+            (``Dense(8, input_shape=(4,))``). Lets a ``Sequential`` build before data.
+        trainable: False freezes the layer's parameters.
+
+    Subclasses implement ``build(input_shape)`` (create parameters; ``input_shape``
+    includes the batch dimension), ``forward`` and ``compute_output_shape``.
+    """
+
+    supports_masking = False  # True: the layer passes a mask through unchanged
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        # Recorded before __init__ runs, so get_config() needs no per-layer code.
+        object.__setattr__(self, "_init_args", (args, kwargs))
+        return self
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _LAYER_CLASSES[cls.__name__] = cls
+
+    def __init__(self, name: Optional[str] = None, input_shape: Optional[Sequence] = None,
+                 trainable: bool = True):
+        super().__init__()
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self.built = False
+        self.build_input_shape: Optional[Shape] = None
+        self.batch_input_shape: Optional[Shape] = (
+            (None,) + tuple(input_shape) if input_shape is not None else None
+        )
+        self._trainable = bool(trainable)
+
+    # ----------------------------------------------------------------- building
+    def build(self, input_shape: Shape) -> None:
+        """Create the parameters for inputs of ``input_shape`` (batch included)."""
+
+    def build_once(self, input_shape: Shape) -> None:
+        """Build unless already built; records the shape and applies ``trainable``."""
+        if self.built:
+            return
+        input_shape = tuple(input_shape)
+        self.build(input_shape)
+        self.built = True
+        self.build_input_shape = input_shape
+        self.trainable = self._trainable
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """Output shape for ``input_shape`` (batch first, None for unknown sizes)."""
+        return tuple(input_shape)
+
+    def compute_mask(self, inputs: Any, mask: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """Mask for the next layer: passed through when ``supports_masking``."""
+        return mask if self.supports_masking else None
+
+    def __call__(self, *args, **kwargs):
+        if not self.built:
+            x = args[0] if args else next(iter(kwargs.values()))
+            self._build_from_input(x)
+        return super().__call__(*args, **kwargs)
+
+    def _build_from_input(self, x: Any) -> None:
+        if isinstance(x, (tuple, list)):
+            x = x[0]
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                f"{self.name} ({type(self).__name__}): expected a torch.Tensor input, "
+                f"got {type(x).__name__}. Convert it with torch.as_tensor(...)."
+            )
+        self.build_once((None,) + tuple(x.shape[1:]))
+        # Parameters follow the input's device, and its float dtype (float64 gradcheck).
+        dtype = x.dtype if x.is_floating_point() else None
+        self.to(device=x.device, dtype=dtype) if dtype else self.to(device=x.device)
+
+    # ----------------------------------------------------------------- trainable
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for p in self.parameters():
+            p.requires_grad_(self._trainable)
+
+    # ----------------------------------------------------------------- weights
+    def get_weights(self) -> list[np.ndarray]:
+        """The layer's weights as numpy arrays, in Keras's order and layout."""
+        return [p.detach().cpu().numpy().copy() for p in self.parameters()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Load weights given in the order and layout of ``get_weights()``."""
+        params = list(self.parameters())
+        self._check_weights(weights, [tuple(p.shape) for p in params])
+        with torch.no_grad():
+            for p, w in zip(params, weights):
+                p.copy_(torch.as_tensor(np.asarray(w), dtype=p.dtype))
+
+    def _check_weights(self, weights: Sequence[np.ndarray], shapes: list[tuple]) -> None:
+        if not self.built:
+            raise RuntimeError(
+                f"{self.name}: set_weights() before the layer is built. Call it on an "
+                f"input first, or give the first layer input_shape=..."
+            )
+        got = [tuple(np.shape(w)) for w in weights]
+        if got != shapes:
+            raise ValueError(
+                f"{self.name} ({type(self).__name__}): set_weights expected arrays of "
+                f"shapes {shapes}, got {got}."
+            )
+
+    def count_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """The constructor arguments, as a JSON-friendly dict (nested layers too)."""
+        args, kwargs = self._init_args
+        bound = inspect.signature(type(self).__init__).bind_partial(self, *args, **kwargs)
+        config = {}
+        for key, value in bound.arguments.items():
+            if key == "self":
+                continue
+            param = inspect.signature(type(self).__init__).parameters[key]
+            if param.kind == param.VAR_KEYWORD:
+                config.update({k: serialize(v, self.name, k) for k, v in value.items()})
+            elif param.kind == param.VAR_POSITIONAL:
+                config[key] = serialize(list(value), self.name, key)
+            else:
+                config[key] = serialize(value, self.name, key)
+        config["name"] = self.name
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        config = {k: deserialize(v) for k, v in config.items()}
+        params = inspect.signature(cls.__init__).parameters
+        var_pos = [k for k, p in params.items() if p.kind == p.VAR_POSITIONAL]
+        args = config.pop(var_pos[0]) if var_pos and var_pos[0] in config else []
+        return cls(*args, **config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+def serialize(value: Any, layer: str = "?", arg: str = "?") -> Any:
+    """JSON-friendly form of a constructor argument."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [serialize(v, layer, arg) for v in value]
+    if isinstance(value, dict):
+        return {str(k): serialize(v, layer, arg) for k, v in value.items()}
+    if isinstance(value, Layer):
+        return {"class_name": type(value).__name__, "config": value.get_config()}
+    raise TypeError(
+        f"{layer}: argument {arg}={value!r} cannot be saved as JSON. Pass activations, "
+        f"initialisers and similar options by name (e.g. activation='relu')."
+    )
+
+
+def deserialize(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+        return get_layer_class(value["class_name"]).from_config(value["config"])
+    if isinstance(value, list):
+        return [deserialize(v) for v in value]
+    return value

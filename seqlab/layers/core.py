@@ -1,0 +1,168 @@
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, RepeatVector, TimeDistributed.
+
+Shapes in comments: B batch, T time, D input features, U units.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlab import activations
+from seqlab.layers import initializers
+from seqlab.layers.base import Layer, Shape, check_positive_int, check_rate, get_mask
+
+
+class Dense(Layer):
+    """Fully-connected layer: ``y = activation(x @ kernel + bias)`` on the last axis.
+
+    Args:
+        units: output size U (>= 1).
+        activation: name (see ``seqlab.activations``) or callable; None = linear.
+        use_bias: add a bias vector.
+        kernel_initializer, bias_initializer: names (Keras defaults).
+
+    The kernel is stored as Keras stores it, (D, U), so ``get_weights()`` and
+    ``set_weights()`` exchange arrays with Keras unchanged.
+
+    >>> layer = Dense(4, activation="relu")
+    >>> layer(torch.zeros(2, 3)).shape
+    torch.Size([2, 4])
+    """
+
+    supports_masking = True
+
+    def __init__(self, units: int, activation: Union[None, str] = None, use_bias: bool = True,
+                 kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.units = check_positive_int(f"Dense {self.name}", "units", units)
+        self.activation = activations.get(activation, f"Dense {self.name}")
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape: Shape) -> None:
+        in_features = input_shape[-1]
+        if in_features is None:
+            raise ValueError(f"{self.name} (Dense): the last input dimension must be known, "
+                             f"got input shape {input_shape}.")
+        self.kernel = nn.Parameter(self.kernel_initializer((in_features, self.units)))  # (D, U)
+        self.bias = nn.Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        y = torch.matmul(x, self.kernel)  # (..., D) @ (D, U) -> (..., U)
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape[:-1]) + (self.units,)
+
+
+class Activation(Layer):
+    """Applies an activation function by name: ``Activation("tanh")``."""
+
+    supports_masking = True
+
+    def __init__(self, activation: str, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation, f"Activation {self.name}")
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.activation(x)
+
+
+class Dropout(Layer):
+    """Sets a fraction ``rate`` of inputs to zero during training, scales the rest by
+    1 / (1 - rate). Identity at inference (``model.eval()``)."""
+
+    supports_masking = True
+
+    def __init__(self, rate: float, noise_shape=None, seed: Optional[int] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = check_rate(f"Dropout {self.name}", "rate", rate)
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return nn.functional.dropout(x, self.rate, self.training)
+
+
+class Flatten(Layer):
+    """Flattens all axes but the batch: (B, d1, d2, ...) -> (B, d1*d2*...)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], -1)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        rest = input_shape[1:]
+        return (input_shape[0], None if None in rest else int(np.prod(rest)))
+
+
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (batch excluded; one -1 allowed)."""
+
+    def __init__(self, target_shape: Sequence[int], **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(s) for s in target_shape)
+        if sum(s == -1 for s in self.target_shape) > 1:
+            raise ValueError(f"Reshape {self.name}: at most one -1 in target_shape, "
+                             f"got {self.target_shape}.")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape((x.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if -1 in self.target_shape:
+            rest = input_shape[1:]
+            known = -int(np.prod(self.target_shape))
+            fill = None if None in rest else int(np.prod(rest)) // known
+            return (input_shape[0],) + tuple(fill if s == -1 else s for s in self.target_shape)
+        return (input_shape[0],) + self.target_shape
+
+
+class RepeatVector(Layer):
+    """Repeats a vector n times: (B, D) -> (B, n, D). The seq2seq "bridge"."""
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n = check_positive_int(f"RepeatVector {self.name}", "n", n)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2:
+            raise ValueError(f"{self.name} (RepeatVector): expected input (B, D), got shape "
+                             f"{tuple(x.shape)}.")
+        return x.unsqueeze(1).expand(-1, self.n, -1)  # (B, n, D)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], self.n, input_shape[1])
+
+
+class TimeDistributed(Layer):
+    """Applies ``layer`` to every time step: (B, T, ...) -> (B, T, ...')."""
+
+    supports_masking = True
+
+    def __init__(self, layer: Layer, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, nn.Module):
+            raise TypeError(f"TimeDistributed {self.name}: expected a layer, got {layer!r}.")
+        self.layer = layer
+
+    def build(self, input_shape: Shape) -> None:
+        if isinstance(self.layer, Layer):
+            self.layer.build_once((input_shape[0],) + tuple(input_shape[2:]))
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        B, T = x.shape[:2]
+        y = self.layer(x.reshape((B * T,) + tuple(x.shape[2:])))  # (B*T, ...)
+        return y.reshape((B, T) + tuple(y.shape[1:]))  # (B, T, ...')
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        inner = self.layer.compute_output_shape((input_shape[0],) + tuple(input_shape[2:]))
+        return (inner[0], input_shape[1]) + tuple(inner[1:])
+
+
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector",
+           "TimeDistributed"]

@@ -1,0 +1,82 @@
+"""Embedding: integer token ids -> dense vectors (seed 000/001: "word embedding").
+
+Shapes: B batch, T time, V vocabulary (``input_dim``), E ``output_dim``.
+"""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlab.layers import initializers
+from seqlab.layers.base import Layer, Shape, attach_mask, check_positive_int
+
+
+class Embedding(Layer):
+    """Looks up a learned vector for each token id: (B, T) ints -> (B, T, E).
+
+    Args:
+        input_dim: vocabulary size V; ids must lie in [0, V).
+        output_dim: vector size E.
+        mask_zero: id 0 is padding. The output then carries a (B, T) mask
+            (True = real token) that recurrent layers read, so a padded step
+            leaves their state unchanged. With ``mask_zero`` id 0 still has a vector.
+        input_length: accepted for Keras-2 listings (``Embedding(..., input_length=256)``);
+            it fixes the time axis printed by ``summary()``.
+        embeddings_initializer: Keras default ``uniform`` (U(-0.05, 0.05)).
+        weights: optional initial matrix (V, E), e.g. word2vec vectors; with
+            ``trainable=False`` they stay frozen.
+
+    >>> emb = Embedding(1000, 64)
+    >>> emb(torch.zeros(2, 5, dtype=torch.long)).shape
+    torch.Size([2, 5, 64])
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
+                 input_length: Optional[int] = None,
+                 embeddings_initializer: Union[str, float] = "uniform",
+                 weights=None, **kwargs):
+        if input_length is not None and "input_shape" not in kwargs:
+            kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        self.input_dim = check_positive_int(f"Embedding {self.name}", "input_dim", input_dim)
+        self.output_dim = check_positive_int(f"Embedding {self.name}", "output_dim", output_dim)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
+        if self.batch_input_shape is None:
+            self.batch_input_shape = (None, None)
+        init = initializers.get(embeddings_initializer)
+        self.embeddings = nn.Parameter(init((self.input_dim, self.output_dim)))  # (V, E)
+        if weights is not None:
+            matrix = np.asarray(weights[0] if isinstance(weights, (list, tuple)) else weights)
+            if matrix.shape != (self.input_dim, self.output_dim):
+                raise ValueError(f"Embedding {self.name}: weights must have shape "
+                                 f"({self.input_dim}, {self.output_dim}), got {matrix.shape}.")
+            with torch.no_grad():
+                self.embeddings.copy_(torch.as_tensor(matrix, dtype=self.embeddings.dtype))
+        self.built = True
+        self.build_input_shape = self.batch_input_shape
+        self.trainable = self._trainable
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_floating_point():
+            x = x.long()
+        out = nn.functional.embedding(x, self.embeddings)  # (B, T) -> (B, T, E)
+        return attach_mask(out, self.compute_mask(x, None))
+
+    def compute_mask(self, inputs, mask=None) -> Optional[torch.Tensor]:
+        if not self.mask_zero:
+            return None
+        return inputs != 0  # (B, T), True = real token
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape) + (self.output_dim,)
+
+    @classmethod
+    def from_pretrained(cls, vectors, trainable: bool = False, **kwargs) -> "Embedding":
+        """An Embedding initialised from a (V, E) matrix (frozen unless ``trainable``)."""
+        matrix = np.asarray(vectors)
+        return cls(matrix.shape[0], matrix.shape[1], weights=matrix, trainable=trainable,
+                   **kwargs)
