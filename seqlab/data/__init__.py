@@ -1,2 +1,4 @@
 """seqlab data: text to indices, padding without waste, windows, files and datasets."""
 from seqlab.data.batching import BucketBatchSampler, collate_padded, pad_batch
+from seqlab.data.padding import pad_sequences, to_categorical
+from seqlab.data.text import Tokenizer, text_to_word_sequence, tokenizer_from_json
