@@ -7,3 +7,5 @@ from seqlab.layers.conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv
                                 GlobalAveragePooling1D, GlobalAveragePooling2D,
                                 GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                 MaxPooling2D)
+from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
+                                     ScaledDotProductAttention)
