@@ -1,0 +1,239 @@
+"""A run's configuration: three dataclasses that map 1:1 onto a TOML file.
+
+    task = "classify"            # classify | forecast | generate | seq2seq | tag
+    name = "gunpoint"            # run folder name under runs_dir (default: the file's stem)
+
+    [data]
+    dataset = "gunpoint"         # a name from `seqlab datasets`, or "file"
+    [model]
+    cell = "gru"
+    [training]
+    epochs = 30
+
+Every field has a default, so a config only lists what it changes. Unknown sections or
+keys are errors that name the key and the valid ones (a typo never passes silently).
+
+    >>> cfg = Config.from_dict({"task": "classify", "training": {"epochs": 3}})
+    >>> cfg.training.epochs, cfg.model.units
+    (3, 64)
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqlab.errors import ConfigError
+
+TASKS = ("classify", "forecast", "generate", "seq2seq", "tag")
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "addition"      # registry name (`seqlab datasets`) or "file" for your own file
+    options: dict = field(default_factory=dict)  # keyword arguments of seqlab.datasets.load(dataset, ...)
+    path: str = ""                 # your CSV / TSV / JSON-lines / text file when dataset = "file"
+    text_column: str = "text"      # input column of a user file (classify, seq2seq source, tag tokens)
+    label_column: str = "label"    # target column of a user file (class, seq2seq target, tags)
+    target_column: str = ""        # forecast: the series column to predict ("" = the first one)
+    level: str = "word"            # text tokens: "word" or "char"
+    num_words: int = 20000         # keep the most frequent words (rest -> OOV)
+    max_len: int = 0               # truncate inputs to this many tokens / steps (0 = no limit)
+    max_samples: int = 0           # use only the first N training examples (0 = all), for quick runs
+    test_fraction: float = 0.1     # held-out test share when the dataset has no official split
+    val_fraction: float = 0.1      # validation share (taken from the training part)
+    window: int = 24               # forecast: input window length (time steps)
+    horizon: int = 1               # forecast: steps predicted at once
+    seasonality: int = 0           # forecast: season length m for MASE / seasonal naive (0 = from dataset, else 1)
+    difference: bool = True        # forecast: model the seasonal differences (y_t - y_{t-m})
+    seq_len: int = 100             # generate: training chunk length (truncated BPTT window)
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN)
+    cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
+    units: int = 64                # hidden units per recurrent layer
+    layers: int = 1                # stacked recurrent layers
+    bidirectional: bool = False    # wrap recurrent layers in Bidirectional
+    embedding_dim: int = 64        # token vector size (text inputs); 0 = one-hot-free raw features
+    char_embedding_dim: int = 0    # tag: character-level word encoder size (0 = words only)
+    dropout: float = 0.0           # dropout between layers, in [0, 1)
+    filters: int = 128             # conv architectures: filters per conv layer
+    kernel_sizes: list = field(default_factory=lambda: [8, 5, 3])  # conv architectures: kernel size of each conv layer
+    attention: str = "none"        # seq2seq: "none", "bahdanau" (additive) or "luong" (dot)
+    beam_width: int = 1            # seq2seq decoding: 1 = greedy, > 1 = beam search
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int = 10               # passes over the training data
+    batch_size: int = 64           # examples per gradient step
+    optimizer: str = "adam"        # "adam", "sgd", "rmsprop" or "adagrad"
+    learning_rate: float = 0.001   # step size
+    clipnorm: float = 1.0          # clip the global gradient norm (0 = off)
+    weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
+    class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
+    seed: int = 0                  # seeds data splits, initialisation, shuffling and dropout
+    device: str = "auto"           # "auto" (CUDA when available), "cpu" or "cuda"
+    threads: int = 0               # torch CPU threads (0 = leave torch's default)
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig}
+_TOP_LEVEL = ("task", "name", "runs_dir")
+
+
+@dataclass
+class Config:
+    task: str = "classify"         # classify | forecast | generate | seq2seq | tag
+    name: str = ""                 # run folder name (default: the config file's stem)
+    runs_dir: str = "runs"         # where run folders are created
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    # ------------------------------------------------------------------ reading
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> "Config":
+        """Build and validate a Config from a parsed TOML dict."""
+        unknown = [k for k in raw if k not in _TOP_LEVEL and k not in _SECTIONS]
+        if unknown:
+            raise ConfigError(_unknown(source, "top level", unknown[0],
+                                       list(_TOP_LEVEL) + [f"[{s}]" for s in _SECTIONS]))
+        sections = {}
+        for section, klass in _SECTIONS.items():
+            values = raw.get(section, {})
+            if not isinstance(values, dict):
+                raise ConfigError(f"{source}: [{section}] must be a table (a [{section}] "
+                                  f"header followed by key = value lines), got {values!r}.")
+            sections[section] = _fill(klass, values, source, section)
+        top = {k: raw[k] for k in _TOP_LEVEL if k in raw}
+        for key, value in top.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: {key} must be a string, got {value!r}.")
+        cfg = cls(**top, **sections)
+        cfg.validate(source)
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        """Read a TOML file; the run name defaults to the file's stem."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: malformed TOML ({err}).") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a UTF-8 text file; save it as UTF-8.") from None
+        cfg = cls.from_dict(raw, source=str(path))
+        if not cfg.name:
+            cfg.name = path.stem
+        return cfg
+
+    def validate(self, source: str = "config") -> None:
+        """Check values a dataclass cannot: choices and ranges."""
+        _choice(source, "task", self.task, TASKS)
+        _choice(source, "[data] level", self.data.level, ("word", "char"))
+        _choice(source, "[model] arch", self.model.arch, ("rnn", "fcn", "cnn"))
+        _choice(source, "[model] cell", self.model.cell, ("lstm", "gru", "rnn"))
+        _choice(source, "[model] attention", self.model.attention, ("none", "bahdanau", "luong"))
+        _choice(source, "[training] optimizer", self.training.optimizer,
+                ("adam", "sgd", "rmsprop", "adagrad"))
+        _choice(source, "[training] class_weights", self.training.class_weights,
+                ("none", "balanced"))
+        _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
+        for where, value in [("[training] epochs", self.training.epochs),
+                             ("[training] batch_size", self.training.batch_size),
+                             ("[model] units", self.model.units),
+                             ("[model] layers", self.model.layers),
+                             ("[model] beam_width", self.model.beam_width),
+                             ("[data] window", self.data.window),
+                             ("[data] horizon", self.data.horizon),
+                             ("[data] seq_len", self.data.seq_len)]:
+            if value < 1:
+                raise ConfigError(f"{source}: {where} must be >= 1, got {value}.")
+        for where, value in [("[model] dropout", self.model.dropout),
+                             ("[data] test_fraction", self.data.test_fraction),
+                             ("[data] val_fraction", self.data.val_fraction)]:
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"{source}: {where} must be in [0, 1), got {value}.")
+        if self.training.learning_rate <= 0:
+            raise ConfigError(f"{source}: [training] learning_rate must be > 0, "
+                              f"got {self.training.learning_rate}.")
+        if self.data.dataset == "file" and not self.data.path:
+            raise ConfigError(f'{source}: [data] dataset = "file" needs path = "your_file.csv".')
+
+    # ------------------------------------------------------------------ writing
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        """The config as TOML text that `Config.load` reads back unchanged."""
+        lines = [f"{k} = {_toml_value(getattr(self, k))}" for k in _TOP_LEVEL]
+        for section in _SECTIONS:
+            lines += ["", f"[{section}]"]
+            for f in dataclasses.fields(getattr(self, section)):
+                lines.append(f"{f.name} = {_toml_value(getattr(getattr(self, section), f.name))}")
+        return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- helpers
+def _fill(klass, values: dict, source: str, section: str):
+    fields = {f.name: f for f in dataclasses.fields(klass)}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(_unknown(source, f"[{section}]", key, list(fields)))
+        default = getattr(klass(), key)
+        if not _same_kind(default, value):
+            raise ConfigError(f"{source}: [{section}] {key} must be "
+                              f"{_kind_name(default)}, got {value!r}.")
+    converted = {k: float(v) if isinstance(getattr(klass(), k), float) else v
+                 for k, v in values.items()}
+    return klass(**converted)
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def _kind_name(default: Any) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}[type(default)]
+
+
+def _unknown(source: str, where: str, key: str, valid: list) -> str:
+    close = difflib.get_close_matches(key, valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return (f"{source}: unknown key {key!r} in {where}.{hint} "
+            f"Valid keys: {', '.join(valid)}.")
+
+
+def _choice(source: str, where: str, value: str, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{source}: {where} must be one of "
+                          f"{', '.join(repr(c) for c in choices)}; got {value!r}.")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise ConfigError(f"cannot write {value!r} to TOML.")

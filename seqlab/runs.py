@@ -1,0 +1,362 @@
+"""A run folder, and the epoch loop that keeps it resumable.
+
+    runs/NAME/
+      config.toml          the configuration, as run (re-running it reproduces the metrics)
+      vocab.json           vocabularies / class names / scalers the model's inputs need
+      model.json           what the weights are: task, [model] section, parameter shapes
+      model.safetensors    the trained weights
+      checkpoint.json      \\ written atomically after every epoch: weights, optimizer state,
+      checkpoint.safetensors/  epoch, history and RNG states -> `seqlab train --resume RUN`
+      history.csv          one row per epoch (loss, validation metrics)
+      metrics.json         test metrics and baselines
+      plots/*.png          learning curves and the task's pictures
+      report.html          everything above on one page
+
+Every file is written to a temporary name in the same folder and then renamed
+(``os.replace``), so killing the process never leaves a half-written file.
+Files are safetensors + JSON only: nothing here is pickled.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from seqlab.config import Config
+from seqlab.errors import RunError
+
+FORMAT = 1  # run-folder format version, checked on load
+
+
+# ---------------------------------------------------------------------- atomic files
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_save_tensors(path: Path, tensors: dict, metadata: Optional[dict] = None) -> None:
+    """safetensors file written atomically (contiguous CPU copies of the tensors)."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (initialisation, dropout) for a reproducible run."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RunError('[training] device = "cuda" but no CUDA GPU is visible; use "auto".')
+    return torch.device(name)
+
+
+# ---------------------------------------------------------------------- the folder
+class Run:
+    """The files of one run. ``Run.create(cfg)`` for a new run, ``Run.open(path)`` after.
+
+    >>> import tempfile
+    >>> cfg = Config(name="demo", runs_dir=tempfile.mkdtemp())
+    >>> run = Run.create(cfg)
+    >>> Run.open(run.path).config.name
+    'demo'
+    """
+
+    def __init__(self, path: Path, config: Config):
+        self.path = Path(path)
+        self.config = config
+
+    # -------------------------------------------------------------- paths
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.path / "plots"
+
+    # -------------------------------------------------------------- create / open
+    @classmethod
+    def create(cls, config: Config) -> "Run":
+        """A fresh run folder ``runs_dir/name`` (an old one of that name is replaced)."""
+        path = Path(config.runs_dir) / config.name
+        if path.exists():
+            shutil.rmtree(path)
+        (path / "plots").mkdir(parents=True)
+        run = cls(path, config)
+        atomic_write(run.file("config.toml"), config.to_toml().encode("utf-8"))
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Run":
+        """An existing run folder; a clear error when it is not one."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RunError(f"{path}: no such run folder; runs are created by "
+                           f"`seqlab train CONFIG.toml` under runs/.")
+        if not (path / "config.toml").is_file():
+            raise RunError(f"{path}: not a seqlab run folder (config.toml is missing).")
+        return cls(path, Config.load(path / "config.toml"))
+
+    # -------------------------------------------------------------- small files
+    def write_json(self, name: str, obj) -> None:
+        write_json(self.file(name), obj)
+
+    def read_json(self, name: str):
+        path = self.file(name)
+        if not path.is_file():
+            raise RunError(f"{path}: missing; the run did not finish training "
+                           f"(continue it with `seqlab train --resume {self.path}`).")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise RunError(f"{path}: corrupt JSON ({err}).") from None
+
+    def write_history(self, history: list[dict]) -> None:
+        """history.csv: one row per epoch, columns in first-seen order."""
+        columns: list[str] = []
+        for row in history:
+            columns += [k for k in row if k not in columns]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(history)
+        atomic_write(self.file("history.csv"), buf.getvalue().encode("utf-8"))
+
+    def read_history(self) -> list[dict]:
+        path = self.file("history.csv")
+        if not path.is_file():
+            return []
+        with open(path, encoding="utf-8") as f:
+            return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+
+    # -------------------------------------------------------------- the model
+    def save_model(self, model: nn.Module) -> None:
+        """model.safetensors + model.json (task, [model] section, parameter shapes)."""
+        state = model.state_dict()
+        atomic_save_tensors(self.file("model.safetensors"), state, {"format": "seqlab-run"})
+        self.write_json("model.json", {
+            "format": FORMAT, "task": self.config.task,
+            "model": self.config.to_dict()["model"],
+            "tensors": {k: list(v.shape) for k, v in state.items()},
+        })
+
+    def load_weights(self, model: nn.Module, name: str = "model.safetensors") -> None:
+        """Load saved weights into ``model``; a clear error if they do not fit it."""
+        path = self.file(name)
+        if not path.is_file():
+            raise RunError(f"{path}: missing; the run has no trained model yet "
+                           f"(train it with `seqlab train`, or --resume it).")
+        try:
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as err:
+            raise RunError(f"{path}: not a readable safetensors file ({err}).") from None
+        load_state(model, state, str(path))
+
+    # -------------------------------------------------------------- checkpoints
+    def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+                        epoch: int, history: list[dict]) -> None:
+        """Everything needed to continue after ``epoch`` (0-based, completed)."""
+        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+        opt = optimizer.state_dict()
+        opt_scalars = {}
+        for idx, state in opt["state"].items():
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor):
+                    tensors[f"optim.{idx}.{key}"] = value
+                else:
+                    opt_scalars[f"{idx}.{key}"] = value
+        tensors["rng.torch"] = torch.get_rng_state()
+        if torch.cuda.is_available():
+            for i, s in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"rng.cuda.{i}"] = s
+        np_state = np.random.get_state()
+        tensors["rng.numpy"] = torch.from_numpy(np_state[1].astype(np.int64))
+        atomic_save_tensors(self.file("checkpoint.safetensors"), tensors)
+        self.write_json("checkpoint.json", {
+            "format": FORMAT, "epoch": epoch, "history": history,
+            "param_groups": opt["param_groups"], "optim_scalars": opt_scalars,
+            "rng_numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
+            "rng_python": _py_state_to_json(random.getstate()),
+        })
+
+    def has_checkpoint(self) -> bool:
+        return self.file("checkpoint.json").is_file() and \
+            self.file("checkpoint.safetensors").is_file()
+
+    def load_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer):
+        """Restore model, optimizer and RNG states; returns (next_epoch, history)."""
+        if not self.has_checkpoint():
+            raise RunError(f"{self.path}: no checkpoint to resume from (it is written "
+                           f"after each completed epoch).")
+        meta = self.read_json("checkpoint.json")
+        path = self.file("checkpoint.safetensors")
+        try:
+            tensors = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as err:
+            raise RunError(f"{path}: not a readable checkpoint ({err}).") from None
+        load_state(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
+                   str(path))
+        state: dict = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, idx, name = key.split(".", 2)
+                state.setdefault(int(idx), {})[name] = value
+        for key, value in meta["optim_scalars"].items():
+            idx, name = key.split(".", 1)
+            state.setdefault(int(idx), {})[name] = value
+        try:
+            optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        except (ValueError, KeyError) as err:
+            raise RunError(f"{path}: optimizer state does not fit this model ({err}).") from None
+        torch.set_rng_state(tensors["rng.torch"])
+        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+        if cuda and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda)
+        kind, pos, has_gauss, cached = meta["rng_numpy"]
+        np.random.set_state((kind, tensors["rng.numpy"].numpy().astype(np.uint32), pos,
+                             has_gauss, cached))
+        random.setstate(_py_state_from_json(meta["rng_python"]))
+        return meta["epoch"] + 1, meta["history"]
+
+
+def load_state(model: nn.Module, state: dict, source: str) -> None:
+    """``model.load_state_dict`` with a one-sentence error on any mismatch."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+             for k, v in own.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or extra or wrong:
+        detail = (f"missing {missing[:3]}" if missing else
+                  f"unexpected {extra[:3]}" if extra else f"shape mismatch {wrong[:2]}")
+        raise RunError(f"{source}: the saved weights do not fit the model built from "
+                       f"config.toml ({detail}); the checkpoint comes from another config "
+                       f"or seqlab version, so retrain with `seqlab train`.")
+    model.load_state_dict(state)
+
+
+def _py_state_to_json(state):
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _py_state_from_json(obj):
+    version, internal, gauss = obj
+    return (version, tuple(internal), gauss)
+
+
+# ---------------------------------------------------------------------- the epoch loop
+def make_optimizer(cfg: Config, params: Iterable) -> torch.optim.Optimizer:
+    """The optimizer named in [training], with its learning rate and weight decay."""
+    t = cfg.training
+    params = [p for p in params if p.requires_grad]
+    if t.optimizer == "adam":
+        if t.weight_decay:
+            return torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=t.weight_decay)
+        return torch.optim.Adam(params, lr=t.learning_rate)
+    cls = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop,
+           "adagrad": torch.optim.Adagrad}[t.optimizer]
+    return cls(params, lr=t.learning_rate, weight_decay=t.weight_decay)
+
+
+def to_device(batch, device: torch.device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+EpochCallback = Callable[[int, dict], None]
+
+
+def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
+                 callbacks: Iterable[EpochCallback] = (), verbose: bool = True) -> list[dict]:
+    """Train ``model`` for [training] epochs, checkpointing ``run`` after each one.
+
+    ``task`` supplies ``train_batches(data, cfg, rng)`` (an iterable of batches; ``rng``
+    is a NumPy generator seeded by (seed, epoch) so shuffling needs no saved state),
+    ``loss(model, batch, cfg)`` and ``evaluate(model, data, cfg, split)`` (a dict of
+    validation metrics, prefixed ``val_`` in the history). A ``KeyboardInterrupt``
+    (Ctrl-C, or a callback raising it) propagates *after* the last completed epoch
+    was saved; ``resume=True`` continues from it with the same RNG states, so the
+    final metrics equal those of an uninterrupted run.
+    """
+    cfg = run.config
+    device = next(model.parameters()).device
+    optimizer = make_optimizer(cfg, model.parameters())
+    start, history = run.load_checkpoint(model, optimizer) if resume else (0, [])
+    for epoch in range(start, cfg.training.epochs):
+        model.train()
+        rng = np.random.default_rng([cfg.training.seed, epoch])
+        total, count = 0.0, 0
+        batches = task.train_batches(data, cfg, rng)
+        if verbose:
+            from tqdm import tqdm
+            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.training.epochs}",
+                           leave=False, unit="batch")
+        for batch in batches:
+            batch = to_device(batch, device)
+            optimizer.zero_grad(set_to_none=True)
+            loss, weight = task.loss(model, batch, cfg)
+            loss.backward()
+            if cfg.training.clipnorm > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.training.clipnorm)
+            optimizer.step()
+            total += float(loss.detach()) * weight
+            count += weight
+        model.eval()
+        with torch.no_grad():
+            val = task.evaluate(model, data, cfg, "val")
+        row = {"epoch": epoch + 1, "loss": total / max(count, 1)}
+        row.update({f"val_{k}": v for k, v in val.items() if isinstance(v, (int, float))})
+        history.append(row)
+        run.save_checkpoint(model, optimizer, epoch, history)
+        run.write_history(history)
+        if verbose:
+            print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in row.items()), flush=True)
+        for callback in callbacks:
+            callback(epoch, row)
+    return history
