@@ -9,3 +9,4 @@ from seqlab.layers.conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv
                                 MaxPooling2D)
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention)
+from seqlab.layers.normalization import BatchNormalization, LayerNormalization
