@@ -1,0 +1,246 @@
+"""Your own data: CSV, TSV, JSON lines and plain text files with named columns.
+
+* ``load_text_labels(path, text="text", label="label")``: texts and class labels;
+* ``load_series(path, columns=None, target=None)``: a numeric (multivariate) series;
+* ``load_pairs(path, source="source", target="target")``: seq2seq pairs;
+* ``load_text(path)``: a whole plain-text file (character or word language models);
+* ``read_columns(path, columns)``: the named columns as lists of strings.
+
+The format follows the extension: ``.csv`` (comma), ``.tsv``/``.tab`` (tab),
+``.jsonl``/``.ndjson`` (one JSON object per line), ``.txt`` (plain text; with columns,
+tab-separated). Files must be UTF-8 (a BOM is accepted). Every problem raises a
+``DataFileError`` (a ``ValueError``) whose message is one line naming the file, the line
+and the problem, e.g. ``reviews.csv, line 7: 3 fields, but the header has 2 (text,
+label); quote fields that contain commas``.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = p.write_text('text,label\\n"good, fun",pos\\nbad,neg\\n')
+    >>> load_text_labels(p)
+    (['good, fun', 'bad'], array([1, 0]), ['neg', 'pos'])
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+__all__ = ["DataFileError", "read_columns", "load_text_labels", "load_series", "load_pairs",
+           "load_text"]
+
+PathLike = Union[str, Path]
+_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
+_JSONL = {".jsonl", ".ndjson", ".json"}
+_MISSING = {"", "nan", "NaN", "NAN", "NA", "N/A", "null", "None"}
+
+
+class DataFileError(ValueError):
+    """A problem in a user's data file; the message names the file and the line."""
+
+    def __init__(self, path: PathLike, line: Optional[int], problem: str):
+        where = f"{path}, line {line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {problem}")
+        self.path, self.line, self.problem = str(path), line, problem
+
+
+def _read_utf8(path: PathLike) -> str:
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(path, None, "no such file; check the path.")
+    if path.is_dir():
+        raise DataFileError(path, None, "is a folder, expected a file.")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise DataFileError(
+            path, line, f"byte 0x{raw[e.start]:02x} at column {col} is not UTF-8; "
+            f"re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from None
+    if not text.strip():
+        raise DataFileError(path, None, "the file is empty; expected a header line and rows.")
+    return text
+
+
+def _rows_delimited(path: Path, text: str, delimiter: str):
+    """Yield (line number, header or row fields)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    for fields in reader:
+        yield start, fields
+        start = reader.line_num + 1
+
+
+def read_columns(path: PathLike, columns: Sequence[str], delimiter: Optional[str] = None
+                 ) -> tuple[dict[str, list[str]], list[int]]:
+    """Read the named ``columns`` of a CSV/TSV/JSON-lines file.
+
+    Returns ``(values, lines)``: ``values[name]`` is the column as a list of strings
+    (JSON numbers become their text), ``lines`` the file line of each row.
+    """
+    path = Path(path)
+    text = _read_utf8(path)
+    if path.suffix.lower() in _JSONL:
+        return _read_jsonl(path, text, columns)
+    delimiter = delimiter or _DELIMITERS.get(path.suffix.lower(), ",")
+    rows = _rows_delimited(path, text, delimiter)
+    header_line, header = next((r for r in rows if any(f.strip() for f in r[1])),
+                               (None, None))
+    if header is None:
+        raise DataFileError(path, None, "no header line: every line is blank or empty "
+                            "fields.")
+    header = [h.strip() for h in header]
+    names = ", ".join(header)
+    for col in columns:
+        if col not in header:
+            guess = f" Pass {col}={header[0]!r}" if len(header) else ""
+            raise DataFileError(
+                path, header_line, f"no column {col!r}; the header has: {names}.{guess} "
+                f"or rename the column.")
+    where = [header.index(c) for c in columns]
+    values: dict[str, list[str]] = {c: [] for c in columns}
+    lines = []
+    sep = "tab" if delimiter == "\t" else repr(delimiter)
+    for line, fields in rows:
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # blank line
+        if len(fields) != len(header):
+            raise DataFileError(
+                path, line, f"{len(fields)} fields, but the header has {len(header)} "
+                f"({names}); quote fields that contain the delimiter ({sep}).")
+        for c, i in zip(columns, where):
+            values[c].append(fields[i])
+        lines.append(line)
+    if not lines:
+        raise DataFileError(path, header_line, "a header but no data rows.")
+    return values, lines
+
+
+def _read_jsonl(path: Path, text: str, columns: Sequence[str]):
+    values: dict[str, list[str]] = {c: [] for c in columns}
+    lines = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise DataFileError(path, n, f"invalid JSON ({e.msg} at column {e.colno}); "
+                                f"each line must be one JSON object.") from None
+        if not isinstance(obj, dict):
+            raise DataFileError(path, n, f"expected a JSON object, got {type(obj).__name__}.")
+        for c in columns:
+            if c not in obj:
+                raise DataFileError(path, n, f"no key {c!r}; the object has: "
+                                    f"{', '.join(obj)}. Rename the key or pass {c}=...")
+            v = obj[c]
+            values[c].append("" if v is None else v if isinstance(v, str) else json.dumps(v))
+        lines.append(n)
+    return values, lines
+
+
+def _require(path, values, lines, column: str, what: str) -> None:
+    for v, n in zip(values[column], lines):
+        if not v.strip():
+            raise DataFileError(path, n, f"column {column!r} is empty; every row needs {what}.")
+
+
+def _encode_labels(labels: list[str]) -> tuple[np.ndarray, list]:
+    try:
+        nums = [int(x) for x in labels]
+        classes = sorted(set(nums))
+    except ValueError:
+        nums, classes = labels, sorted(set(labels))
+    lookup = {c: i for i, c in enumerate(classes)}
+    if all(isinstance(c, int) for c in classes) and classes == list(range(len(classes))):
+        return np.asarray(nums, dtype=np.int64), classes
+    return np.asarray([lookup[x] for x in nums], dtype=np.int64), classes
+
+
+def load_text_labels(path: PathLike, text: str = "text", label: str = "label",
+                     delimiter: Optional[str] = None) -> tuple[list[str], np.ndarray, list]:
+    """Texts and labels: returns ``(texts, y, classes)`` with ``y[i]`` an index into
+    ``classes`` (the sorted distinct labels; integer labels 0..C-1 are kept as they are).
+    """
+    values, lines = read_columns(path, [text, label], delimiter)
+    _require(path, values, lines, text, "a text")
+    _require(path, values, lines, label, "a label")
+    y, classes = _encode_labels([v.strip() for v in values[label]])
+    return values[text], y, classes
+
+
+def load_pairs(path: PathLike, source: str = "source", target: str = "target",
+               delimiter: Optional[str] = None) -> tuple[list[str], list[str]]:
+    """Source/target pairs for seq2seq: returns ``(sources, targets)``."""
+    values, lines = read_columns(path, [source, target], delimiter)
+    _require(path, values, lines, source, "a source sequence")
+    _require(path, values, lines, target, "a target sequence")
+    return values[source], values[target]
+
+
+def load_series(path: PathLike, columns: Optional[Sequence[str]] = None,
+                target: Optional[Union[str, Sequence[str]]] = None,
+                delimiter: Optional[str] = None, allow_nan: bool = False
+                ) -> tuple[np.ndarray, list[str], list[int]]:
+    """A numeric series, one row per time step.
+
+    Args:
+        columns: the columns to read (default: every column of the header; leave out
+            date or text columns by naming the numeric ones).
+        target: column(s) that must be present (included in ``columns``).
+        allow_nan: keep empty/NaN cells as NaN instead of raising.
+
+    Returns ``(data, names, target_indices)``: data of shape (T, D) float64, the
+    column names, and the positions of ``target`` in them (for ``make_windows``).
+    """
+    path = Path(path)
+    targets = [target] if isinstance(target, str) else list(target or [])
+    if columns is None:
+        columns = _header(path, delimiter)
+    columns = list(columns) + [t for t in targets if t not in columns]
+    values, lines = read_columns(path, columns, delimiter)
+    data = np.empty((len(lines), len(columns)), dtype=np.float64)  # (T, D)
+    for j, c in enumerate(columns):
+        for i, (v, n) in enumerate(zip(values[c], lines)):
+            v = v.strip()
+            if v in _MISSING:
+                if not allow_nan:
+                    raise DataFileError(path, n, f"column {c!r} is missing (got {v!r}); fill "
+                                        f"the gap or pass allow_nan=True.")
+                data[i, j] = math.nan
+                continue
+            try:
+                data[i, j] = float(v)
+            except ValueError:
+                raise DataFileError(path, n, f"column {c!r} is not a number: {v!r:.40}. Pick "
+                                    f"numeric columns with columns=[...].") from None
+            if math.isnan(data[i, j]) and not allow_nan:
+                raise DataFileError(path, n, f"column {c!r} is NaN; fill the gap or pass "
+                                    f"allow_nan=True.")
+    return data, columns, [columns.index(t) for t in targets]
+
+
+def _header(path: Path, delimiter: Optional[str]) -> list[str]:
+    text = _read_utf8(path)
+    if path.suffix.lower() in _JSONL:
+        first = next(l for l in text.splitlines() if l.strip())
+        try:
+            return list(json.loads(first))
+        except (json.JSONDecodeError, TypeError):
+            raise DataFileError(path, 1, "invalid JSON object on the first line.") from None
+    delimiter = delimiter or _DELIMITERS.get(path.suffix.lower(), ",")
+    for _, fields in _rows_delimited(path, text, delimiter):
+        if any(f.strip() for f in fields):
+            return [f.strip() for f in fields]
+    raise DataFileError(path, None, "the file is empty; expected a header line and rows.")
+
+
+def load_text(path: PathLike) -> str:
+    """The whole text of a UTF-8 file (for character/word language models)."""
+    return _read_utf8(path)

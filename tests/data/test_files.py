@@ -1,0 +1,110 @@
+"""User files: correct parsing, and one clear error line naming file, line and problem."""
+import numpy as np
+import pytest
+
+from seqlab.data.files import (DataFileError, load_pairs, load_series, load_text,
+                               load_text_labels, read_columns)
+
+
+def write(tmp_path, name, content):
+    p = tmp_path / name
+    p.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return p
+
+
+def one_line_error(excinfo, path, line, *words):
+    msg = str(excinfo.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path}, line {line}: " if line else f"{path}: "), msg
+    for w in words:
+        assert w in msg, msg
+    return msg
+
+
+def test_csv_tsv_jsonl_text_labels(tmp_path):
+    csv = write(tmp_path, "a.csv", '\ufefftext,label\n"great, really",pos\n\nawful,neg\n'
+                '"multi\nline",pos\n')
+    texts, y, classes = load_text_labels(csv)
+    assert texts == ["great, really", "awful", "multi\nline"]
+    assert y.tolist() == [1, 0, 1] and classes == ["neg", "pos"]
+    tsv = write(tmp_path, "b.tsv", "review\tstars\nok\t3\nbad\t1\n")
+    texts, y, classes = load_text_labels(tsv, text="review", label="stars")
+    assert y.tolist() == [1, 0] and classes == [1, 3]
+    jl = write(tmp_path, "c.jsonl", '{"text": "hi", "label": 0}\n\n{"text": "yo", "label": 1}\n')
+    assert load_text_labels(jl)[1].tolist() == [0, 1]
+
+
+def test_pairs_series_and_plain_text(tmp_path):
+    p = write(tmp_path, "p.tsv", "source\ttarget\n535+61\t596\n1+1\t2\n")
+    assert load_pairs(p) == (["535+61", "1+1"], ["596", "2"])
+    s = write(tmp_path, "s.csv", "date,temp,rain\n2020-01,1.5,0\n2020-02,2.5,3\n")
+    data, names, tgt = load_series(s, columns=["temp", "rain"], target="temp")
+    assert data.shape == (2, 2) and names == ["temp", "rain"] and tgt == [0]
+    assert data[:, 1].tolist() == [0.0, 3.0]
+    assert load_text(write(tmp_path, "t.txt", "To be,\nor not")) == "To be,\nor not"
+
+
+def test_ragged_row(tmp_path):
+    p = write(tmp_path, "r.csv", "text,label\ngood,pos\ngood, fun,pos\n")
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p)
+    one_line_error(e, p, 3, "3 fields", "header has 2 (text, label)", "quote")
+
+
+def test_missing_column(tmp_path):
+    p = write(tmp_path, "m.csv", "review,sentiment\ngood,pos\n")
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p)
+    one_line_error(e, p, 1, "no column 'text'", "review, sentiment")
+    j = write(tmp_path, "m.jsonl", '{"text": "a", "label": 1}\n{"text": "b"}\n')
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(j)
+    one_line_error(e, j, 2, "no key 'label'")
+
+
+def test_empty_files(tmp_path):
+    p = write(tmp_path, "e.csv", "\n  \n")
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p)
+    one_line_error(e, p, None, "the file is empty")
+    h = write(tmp_path, "h.csv", "text,label\n")
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(h)
+    one_line_error(e, h, 1, "no data rows")
+    with pytest.raises(DataFileError) as e:
+        load_text(tmp_path / "absent.txt")
+    one_line_error(e, tmp_path / "absent.txt", None, "no such file")
+
+
+def test_non_utf8_bytes(tmp_path):
+    p = write(tmp_path, "l.csv", b"text,label\ngood,pos\ncaf\xe9,pos\n")
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p)
+    one_line_error(e, p, 3, "byte 0xe9 at column 4 is not UTF-8", "UTF-8")
+
+
+def test_nan_and_non_numeric_in_series(tmp_path):
+    p = write(tmp_path, "n.csv", "a,b\n1,2\n3,\n")
+    with pytest.raises(DataFileError) as e:
+        load_series(p)
+    one_line_error(e, p, 3, "column 'b' is missing", "allow_nan=True")
+    data, _, _ = load_series(p, allow_nan=True)
+    assert np.isnan(data[1, 1]) and data[1, 0] == 3
+    q = write(tmp_path, "q.csv", "a,b\n1,2\n3,NaN\n")
+    with pytest.raises(DataFileError) as e:
+        load_series(q)
+    one_line_error(e, q, 3, "column 'b'")
+    with pytest.raises(DataFileError) as e:
+        load_series(write(tmp_path, "x.csv", "v\n1\nabc\n"))
+    one_line_error(e, tmp_path / "x.csv", 3, "column 'v' is not a number: 'abc'")
+
+
+def test_invalid_json_line_and_empty_text(tmp_path):
+    j = write(tmp_path, "bad.jsonl", '{"text": "a", "label": 1}\n{"text": "b", label: 2}\n')
+    with pytest.raises(DataFileError) as e:
+        read_columns(j, ["text"])
+    one_line_error(e, j, 2, "invalid JSON")
+    p = write(tmp_path, "blank.csv", "text,label\n,pos\n")
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p)
+    one_line_error(e, p, 2, "column 'text' is empty")
