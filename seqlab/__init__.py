@@ -14,3 +14,6 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 __version__ = "0.1.0"
 
 from seqlab import activations, layers  # noqa: E402
+from seqlab import losses, metrics, optimizers  # noqa: E402
+from seqlab.models import Model, Sequential  # noqa: E402
+from seqlab.io import load_model  # noqa: E402

@@ -1,0 +1,211 @@
+"""Saving and loading models: one safetensors file, architecture and compile settings as
+JSON in its metadata. No pickle: loading a file never runs code from it.
+
+    >>> import tempfile, os, numpy as np
+    >>> from seqlab import Sequential, layers, load_model
+    >>> model = Sequential([layers.Dense(2, input_shape=(3,))])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> model.save(path)
+    >>> again = load_model(path)
+    >>> x = np.ones((1, 3), "float32")
+    >>> bool(np.allclose(again.predict(x), model.predict(x)))
+    True
+
+File layout: the tensors are the model's ``state_dict()`` (names like
+``_stack.0.kernel``); the metadata key ``"seqlab"`` holds::
+
+    {"format": "seqlab.model", "version": 1, "class_name": "Sequential",
+     "config": {...layer configs...}, "build_shapes": {"": [null, 3], ...},
+     "frozen": [...parameters with requires_grad False...], "compile": {...} or null}
+
+Writes are atomic: the bytes go to a temporary file in the same folder, are flushed to
+disk, and only then renamed over the target (``os.replace``). A process killed mid-save
+leaves the previous file intact (and at worst a stray ``.*.tmp`` file).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Union
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as safetensors_bytes
+
+from seqlab.layers.base import Layer, get_layer_class
+
+FORMAT, WEIGHTS_FORMAT, VERSION = "seqlab.model", "seqlab.weights", 1
+PathLike = Union[str, os.PathLike]
+
+
+# ---------------------------------------------------------------------- atomic writes
+def _write_all(f, data: bytes, chunk: int = 1 << 20) -> None:
+    for start in range(0, len(data), chunk):
+        f.write(data[start:start + chunk])
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_all(f, data)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from others
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    # clone: safetensors refuses tensors that share memory (tied weights).
+    return {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+
+
+# ---------------------------------------------------------------------- save
+def describe(model) -> dict:
+    """The JSON description of ``model`` stored next to its weights."""
+    config = model.get_config()
+    build_shapes = {name: list(m.build_input_shape) for name, m in model.named_modules()
+                    if isinstance(m, Layer) and m.built and m.build_input_shape is not None}
+    return {
+        "format": FORMAT, "version": VERSION, "class_name": type(model).__name__,
+        "config": config, "build_shapes": build_shapes,
+        "frozen": [n for n, p in model.named_parameters() if not p.requires_grad],
+        "compile": getattr(model, "_compile_config", None),
+    }
+
+
+def save_model(model, path: PathLike) -> None:
+    """Write ``model`` (architecture, compile settings, weights) to ``path`` atomically."""
+    meta = json.dumps(describe(model))
+    from seqlab import __version__
+    data = safetensors_bytes(_tensors(model), metadata={"seqlab": meta,
+                                                         "seqlab_version": __version__})
+    atomic_write_bytes(path, data)
+
+
+def save_weights(model, path: PathLike) -> None:
+    """Write only the weights of ``model`` to ``path`` atomically."""
+    data = safetensors_bytes(_tensors(model), metadata={"seqlab_format": WEIGHTS_FORMAT})
+    atomic_write_bytes(path, data)
+
+
+# ---------------------------------------------------------------------- load
+def _read(path: PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(metadata, tensors) of a safetensors file, or one clear error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file. Check the path given to "
+                                f"load_model / load_weights.")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # truncated, corrupted or not safetensors at all
+        raise ValueError(
+            f"{path}: not a readable seqlab file ({type(exc).__name__}: {str(exc)[:120]}). "
+            f"It is truncated, corrupted or written by another program; save it again "
+            f"with model.save(path)."
+        ) from None
+    return metadata, tensors
+
+
+def _description(path: PathLike, metadata: dict) -> dict:
+    raw = metadata.get("seqlab")
+    if raw is None:
+        raise ValueError(f"{path}: a safetensors file without a seqlab model description "
+                         f"(written by another program or by save_weights). Load weights "
+                         f"into a model you build with model.load_weights(path).")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: its seqlab model description is not valid JSON "
+                         f"({exc}); the file is corrupted.") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown seqlab description format "
+                         f"{meta.get('format') if isinstance(meta, dict) else meta!r}.")
+    if meta.get("version", 0) > VERSION:
+        raise ValueError(f"{path}: written by a newer seqlab (format version "
+                         f"{meta['version']} > {VERSION}); upgrade seqlab to load it.")
+    return meta
+
+
+def _load_state(model, tensors: dict, path: PathLike) -> None:
+    floats = {t.dtype for t in tensors.values() if t.is_floating_point()}
+    if len(floats) == 1:
+        model.to(dtype=floats.pop())  # a float64 model comes back float64
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[:3])[:300]
+        raise ValueError(f"{path}: its weights do not fit the model ({detail}).") from None
+
+
+def load_model(path: PathLike, compile: bool = True):
+    """Rebuild the model saved at ``path`` by ``model.save(path)``.
+
+    Args:
+        compile: restore the compile() settings (optimizer kind and hyper-parameters,
+            loss, metrics) so ``fit``/``evaluate`` work at once. The optimizer's state
+            (moments) is not saved: training resumes with a fresh optimizer.
+
+    A model class of your own (a ``Model`` subclass) must be imported before loading.
+    """
+    metadata, tensors = _read(path)
+    meta = _description(path, metadata)
+    try:
+        cls = get_layer_class(meta["class_name"])
+        model = cls.from_config(meta["config"])
+        for name, module in model.named_modules():
+            shape = meta.get("build_shapes", {}).get(name)
+            if isinstance(module, Layer) and not module.built and shape is not None:
+                module.build_once(tuple(shape))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{path}: cannot rebuild the model from its description: "
+                         f"{exc}") from None
+    _load_state(model, tensors, path)
+    frozen = set(meta.get("frozen", []))
+    for name, p in model.named_parameters():
+        p.requires_grad_(name not in frozen)
+    if compile and meta.get("compile"):
+        from seqlab import optimizers
+        c = meta["compile"]
+        model.compile(optimizer=optimizers.from_config(c["optimizer"]), loss=c["loss"],
+                      metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),
+                      clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False))
+    model.eval()
+    return model
+
+
+def load_weights(model, path: PathLike) -> None:
+    """Load weights saved by ``save_weights`` or ``save`` into a built ``model``."""
+    unbuilt = [m.name for m in model.modules() if isinstance(m, Layer) and not m.built]
+    if unbuilt:
+        raise ValueError(f"load_weights({path}): layers {unbuilt} are not built yet, so "
+                         f"their weights do not exist. Call the model on a batch first, or "
+                         f"give the first layer input_shape=...")
+    _, tensors = _read(path)
+    _load_state(model, tensors, path)
+
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights",
+           "atomic_write_bytes", "describe"]

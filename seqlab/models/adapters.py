@@ -1,0 +1,220 @@
+"""What ``fit``/``evaluate``/``predict`` accept, turned into batches.
+
+* numpy arrays or tensors ``(N, ...)``: sliced into batches (shuffled per epoch);
+* a list of variable-length sequences (token-id lists, arrays ``(T_i, D)``): grouped by
+  length with ``seqlab.data.batching.BucketBatchSampler``, each batch padded (after the
+  sequence, with 0) only to its own longest member by ``pad_batch``, with the (B, T)
+  padding mask (True = real step) so recurrent layers skip the padding. Targets may be
+  one per sequence or themselves sequences (tagging), padded and masked alike;
+* a ``torch.utils.data.DataLoader`` yielding ``(x, y)`` (or ``x`` for predict); a mask
+  attached to ``x`` (``collate_padded``) is used.
+
+Every source yields ``Batch(x, y, mask, index)`` on the CPU; ``index`` gives each row's
+position in the input (used by ``predict`` to restore the order after bucketing).
+
+Shapes: N samples, B batch, T time, D features.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from seqlab.layers.base import get_mask
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor                   # (B, ...) or (B, T, ...)
+    y: Optional[torch.Tensor]         # (B, ...), None for predict
+    mask: Optional[torch.Tensor]      # (B, T) bool, True = real step; None if no padding
+    index: Optional[np.ndarray]       # (B,) row positions in the input
+
+    def to(self, device: torch.device) -> "Batch":
+        move = (lambda t: None if t is None else t.to(device, non_blocking=True))
+        return Batch(move(self.x), move(self.y), move(self.mask), self.index)
+
+
+def to_tensor(a: Any, what: str, float_dtype: torch.dtype) -> torch.Tensor:
+    """``a`` as a tensor: floats in the model's dtype, integers as int64 (token ids)."""
+    if not isinstance(a, torch.Tensor):
+        arr = np.asarray(a)
+        if arr.dtype == object:
+            raise ValueError(f"{what}: could not make an array of it (ragged or mixed "
+                             f"types). Pass an array, or a list of sequences of the same "
+                             f"kind (all token-id lists, or all arrays of shape (T_i, D)).")
+        a = torch.from_numpy(np.ascontiguousarray(arr))
+    if a.dtype == torch.bool or a.is_floating_point():
+        return a.to(float_dtype)
+    if a.is_complex():
+        raise TypeError(f"{what}: complex values are not supported.")
+    return a.long() if a.dtype != torch.int64 else a
+
+
+def is_variable_length(x: Any) -> bool:
+    """A list (or object array) of sequences whose lengths differ."""
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        x = list(x)
+    if not isinstance(x, (list, tuple)) or len(x) == 0:
+        return False
+    first = x[0]
+    if not isinstance(first, (list, tuple, np.ndarray, torch.Tensor)) or np.ndim(first) == 0:
+        return False
+    return len({len(s) for s in x}) > 1
+
+
+class ArrayData:
+    """Equal-shaped samples held in two tensors."""
+
+    def __init__(self, x: torch.Tensor, y: Optional[torch.Tensor]):
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def num_batches(self, batch_size: int) -> int:
+        return -(-len(self) // batch_size)
+
+    def split(self, fraction: float) -> tuple["ArrayData", "ArrayData"]:
+        """Keras's validation_split: the *last* ``fraction`` of the samples, before shuffling."""
+        cut = len(self) - int(round(len(self) * fraction))
+        ys = (None, None) if self.y is None else (self.y[:cut], self.y[cut:])
+        return ArrayData(self.x[:cut], ys[0]), ArrayData(self.x[cut:], ys[1])
+
+    def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0,
+                epoch: int = 0) -> Iterator[Batch]:
+        n = len(self)
+        order = (np.random.default_rng([seed, epoch]).permutation(n) if shuffle
+                 else np.arange(n))
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            sel = torch.from_numpy(idx) if shuffle else slice(start, start + len(idx))
+            yield Batch(self.x[sel], None if self.y is None else self.y[sel], None, idx)
+
+
+class SequenceData:
+    """Variable-length sequences, batched by length and padded per batch."""
+
+    def __init__(self, seqs: list, y: Any, float_dtype: torch.dtype, what: str = "x"):
+        self.seqs = [to_tensor(s, f"{what}[{i}]", float_dtype) for i, s in enumerate(seqs)]
+        self.lengths = np.array([len(s) for s in self.seqs], dtype=np.int64)
+        self.y_is_seq = y is not None and is_variable_length(y)
+        if y is None:
+            self.y = None
+        elif self.y_is_seq:
+            self.y = [to_tensor(t, f"y[{i}]", float_dtype) for i, t in enumerate(y)]
+        else:
+            self.y = to_tensor(y, "y", float_dtype)
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def num_batches(self, batch_size: int) -> int:
+        return -(-len(self) // batch_size)
+
+    def _subset(self, idx: range) -> "SequenceData":
+        new = object.__new__(SequenceData)
+        new.seqs = [self.seqs[i] for i in idx]
+        new.lengths = self.lengths[idx.start:idx.stop]
+        new.y_is_seq = self.y_is_seq
+        new.y = None if self.y is None else (
+            [self.y[i] for i in idx] if self.y_is_seq else self.y[idx.start:idx.stop])
+        return new
+
+    def split(self, fraction: float) -> tuple["SequenceData", "SequenceData"]:
+        cut = len(self) - int(round(len(self) * fraction))
+        return self._subset(range(0, cut)), self._subset(range(cut, len(self)))
+
+    def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0,
+                epoch: int = 0) -> Iterator[Batch]:
+        from seqlab.data.batching import BucketBatchSampler, lengths_to_mask, pad_batch
+
+        sampler = BucketBatchSampler(self.lengths, batch_size, shuffle=shuffle, seed=seed)
+        sampler.set_epoch(epoch)
+        for idx in sampler:
+            x, lengths = pad_batch([self.seqs[i] for i in idx])  # (B, T_max, ...)
+            mask = lengths_to_mask(lengths, x.shape[1])  # (B, T_max)
+            if self.y is None:
+                y = None
+            elif self.y_is_seq:
+                y, _ = pad_batch([self.y[i] for i in idx])  # (B, T_max, ...)
+            else:
+                y = self.y[torch.as_tensor(idx)]
+            yield Batch(x, y, mask, np.asarray(idx))
+
+    def feature_shape(self) -> tuple:
+        return tuple(self.seqs[0].shape[1:])
+
+
+class LoaderData:
+    """A user's DataLoader, yielding ``(x, y)``, ``(x,)`` or ``x``."""
+
+    def __init__(self, loader: DataLoader, float_dtype: torch.dtype):
+        self.loader, self.float_dtype = loader, float_dtype
+
+    def __len__(self) -> int:
+        return len(self.loader.dataset) if hasattr(self.loader, "dataset") else 0
+
+    def num_batches(self, batch_size: int) -> Optional[int]:
+        try:
+            return len(self.loader)
+        except TypeError:
+            return None
+
+    def split(self, fraction: float):
+        raise ValueError("fit(): validation_split cannot split a DataLoader. Pass "
+                         "validation_data=<another DataLoader> instead.")
+
+    def batches(self, batch_size: int = 0, shuffle: bool = False, seed: int = 0,
+                epoch: int = 0) -> Iterator[Batch]:
+        sampler = getattr(self.loader, "batch_sampler", None)
+        for s in (sampler, getattr(sampler, "sampler", None)):
+            if hasattr(s, "set_epoch"):
+                s.set_epoch(epoch)
+        for item in self.loader:
+            if isinstance(item, (tuple, list)):
+                if len(item) not in (1, 2):
+                    raise ValueError(f"DataLoader items must be (x, y) or x, got a "
+                                     f"{type(item).__name__} of {len(item)} elements.")
+                x, y = item[0], (item[1] if len(item) == 2 else None)
+            else:
+                x, y = item, None
+            mask = get_mask(x)
+            x = to_tensor(x, "DataLoader x", self.float_dtype)
+            y = None if y is None else to_tensor(y, "DataLoader y", self.float_dtype)
+            yield Batch(x, y, mask, None)
+
+
+def make_data(x: Any, y: Any, float_dtype: torch.dtype, caller: str, need_y: bool):
+    """The right data source for what the user passed to ``caller`` (fit/evaluate/predict)."""
+    if isinstance(x, DataLoader):
+        if y is not None:
+            raise ValueError(f"{caller}(): y must be None when x is a DataLoader (it "
+                             f"yields the targets).")
+        return LoaderData(x, float_dtype)
+    if x is None:
+        raise ValueError(f"{caller}(): x is missing. Pass the inputs, e.g. "
+                         f"model.{caller}(x_train, y_train).")
+    if need_y and y is None:
+        raise ValueError(f"{caller}(): y is missing. Pass the targets, e.g. "
+                         f"model.{caller}(x_train, y_train), or a DataLoader of (x, y).")
+    if is_variable_length(x):
+        data = SequenceData(list(x), y, float_dtype)
+    else:
+        x_t = to_tensor(x, f"{caller}() x", float_dtype)
+        if x_t.dim() == 0:
+            raise ValueError(f"{caller}(): x must have a batch dimension, got a scalar.")
+        data = ArrayData(x_t, None if y is None else to_tensor(y, f"{caller}() y", float_dtype))
+    if data.y is not None and len(data.y) != len(data):
+        raise ValueError(f"{caller}(): x has {len(data)} samples but y has {len(data.y)}; "
+                         f"they must match one to one.")
+    if len(data) == 0:
+        raise ValueError(f"{caller}(): x is empty (0 samples).")
+    return data
+
+
+__all__ = ["Batch", "ArrayData", "SequenceData", "LoaderData", "make_data", "to_tensor",
+           "is_variable_length"]

@@ -1,0 +1,206 @@
+"""Callbacks: hooks into ``fit`` (History, EarlyStopping, ModelCheckpoint), as in Keras.
+
+Subclass ``Callback`` and override the hooks you need; ``self.model`` is the model being
+trained. ``logs`` is a dict of floats: ``{"loss": ..., "accuracy": ..., "val_loss": ...}``
+at the end of an epoch, ``{"loss": ...}`` (the running mean) at the end of a batch.
+
+    >>> class PrintLoss(Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print(f"epoch {epoch}: loss {logs['loss']:.3f}")
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+
+class Callback:
+    """Base class: every hook does nothing. ``model`` and ``params`` are set by ``fit``."""
+
+    def __init__(self):
+        self.model = None
+        self.params: dict = {}
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Optional[dict] = None) -> None: ...
+    def on_train_end(self, logs: Optional[dict] = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None: ...
+    def on_batch_begin(self, batch: int, logs: Optional[dict] = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: Optional[dict] = None) -> None: ...
+
+
+def overrides(callback: Callback, hook: str) -> bool:
+    """Whether ``callback`` defines ``hook`` itself (fit skips per-batch work otherwise)."""
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+class History(Callback):
+    """Records the epoch logs: ``history.history["loss"]`` is the loss of each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None) -> None:
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+def _mode_for(monitor: str, mode: str, who: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}.")
+    if mode != "auto":
+        return mode
+    return "max" if any(k in monitor for k in ("acc", "auc", "precision", "recall")) else "min"
+
+
+class _Monitor(Callback):
+    """Tracks the best value of one logged quantity."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float, who: str):
+        super().__init__()
+        self.monitor = monitor
+        self.mode = _mode_for(monitor, mode, who)
+        self.min_delta = abs(float(min_delta))
+        self.who = who
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def current(self, logs: Optional[dict]) -> Optional[float]:
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            available = sorted(logs or {})
+            raise ValueError(f"{self.who}: monitor={self.monitor!r} is not in the logs "
+                             f"{available}. Pass one of them (val_* needs validation data).")
+        return float(value)
+
+    def improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop training when ``monitor`` has not improved for ``patience`` epochs.
+
+    Args:
+        monitor: a key of the epoch logs, "val_loss" by default.
+        min_delta: smaller changes do not count as improvement.
+        patience: epochs without improvement before stopping.
+        mode: "min", "max" or "auto" (max for accuracies, min otherwise).
+        restore_best_weights: at the end of training, put back the weights of the best
+            epoch (whether training stopped early or ran all its epochs).
+        baseline: stop if the monitored value does not beat it within ``patience``.
+
+    ``stopped_epoch`` is the epoch at which training stopped (0 if it did not).
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: Optional[float] = None,
+                 restore_best_weights: bool = False):
+        super().__init__(monitor, mode, min_delta, "EarlyStopping")
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}.")
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, logs=None) -> None:
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, None
+        self.best = math.inf if self.mode == "min" else -math.inf
+        if self.baseline is not None:
+            self.best = float(self.baseline)
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        value = self.current(logs)
+        if self.improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = {k: v.detach().clone()
+                                     for k, v in self.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+        if self.stopped_epoch and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping (best {self.monitor} "
+                  f"{self.best:.4f} at epoch {self.best_epoch + 1 if self.best_epoch is not None else '-'}).")
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model after each epoch (atomically: an interrupted save leaves the
+    previous file intact).
+
+    Args:
+        filepath: where to save; may contain ``{epoch}`` and log keys, e.g.
+            ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"`` (epochs counted from 1).
+        monitor: the quantity that decides "best", "val_loss" by default.
+        save_best_only: save only when ``monitor`` improves.
+        save_weights_only: write only the weights (``model.save_weights``).
+        mode: "min", "max" or "auto".
+    """
+
+    def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto"):
+        super().__init__(monitor, mode, 0.0, "ModelCheckpoint")
+        self.filepath = str(filepath)
+        self.verbose, self.save_best_only = verbose, save_best_only
+        self.save_weights_only = save_weights_only
+
+    def on_train_begin(self, logs=None) -> None:
+        if self.best in (math.inf, -math.inf):
+            self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        logs = logs or {}
+        if self.save_best_only:
+            value = self.current(logs)
+            if not self.improved(value):
+                return
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved model to {path}")
+
+
+class CallbackList:
+    """Calls a hook on every callback, in order."""
+
+    def __init__(self, callbacks, model, params: dict):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"fit(): callbacks must be seqlab Callback instances, got "
+                                f"{type(cb).__name__}. Subclass "
+                                f"seqlab.models.callbacks.Callback.")
+            cb.set_model(model)
+            cb.set_params(params)
+        self.wants_batch_end = any(overrides(cb, "on_batch_end") for cb in self.callbacks)
+
+    def call(self, hook: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+
+__all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "CallbackList"]

@@ -1,0 +1,102 @@
+"""``model.summary()``: Keras's table of layers, output shapes and parameter counts.
+
+The layout is Keras 2's (the one printed in the course): three columns at 45% / 85% /
+100% of 65 characters, counts per layer without separators, totals with thousands
+separators. Columns widen when a name or shape is longer than its column.
+
+    >>> from seqlab import Sequential, layers
+    >>> from seqlab.layers.base import reset_name_counts
+    >>> reset_name_counts()
+    >>> model = Sequential([layers.Embedding(1000, 64), layers.Dense(10, activation="softmax")])
+    >>> print(summary(model))
+    Model: "sequential"
+    _________________________________________________________________
+    Layer (type)                 Output Shape              Param #
+    =================================================================
+    embedding (Embedding)        (None, None, 64)          64000
+    _________________________________________________________________
+    dense (Dense)                (None, None, 10)          650
+    =================================================================
+    Total params: 64,650
+    Trainable params: 64,650
+    Non-trainable params: 0
+    _________________________________________________________________
+
+An unknown output shape (a layer not built yet, or a plain torch module before the
+first call) prints as ``?``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from seqlab.layers.base import Layer
+
+HEADERS = ("Layer (type)", "Output Shape", "Param #")
+POSITIONS = (0.45, 0.85, 1.0)  # Keras 2's column stops for sequential-like models
+
+
+def format_shape(shape: Any) -> str:
+    """``(None, None, 64)`` as Keras prints it; ``?`` when unknown."""
+    if shape is None:
+        return "?"
+    if isinstance(shape, list):
+        return "[" + ", ".join(format_shape(s) for s in shape) + "]"
+    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
+
+
+def _rows(model: nn.Module) -> list[tuple[str, str, int]]:
+    """(``name (Type)``, output shape, parameter count) for each top-level layer."""
+    from seqlab.models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        pairs = list(zip(model.layers, model._shapes))
+    else:
+        pairs = [(child, _output_shape_of(child)) for child in model.children()]
+    rows = []
+    for layer, shape in pairs:
+        name = getattr(layer, "name", None) or type(layer).__name__.lower()
+        count = sum(p.numel() for p in layer.parameters())
+        rows.append((f"{name} ({type(layer).__name__})", format_shape(shape), count))
+    return rows
+
+
+def _output_shape_of(layer: nn.Module) -> Any:
+    if isinstance(layer, Layer) and layer.built and layer.build_input_shape is not None:
+        try:
+            return layer.compute_output_shape(layer.build_input_shape)
+        except Exception:  # a layer that cannot say: print "?"
+            return None
+    return None
+
+
+def summary(model: nn.Module, line_length: int = 65) -> str:
+    """The summary table of ``model`` as a string (``Model.summary`` prints it)."""
+    rows = _rows(model)
+    stops = [int(line_length * p) for p in POSITIONS]
+    widths = [stops[0], stops[1] - stops[0], stops[2] - stops[1]]
+    for row in rows:  # widen a column rather than cut a name or shape
+        for j in range(2):
+            widths[j] = max(widths[j], len(str(row[j])) + 1)
+    width = sum(widths)
+
+    def line(fields) -> str:
+        return "".join(str(f).ljust(w) for f, w in zip(fields, widths)).rstrip()
+
+    params = list(model.parameters())
+    total = sum(p.numel() for p in params)
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    out = [f'Model: "{getattr(model, "name", type(model).__name__)}"', "_" * width,
+           line(HEADERS), "=" * width]
+    for i, row in enumerate(rows):
+        out.append(line(row))
+        out.append("=" * width if i == len(rows) - 1 else "_" * width)
+    if not rows:
+        out.append("=" * width)
+    out += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}", "_" * width]
+    return "\n".join(out)
+
+
+__all__ = ["summary", "format_shape"]

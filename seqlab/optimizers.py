@@ -1,0 +1,164 @@
+"""Optimizers by Keras name, with Keras's default hyper-parameters, run by torch.optim.
+
+``compile(optimizer="rmsprop")`` must train like Keras's ``"rmsprop"``, so the names map
+to torch classes with *Keras's* defaults (which differ from torch's: RMSprop's rho is
+0.9 in Keras, 0.99 in torch; epsilon is 1e-7, not 1e-8):
+
+========  ===========================================================
+sgd       SGD(learning_rate=0.01, momentum=0.0, nesterov=False)
+adam      Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+adagrad   Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)
+rmsprop   RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)
+========  ===========================================================
+
+(torch adds epsilon after the square root, Keras 3 inside it for RMSprop/Adagrad; the
+difference only matters when the accumulated squares are ~1e-7.)
+
+The optimizer is created lazily, once the model is built and its parameters exist:
+``spec.create(params)``.
+
+    >>> spec = get("rmsprop")
+    >>> spec.config["rho"]
+    0.9
+    >>> opt = RMSprop(learning_rate=0.01).create([torch.nn.Parameter(torch.zeros(2))])
+    >>> type(opt).__name__, opt.defaults["alpha"]
+    ('RMSprop', 0.9)
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Iterable, Union
+
+import torch
+
+
+class OptimizerSpec:
+    """A Keras-named optimizer and its settings; ``create(params)`` builds the torch one."""
+
+    name = "optimizer"
+
+    def __init__(self, **config: Any):
+        self.config = config
+
+    def create(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"class_name": self.name, "config": dict(self.config)}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(OptimizerSpec):
+    name = "sgd"
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False):
+        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+
+    def create(self, params):
+        c = self.config
+        return torch.optim.SGD(params, lr=c["learning_rate"], momentum=c["momentum"],
+                               nesterov=c["nesterov"])
+
+
+class Adam(OptimizerSpec):
+    name = "adam"
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad)
+
+    def create(self, params):
+        c = self.config
+        return torch.optim.Adam(params, lr=c["learning_rate"], betas=(c["beta_1"], c["beta_2"]),
+                                eps=c["epsilon"], amsgrad=c["amsgrad"])
+
+
+class Adagrad(OptimizerSpec):
+    name = "adagrad"
+
+    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7):
+        super().__init__(learning_rate=learning_rate,
+                         initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
+
+    def create(self, params):
+        c = self.config
+        return torch.optim.Adagrad(params, lr=c["learning_rate"], eps=c["epsilon"],
+                                   initial_accumulator_value=c["initial_accumulator_value"])
+
+
+class RMSprop(OptimizerSpec):
+    name = "rmsprop"
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False):
+        super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum,
+                         epsilon=epsilon, centered=centered)
+
+    def create(self, params):
+        c = self.config
+        return torch.optim.RMSprop(params, lr=c["learning_rate"], alpha=c["rho"],
+                                   eps=c["epsilon"], momentum=c["momentum"],
+                                   centered=c["centered"])
+
+
+class TorchOptimizer(OptimizerSpec):
+    """A torch optimizer class (``torch.optim.AdamW``) with its keyword arguments."""
+
+    def __init__(self, cls: type, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.cls = cls
+        self.name = cls.__name__
+
+    def create(self, params):
+        return self.cls(params, **self.config)
+
+    def get_config(self) -> dict:
+        config = {k: list(v) if isinstance(v, tuple) else v for k, v in self.config.items()
+                  if isinstance(v, (bool, int, float, str, tuple, list, type(None)))}
+        return {"class_name": self.name, "torch": True, "config": config}
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adagrad": Adagrad, "rmsprop": RMSprop}
+
+
+def get(optimizer: Union[str, OptimizerSpec, type, torch.optim.Optimizer]) -> Any:
+    """An ``OptimizerSpec`` (lazy) for a name, spec or torch class; a torch optimizer
+    instance is returned unchanged (it already holds its parameters)."""
+    if isinstance(optimizer, (OptimizerSpec, torch.optim.Optimizer)):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    if inspect.isclass(optimizer) and issubclass(optimizer, torch.optim.Optimizer):
+        return TorchOptimizer(optimizer)
+    raise ValueError(f"compile(): unknown optimizer {optimizer!r}. Use one of "
+                     f"{sorted(OPTIMIZERS)}, seqlab.optimizers.Adam(learning_rate=...), a "
+                     f"torch.optim class, or a torch optimizer built on model.parameters().")
+
+
+def from_config(config: dict) -> OptimizerSpec:
+    """Rebuild a spec saved by ``get_config()`` (used by ``seqlab.load_model``)."""
+    name, kwargs = config["class_name"], dict(config.get("config", {}))
+    if config.get("torch"):
+        cls = getattr(torch.optim, name, None)
+        if cls is None:
+            raise ValueError(f"Saved optimizer torch.optim.{name} does not exist in this torch.")
+        if "betas" in kwargs:
+            kwargs["betas"] = tuple(kwargs["betas"])
+        return TorchOptimizer(cls, **kwargs)
+    return OPTIMIZERS[name](**kwargs)
+
+
+def get_config(optimizer: Any) -> dict:
+    """JSON-friendly description of what compile() received (a torch instance: its
+    class and defaults, so a loaded model gets a fresh optimizer of the same kind)."""
+    if isinstance(optimizer, OptimizerSpec):
+        return optimizer.get_config()
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return TorchOptimizer(type(optimizer), **optimizer.defaults).get_config()
+    raise TypeError(f"Cannot describe optimizer {optimizer!r}.")
