@@ -10,3 +10,5 @@ from seqlab.layers.conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention)
 from seqlab.layers.normalization import BatchNormalization, LayerNormalization
+from seqlab.layers.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell,
+                                     SimpleRNN, SimpleRNNCell)

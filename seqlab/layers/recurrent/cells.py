@@ -1,0 +1,266 @@
+"""Recurrent cells: one time step of SimpleRNN, LSTM and GRU, written as the course's equations.
+
+A cell maps ``(x_t, state) -> (h_t, new_state)``; the generic ``RNN`` layer (rnn.py) owns
+the loop over time. Each cell splits its step in two so that the loop can be fast:
+
+* ``project(x)``: the input half ``x W + b`` of every gate. It works on (B, D) or on a
+  whole sequence (B, T, D), so ``RNN`` computes it for all steps in one matrix product.
+* ``recur(xw_t, state)``: the recurrent half and the gate equations, one line per gate.
+
+``forward(x_t, state)`` is ``recur(project(x_t), state)``.
+
+Parameters follow Keras's layout (so ``get_weights()`` exchanges arrays with Keras):
+``kernel`` (D, k*H), ``recurrent_kernel`` (H, k*H), ``bias`` (k*H,) -- or (2, 3H) for
+``GRUCell(reset_after=True)`` -- with gate blocks in Keras's order: LSTM ``i, f, c, o``;
+GRU ``z, r, h``. Course notation (seeds 001/002): W input weights (``kernel``), U recurrent
+weights (``recurrent_kernel``), b bias, sigma the recurrent activation (sigmoid), tanh the
+activation.
+
+Shapes: B batch, T time, D input features, H units.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from seqlab import activations
+from seqlab.layers import initializers
+from seqlab.layers.base import Layer, Shape, check_positive_int
+
+State = list  # list of (B, H) tensors: [h] or [h, c]
+
+
+class _Cell(Layer):
+    """Shared parameter handling of the three cells (``gates`` blocks of H columns)."""
+
+    gates = 1            # k: number of gate blocks in kernel / recurrent_kernel / bias
+    n_states = 1         # 1: [h]; 2: [h, c]
+
+    def __init__(self, units: int, activation: Union[str, Callable] = "tanh",
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        who = f"{type(self).__name__} {self.name}"
+        self.units = check_positive_int(who, "units", units)
+        self.activation_name = activations.name_of(activation)
+        self.activation = activations.get(activation, who)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    @property
+    def state_size(self) -> list[int]:
+        return [self.units] * self.n_states
+
+    def bias_shape(self) -> tuple:
+        return (self.gates * self.units,)
+
+    def build(self, input_shape: Shape) -> None:
+        D, H, k = input_shape[-1], self.units, self.gates
+        if D is None:
+            raise ValueError(f"{self.name} ({type(self).__name__}): the feature dimension must "
+                             f"be known, got input shape {tuple(input_shape)}.")
+        self.kernel = nn.Parameter(self.kernel_initializer((D, k * H)))  # (D, kH)
+        # Keras initialises each gate's recurrent block separately (orthogonal per (H, H)).
+        blocks = [self.recurrent_initializer((H, H)) for _ in range(k)]
+        self.recurrent_kernel = nn.Parameter(torch.cat(blocks, dim=1))  # (H, kH)
+        self.bias = nn.Parameter(self.init_bias()) if self.use_bias else None
+
+    def init_bias(self) -> torch.Tensor:
+        return self.bias_initializer(self.bias_shape())
+
+    def input_bias(self) -> Optional[torch.Tensor]:
+        """The bias added to the input projection (all of it, except GRU reset_after)."""
+        return self.bias
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """Input half of every gate: ``x W + b``: (..., D) -> (..., kH)."""
+        xw = torch.matmul(x, self.kernel)  # (..., kH)
+        b = self.input_bias()
+        return xw + b if b is not None else xw
+
+    def forward(self, x_t: torch.Tensor, state: Sequence[torch.Tensor]):
+        """One step: x_t (B, D), state [h] or [h, c] of (B, H) -> (h_t (B, H), new state)."""
+        return self.recur(self.project(x_t), list(state))
+
+    def recurrent_weights(self) -> tuple:
+        """What ``recur`` multiplies h_{t-1} by. A loop takes it once per sequence (slicing
+        a parameter at every step would cost a full-size zero gradient per step)."""
+        return (self.recurrent_kernel,)
+
+    def recur(self, xw_t: torch.Tensor, state: State, weights: Optional[tuple] = None,
+              rec_mask: Optional[torch.Tensor] = None):
+        """Recurrent half and gate equations: xw_t (B, kH) = ``project(x_t)``, state ->
+        (h_t, new_state). ``weights``: ``recurrent_weights()`` (computed when None);
+        ``rec_mask`` (B, H): recurrent-dropout mask applied to h_{t-1}."""
+        raise NotImplementedError
+
+    def get_initial_state(self, batch_size: int, device=None, dtype=None) -> State:
+        ref = next(self.parameters(), None)
+        device = device or (ref.device if ref is not None else None)
+        dtype = dtype or (ref.dtype if ref is not None else torch.get_default_dtype())
+        return [torch.zeros(batch_size, self.units, device=device, dtype=dtype)
+                for _ in range(self.n_states)]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], self.units)
+
+
+class SimpleRNNCell(_Cell):
+    """Elman cell (seed 001): ``h_t = tanh(W x_t + U h_{t-1} + b)``.
+
+    >>> cell = SimpleRNNCell(4)
+    >>> h, state = cell(torch.zeros(2, 3), cell.get_initial_state(2))  # builds on first use
+    >>> tuple(h.shape)
+    (2, 4)
+    """
+
+    gates = 1
+
+    def recur(self, xw_t, state, weights=None, rec_mask=None):
+        (U,) = weights or self.recurrent_weights()                         # (H, H)
+        h_prev = state[0]                                                  # (B, H)
+        if rec_mask is not None:
+            h_prev = h_prev * rec_mask
+        # h_t = sigma_h(U x_t + V h_{t-1} + b_h)   (seed 001; here W = kernel, U = recurrent)
+        h_next = self.activation(xw_t + h_prev @ U)                        # (B, H)
+        return h_next, [h_next]
+
+
+class LSTMCell(_Cell):
+    """Long short-term memory cell (seeds 001, 002, 004); gate order i, f, c, o as Keras.
+
+    Args (besides those of SimpleRNNCell):
+        recurrent_activation: the gates' squashing function sigma (default sigmoid).
+        unit_forget_bias: start the forget-gate bias at 1 (Jozefowicz et al.), as Keras.
+
+    >>> cell = LSTMCell(4)
+    >>> h, (h2, c) = cell(torch.zeros(2, 3), cell.get_initial_state(2))
+    >>> tuple(c.shape)
+    (2, 4)
+    """
+
+    gates = 4
+    n_states = 2
+
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias: bool = True, **kwargs):
+        super().__init__(units, activation, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, **kwargs)
+        self.recurrent_activation_name = activations.name_of(recurrent_activation)
+        self.recurrent_activation = activations.get(recurrent_activation,
+                                                    f"LSTMCell {self.name}")
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def init_bias(self) -> torch.Tensor:
+        b = self.bias_initializer(self.bias_shape())                        # (4H,)
+        if self.unit_forget_bias:
+            H = self.units
+            b = torch.cat([b[:H], torch.ones(H), b[2 * H:]])  # Keras: b_f starts at 1
+        return b
+
+    def recur(self, xw_t, state, weights=None, rec_mask=None):
+        (U,) = weights or self.recurrent_weights()                         # (H, 4H)
+        h_prev, c_prev = state                                             # (B, H) each
+        if rec_mask is not None:
+            h_prev = h_prev * rec_mask
+        hu = h_prev @ U                                                    # (B, 4H)
+        xi, xf, xc, xo = xw_t.chunk(4, dim=-1)                             # 4 x (B, H)
+        ui, uf, uc, uo = hu.chunk(4, dim=-1)                               # 4 x (B, H)
+        sigma, tanh = self.recurrent_activation, self.activation
+        # i_t = sigma(W_i x_t + U_i h_{t-1} + b_i)                  input gate
+        i = sigma(xi + ui)
+        # f_t = sigma(W_f x_t + U_f h_{t-1} + b_f)                  forget gate
+        f = sigma(xf + uf)
+        # c~_t = tanh(W_c x_t + U_c h_{t-1} + b_c)                  candidate memory
+        g = tanh(xc + uc)
+        # o_t = sigma(W_o x_t + U_o h_{t-1} + b_o)                  output gate
+        o = sigma(xo + uo)
+        # c_t = f_t o c_{t-1} + i_t o c~_t                          (o: element-wise product)
+        c_next = f * c_prev + i * g
+        # h_t = o_t o tanh(c_t)
+        h_next = o * tanh(c_next)
+        return h_next, [h_next, c_next]
+
+
+class GRUCell(_Cell):
+    """Gated recurrent unit (seed 001); gate order z, r, h as Keras.
+
+    Args (besides those of SimpleRNNCell):
+        recurrent_activation: the gates' sigma (default sigmoid).
+        reset_after: False (default) is the course's equation, the reset gate applied to
+            h_{t-1} *before* the product with U_h, one bias (3H,). True is the cuDNN /
+            PyTorch / Keras-3 form, reset applied after the product, with a second,
+            recurrent bias: bias (2, 3H) = [input bias, recurrent bias].
+
+    >>> cell = GRUCell(4)
+    >>> h, state = cell(torch.zeros(2, 3), cell.get_initial_state(2))
+    >>> tuple(h.shape)
+    (2, 4)
+    """
+
+    gates = 3
+
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 reset_after: bool = False, **kwargs):
+        super().__init__(units, activation, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, **kwargs)
+        self.recurrent_activation_name = activations.name_of(recurrent_activation)
+        self.recurrent_activation = activations.get(recurrent_activation,
+                                                    f"GRUCell {self.name}")
+        self.reset_after = bool(reset_after)
+
+    def bias_shape(self) -> tuple:
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def input_bias(self):
+        if self.bias is None:
+            return None
+        return self.bias[0] if self.reset_after else self.bias            # (3H,)
+
+    def recurrent_weights(self) -> tuple:
+        if self.reset_after:
+            return (self.recurrent_kernel,)                                # (H, 3H)
+        H = self.units
+        return tuple(self.recurrent_kernel.split([2 * H, H], dim=1))       # (H, 2H), (H, H)
+
+    def recur(self, xw_t, state, weights=None, rec_mask=None):
+        weights = weights or self.recurrent_weights()
+        h_prev = state[0]                                                  # (B, H)
+        h_in = h_prev * rec_mask if rec_mask is not None else h_prev
+        xz, xr, xh = xw_t.chunk(3, dim=-1)                                 # 3 x (B, H)
+        sigma, tanh = self.recurrent_activation, self.activation
+        if self.reset_after:
+            (U,) = weights                                                 # (H, 3H)
+            hu = h_in @ U                                                  # (B, 3H)
+            if self.bias is not None:
+                hu = hu + self.bias[1]
+            uz, ur, uh = hu.chunk(3, dim=-1)                               # 3 x (B, H)
+            # z_t = sigma(W_z x_t + U_z h_{t-1} + b_z)              update gate
+            z = sigma(xz + uz)
+            # r_t = sigma(W_r x_t + U_r h_{t-1} + b_r)              reset gate
+            r = sigma(xr + ur)
+            # h~_t = tanh(W_h x_t + r_t o (U_h h_{t-1} + b'_h))     reset after the product
+            h_tilde = tanh(xh + r * uh)
+        else:
+            U_zr, U_h = weights                                            # (H, 2H), (H, H)
+            uz, ur = (h_in @ U_zr).chunk(2, dim=-1)                        # 2 x (B, H)
+            # Z_t = sigma(W_Z x_t + U_Z h_{t-1} + b_Z)              update gate
+            z = sigma(xz + uz)
+            # R_t = sigma(W_R x_t + U_R h_{t-1} + b_R)              reset gate
+            r = sigma(xr + ur)
+            # h~_t = tanh(W_h x_t + U_h (R_t o h_{t-1}) + b_h)      course form (seed 001)
+            h_tilde = tanh(xh + (r * h_in) @ U_h)
+        # h_t = Z_t o h_{t-1} + (1 - Z_t) o h~_t
+        h_next = z * h_prev + (1 - z) * h_tilde
+        return h_next, [h_next]
+
+
+__all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
