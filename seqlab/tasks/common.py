@@ -1,0 +1,115 @@
+"""Pieces every task recipe shares: recurrent stacks, splits, padded batches, datasets.
+
+    >>> train, val, test = split_indices(10, val_fraction=0.2, test_fraction=0.2, seed=0)
+    >>> len(train), len(val), len(test)
+    (6, 2, 2)
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+
+from seqlab.config import Config, ModelConfig
+from seqlab.errors import SeqlabError
+
+
+# ---------------------------------------------------------------------- layers
+def recurrent(m: ModelConfig, units: Optional[int] = None, bidirectional: bool = False,
+              **kwargs):
+    """The recurrent layer named by [model] cell: LSTM, GRU or SimpleRNN (+ Bidirectional)."""
+    from seqlab.layers import recurrent as rec
+    cls = {"lstm": rec.LSTM, "gru": rec.GRU, "rnn": rec.SimpleRNN}[m.cell]
+    if m.cell == "gru":
+        kwargs.setdefault("reset_after", True)  # the cuDNN form: torch's fused kernel runs
+    layer = cls(units or m.units, **kwargs)
+    return rec.Bidirectional(layer) if bidirectional else layer
+
+
+def build_with(model: torch.nn.Module, *example) -> torch.nn.Module:
+    """Run ``model`` once on ``example`` inputs (eval mode, no grad) so its lazily built
+    layers create their parameters; returns the model in train mode."""
+    model.eval()
+    with torch.no_grad():
+        model(*example)
+    return model.train()
+
+
+# ---------------------------------------------------------------------- splits
+def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int):
+    """Shuffled index arrays (train, val, test) of sizes about (1 - v - t, v, t) * n."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(n * test_fraction))
+    n_val = int(round(n * val_fraction))
+    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+
+
+def take(items: Sequence, idx) -> list:
+    return [items[i] for i in idx]
+
+
+# ---------------------------------------------------------------------- batches
+def pad(seqs: Sequence[Sequence[int]], value: int = 0, dtype=torch.long) -> torch.Tensor:
+    """Pad a batch of id lists to its own longest member: (B, T_max)."""
+    T = max((len(s) for s in seqs), default=1) or 1
+    out = torch.full((len(seqs), T), value, dtype=dtype)
+    for i, s in enumerate(seqs):
+        if len(s):
+            out[i, :len(s)] = torch.as_tensor(list(s), dtype=dtype)
+    return out
+
+
+def length_batches(lengths: Sequence[int], batch_size: int,
+                   rng: Optional[np.random.Generator]) -> list[np.ndarray]:
+    """Index batches of similar lengths (less padding); shuffled when ``rng`` is given.
+
+    Sorted by length, cut into batches, then the batch order is shuffled: the classic
+    bucketing of seqlab.data.BucketBatchSampler, with the shuffle drawn from ``rng``.
+    """
+    lengths = np.asarray(lengths)
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+    else:
+        jitter = rng.random(len(lengths))  # random order among equal lengths
+        order = np.lexsort((jitter, lengths))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def minibatches(n: int, batch_size: int, rng: Optional[np.random.Generator]) -> Iterator[np.ndarray]:
+    """Index batches over ``n`` examples, shuffled when ``rng`` is given."""
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for i in range(0, n, batch_size):
+        yield order[i:i + batch_size]
+
+
+# ---------------------------------------------------------------------- datasets
+def load_dataset(cfg: Config) -> Any:
+    """``seqlab.datasets.load(name, **options)`` or the user's file, with one-line errors."""
+    d = cfg.data
+    if d.dataset == "file":
+        from seqlab.data import files
+        return files.load(d.path)
+    try:
+        from seqlab import datasets
+    except ImportError:
+        raise SeqlabError("the dataset registry (seqlab.datasets) is not available in this "
+                          "installation; reinstall seqlab with its [datasets] extra.") from None
+    names = [e if isinstance(e, str) else getattr(e, "name", str(e)) for e in datasets.list()]
+    if d.dataset not in names:
+        raise SeqlabError(f"unknown dataset {d.dataset!r} in [data] dataset; `seqlab datasets` "
+                          f"lists the valid names: {', '.join(names)}.")
+    return datasets.load(d.dataset, **d.options)
+
+
+def column(table: Any, name: str, what: str, source: str) -> list:
+    """Column ``name`` of a dict-of-lists / DataFrame, or a clear error naming the valid ones."""
+    keys = list(table.keys()) if hasattr(table, "keys") else list(getattr(table, "columns", []))
+    if name not in keys:
+        raise SeqlabError(f"{source}: no column {name!r} for {what}; the columns are "
+                          f"{', '.join(map(str, keys))}. Set [data] {what} to one of them.")
+    values = table[name]
+    return list(values.tolist() if hasattr(values, "tolist") else values)

@@ -1,0 +1,297 @@
+"""Sequence to sequence: an RNN encoder-decoder, the course's "calculator".
+
+The data are (source, target) string pairs, e.g. the addition dataset's "535+61" -> "596"
+(with ``reverse = true`` the source is fed reversed, "16+535", which shortens the path
+between the digits that are added). Both sides are tokenized (characters or words) with
+one shared vocabulary; the target is wrapped in start/end tokens:
+
+    source  "16+535"          -> encoder
+    decoder in   <s> 5 9 6    (teacher forcing: the true previous token)
+    decoder out  5 9 6 </s>   (what the loss compares with)
+
+Encoder: Embedding(mask_zero) -> recurrent stack; its final state starts the decoder.
+Attention (optional) lets each decoder step look back at every encoder output h_s:
+
+    luong    (dot, "general")  score(s_t, h_s) = s_t^T W_a h_s, after the decoder step;
+             output = tanh(W_c [c_t; s_t])
+    bahdanau (additive)        score(s_{t-1}, h_s) = v^T tanh(W_1 h_s + W_2 s_{t-1}), before
+             the step; the context c_t is fed to the decoder with the previous token
+
+    alpha_t = softmax(scores over real source steps),  c_t = sum_s alpha_ts h_s
+
+Decoding steps the decoder one token at a time (``layer.step``): greedy (the likeliest
+token) or beam search (keep the ``beam_width`` likeliest prefixes). Metrics: exact match
+(the whole output right) and character accuracy (per position of the true target).
+
+Shapes: B batch, S source steps, T target steps, E embedding, H units, V vocabulary.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.config import Config
+from seqlab.data import Tokenizer
+from seqlab.errors import SeqlabError
+from seqlab.layers import Dense, Embedding
+from seqlab.tasks import Data
+from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
+                                 recurrent, split_indices, take)
+
+
+# ---------------------------------------------------------------------- attention
+class Attention(nn.Module):
+    """Luong (multiplicative) or Bahdanau (additive) attention over encoder outputs."""
+
+    def __init__(self, kind: str, units: int):
+        super().__init__()
+        self.kind = kind
+        if kind == "luong":
+            self.W_a = Dense(units, use_bias=False)
+        else:
+            self.W_1 = Dense(units, use_bias=False)
+            self.W_2 = Dense(units, use_bias=False)
+            self.v = Dense(1, use_bias=False)
+
+    def forward(self, query, enc, src_mask):
+        """query (B, T, H) decoder states; enc (B, S, H); src_mask (B, S) -> (c, alpha)."""
+        if self.kind == "luong":
+            scores = query @ self.W_a(enc).transpose(1, 2)                 # (B, T, S)
+        else:
+            keys = self.W_1(enc).unsqueeze(1)                              # (B, 1, S, H)
+            scores = self.v(torch.tanh(keys + self.W_2(query).unsqueeze(2))).squeeze(-1)  # (B, T, S)
+        scores = scores.masked_fill(~src_mask.unsqueeze(1), float("-inf"))
+        alpha = torch.softmax(scores, dim=-1)                              # (B, T, S)
+        return alpha @ enc, alpha                                          # (B, T, H), (B, T, S)
+
+
+# ---------------------------------------------------------------------- the model
+class EncoderDecoder(nn.Module):
+    """Encoder-decoder with teacher forcing in ``forward`` and one-token ``step``."""
+
+    def __init__(self, cfg: Config, vocab_size: int):
+        super().__init__()
+        m = cfg.model
+        self.attention_kind = m.attention
+        self.src_embed = Embedding(vocab_size, m.embedding_dim, mask_zero=True)
+        self.tgt_embed = Embedding(vocab_size, m.embedding_dim, mask_zero=True)
+        self.encoder = nn.ModuleList(
+            recurrent(m, return_sequences=True, return_state=True, dropout=m.dropout)
+            for _ in range(m.layers))
+        self.decoder = recurrent(m, return_sequences=True, return_state=True)
+        self.attention = Attention(m.attention, m.units) if m.attention != "none" else None
+        self.combine = Dense(m.units, activation="tanh") if m.attention == "luong" else None
+        self.out = Dense(vocab_size)
+
+    def encode(self, src):
+        """src (B, S) ids -> encoder outputs (B, S, H), final state [h] / [h, c], mask."""
+        x = self.src_embed(src)                                            # (B, S, E)
+        for layer in self.encoder:
+            x, *state = layer(x)                                           # (B, S, H)
+        return x, state, src != 0
+
+    def forward(self, src, tgt_in):
+        """Teacher forcing: logits (B, T, V) for every next target token."""
+        enc, state, src_mask = self.encode(src)
+        y = self.tgt_embed(tgt_in)                                         # (B, T, E)
+        if self.attention_kind == "bahdanau":                              # context before each step
+            logits = []
+            for t in range(tgt_in.shape[1]):
+                step_logits, state, _ = self.step(tgt_in[:, t], state, enc, src_mask)
+                logits.append(step_logits)
+            return torch.stack(logits, 1)                                  # (B, T, V)
+        h, *_ = self.decoder(y, initial_state=state)                       # (B, T, H)
+        if self.attention_kind == "luong":
+            context, _ = self.attention(h, enc, src_mask)                  # (B, T, H)
+            h = self.combine(torch.cat([context, h], -1))                  # (B, T, H)
+        return self.out(h)
+
+    def step(self, token, state, enc, src_mask):
+        """One decoder step: token (B,) -> logits (B, V), new state, alpha (B, S) or None."""
+        y = self.tgt_embed(token.unsqueeze(1))[:, 0]                       # (B, E)
+        alpha = None
+        if self.attention_kind == "bahdanau":
+            context, alpha = self.attention(state[0].unsqueeze(1), enc, src_mask)
+            h, state = self.decoder.step(torch.cat([y, context[:, 0]], -1), state)
+            return self.out(torch.cat([h, context[:, 0]], -1)), state, alpha[:, 0]
+        h, state = self.decoder.step(y, state)                             # (B, H)
+        if self.attention_kind == "luong":
+            context, alpha = self.attention(h.unsqueeze(1), enc, src_mask)
+            h = self.combine(torch.cat([context[:, 0], h], -1))
+            alpha = alpha[:, 0]
+        return self.out(h), state, alpha
+
+
+def greedy(model: EncoderDecoder, src, start: int, end: int, max_len: int):
+    """The likeliest token at each step: ids (B, <= max_len) and attention (B, T, S)."""
+    enc, state, src_mask = model.encode(src)
+    token = torch.full((src.shape[0],), start, dtype=torch.long, device=src.device)
+    done = torch.zeros_like(token, dtype=torch.bool)
+    out, alphas = [], []
+    for _ in range(max_len):
+        logits, state, alpha = model.step(token, state, enc, src_mask)
+        token = logits.argmax(-1).masked_fill(done, 0)                     # 0 after the end
+        out.append(token)
+        alphas.append(alpha)
+        done |= token == end
+        if bool(done.all()):
+            break
+    attn = torch.stack(alphas, 1) if alphas[0] is not None else None
+    return torch.stack(out, 1), attn
+
+
+def beam_search(model: EncoderDecoder, src, start: int, end: int, max_len: int,
+                width: int) -> list[list[int]]:
+    """Keep the ``width`` likeliest prefixes (sum of log-probabilities) per example."""
+    results = []
+    for b in range(src.shape[0]):
+        enc, state, src_mask = model.encode(src[b:b + 1])
+        beams = [(0.0, [start], state)]
+        finished = []
+        for _ in range(max_len):
+            tokens = torch.tensor([seq[-1] for _, seq, _ in beams], device=src.device)
+            states = [torch.cat(parts, 0) for parts in zip(*[s for _, _, s in beams])]
+            n = len(beams)
+            logits, new_state, _ = model.step(tokens, states, enc.expand(n, -1, -1),
+                                              src_mask.expand(n, -1))
+            logp = F.log_softmax(logits, -1)                               # (n, V)
+            top = logp.topk(width, -1)
+            candidates = []
+            for i, (score, seq, _) in enumerate(beams):
+                for lp, tok in zip(top.values[i].tolist(), top.indices[i].tolist()):
+                    candidates.append((score + lp, seq + [tok], [s[i:i + 1] for s in new_state]))
+            candidates.sort(key=lambda c: c[0], reverse=True)
+            beams = []
+            for cand in candidates[:width]:
+                (finished if cand[1][-1] == end else beams).append(cand)
+            if not beams or (finished and max(f[0] for f in finished) > beams[0][0]):
+                break
+        best = max(finished or beams, key=lambda c: c[0])
+        results.append(best[1][1:])
+    return results
+
+
+# ---------------------------------------------------------------------- the recipe
+def _pairs(raw, cfg: Config) -> tuple[list[str], list[str]]:
+    if isinstance(raw, (list, tuple)) and raw and isinstance(raw[0], (list, tuple)):
+        return [str(s) for s, _ in raw], [str(t) for _, t in raw]
+    src_col = cfg.data.text_column if cfg.data.dataset == "file" else "source"
+    tgt_col = cfg.data.label_column if cfg.data.dataset == "file" else "target"
+    if hasattr(raw, "keys") and "x" in raw and "source" not in raw:
+        src_col, tgt_col = "x", "y"
+    source = cfg.data.path or cfg.data.dataset
+    return ([str(s) for s in column(raw, src_col, "text_column", source)],
+            [str(t) for t in column(raw, tgt_col, "label_column", source)])
+
+
+def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
+    sources, targets = _pairs(load_dataset(cfg), cfg)
+    if cfg.data.max_len:
+        sources = [s[:cfg.data.max_len] for s in sources]
+    tr, va, te = split_indices(len(sources), cfg.data.val_fraction, cfg.data.test_fraction,
+                               cfg.training.seed)
+    if cfg.data.max_samples:
+        tr = tr[:cfg.data.max_samples]
+    if vocab is None:
+        tok = Tokenizer(char_level=cfg.data.level == "char", lower=False, filters="",
+                        oov_token="<unk>", start_token="<s>", end_token="</s>")
+        tok.fit_on_texts(take(sources, tr) + take(targets, tr))
+        vocab = {"tokenizer": json.loads(tok.to_json()),
+                 "max_target_len": max(len(tok.tokenize(t)) for t in take(targets, tr)) + 1}
+    tok = _tokenizer(vocab)
+
+    def encode(idx):
+        return (tok.texts_to_sequences(take(sources, idx)),
+                tok.texts_to_sequences(take(targets, idx), start_end=True),
+                take(targets, idx))
+
+    return Data(encode(tr), encode(va), encode(te), vocab,
+                {"train": len(tr), "val": len(va), "test": len(te)})
+
+
+def _tokenizer(vocab: dict) -> Tokenizer:
+    return Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
+
+
+def build_model(cfg: Config, vocab: dict) -> EncoderDecoder:
+    tok = _tokenizer(vocab)
+    model = EncoderDecoder(cfg, tok.vocab_size)
+    return build_with(model, torch.ones(2, 3, dtype=torch.long),
+                      torch.ones(2, 2, dtype=torch.long))
+
+
+def train_batches(data: Data, cfg: Config, rng):
+    src, tgt, _ = data.train
+    for idx in length_batches([len(s) for s in src], cfg.training.batch_size, rng):
+        t = pad(take(tgt, idx))                                            # (B, T + 1)
+        yield pad(take(src, idx)), t[:, :-1], t[:, 1:]
+
+
+def loss(model, batch, cfg: Config):
+    src, tgt_in, tgt_out = batch
+    logits = model(src, tgt_in)                                            # (B, T, V)
+    n = int((tgt_out != 0).sum())
+    return F.cross_entropy(logits.transpose(1, 2), tgt_out, ignore_index=0), n
+
+
+def decode(model, vocab: dict, cfg: Config, sources: list, batch_size: int = 512):
+    """Token-id lists -> decoded strings (greedy, or beam search when beam_width > 1)."""
+    tok = _tokenizer(vocab)
+    device = next(model.parameters()).device
+    out: list[Optional[str]] = [None] * len(sources)
+    for idx in length_batches([len(s) for s in sources], batch_size, None):
+        src = pad(take(sources, idx)).to(device)
+        if cfg.model.beam_width > 1:
+            ids = beam_search(model, src, tok.start_index, tok.end_index,
+                              vocab["max_target_len"], cfg.model.beam_width)
+        else:
+            ids = greedy(model, src, tok.start_index, tok.end_index,
+                         vocab["max_target_len"])[0].tolist()
+        for i, text in zip(idx, tok.sequences_to_texts(ids)):
+            out[i] = text
+    return out
+
+
+def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
+    src, _, truth = getattr(data, split)
+    if not src:
+        return {}
+    pred = decode(model, data.vocab, cfg, src)
+    chars = sum(len(t) for t in truth)
+    right = sum(sum(a == b for a, b in zip(p, t)) for p, t in zip(pred, truth))
+    return {"exact_match": float(np.mean([p == t for p, t in zip(pred, truth)])),
+            "char_accuracy": right / max(chars, 1)}
+
+
+def finish(run, model, data: Data, metrics: dict) -> dict:
+    """Baseline (always the most frequent training target) and an attention map."""
+    from seqlab import plots
+    common = Counter(data.train[2]).most_common(1)[0][0]
+    baseline = float(np.mean([t == common for t in data.test[2]]))
+    if model.attention is not None and data.test[0]:
+        tok = _tokenizer(data.vocab)
+        src = pad(data.test[0][:1]).to(next(model.parameters()).device)
+        with torch.no_grad():
+            ids, attn = greedy(model, src, tok.start_index, tok.end_index,
+                               data.vocab["max_target_len"])
+        source = [tok.index_word[i] for i in data.test[0][0]]
+        target = [tok.index_word.get(i, "?") for i in ids[0].tolist()]
+        plots.attention_map(attn[0, :len(target)].cpu().numpy(), source, target,
+                            run.plots_dir / "attention.png",
+                            title=f"{run.config.model.attention} attention")
+    return {"baseline_most_frequent": baseline}
+
+
+def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
+    tok = _tokenizer(vocab)
+    return decode(model, vocab, cfg, tok.texts_to_sequences(lines))
+
+
+def headline(metrics: dict):
+    return "exact_match", metrics["exact_match"], metrics.get("baseline_most_frequent")
