@@ -215,6 +215,11 @@ class Model(Layer):
         """The layers whose weights ``get_weights()`` lists, in order."""
         return [m for m in self.children()]
 
+    def count_params(self) -> int:
+        """Total parameters as Keras counts them (the "Total params" of ``summary()``)."""
+        from seqlab.models.summary import count_params
+        return count_params(self)
+
     def get_weights(self) -> list[np.ndarray]:
         """All weights as numpy arrays, layer by layer, in Keras's layout."""
         out: list[np.ndarray] = []

@@ -57,9 +57,20 @@ def _rows(model: nn.Module) -> list[tuple[str, str, int]]:
     rows = []
     for layer, shape in pairs:
         name = getattr(layer, "name", None) or type(layer).__name__.lower()
-        count = sum(p.numel() for p in layer.parameters())
+        count = count_params(layer)
         rows.append((f"{name} ({type(layer).__name__})", format_shape(shape), count))
     return rows
+
+
+def count_params(module: nn.Module) -> int:
+    """Keras's count: a seqlab layer's own ``count_params()`` (BatchNormalization adds its
+    moving statistics), recursing into models; a plain torch module's parameters."""
+    if isinstance(module, Layer) and not hasattr(module, "weight_layers"):
+        return module.count_params()
+    if hasattr(module, "weight_layers"):  # a Model: its layers plus its own parameters
+        own = sum(p.numel() for p in module._parameters.values() if p is not None)
+        return own + sum(count_params(m) for m in module.weight_layers())
+    return sum(p.numel() for p in module.parameters())
 
 
 def _output_shape_of(layer: nn.Module) -> Any:
@@ -84,9 +95,8 @@ def summary(model: nn.Module, line_length: int = 65) -> str:
     def line(fields) -> str:
         return "".join(str(f).ljust(w) for f, w in zip(fields, widths)).rstrip()
 
-    params = list(model.parameters())
-    total = sum(p.numel() for p in params)
-    trainable = sum(p.numel() for p in params if p.requires_grad)
+    total = count_params(model)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     out = [f'Model: "{getattr(model, "name", type(model).__name__)}"', "_" * width,
            line(HEADERS), "=" * width]
     for i, row in enumerate(rows):
