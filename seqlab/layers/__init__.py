@@ -12,3 +12,5 @@ from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
 from seqlab.layers.normalization import BatchNormalization, LayerNormalization
 from seqlab.layers.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell,
                                      SimpleRNN, SimpleRNNCell)
+from seqlab.layers.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                                       TransformerEncoder, TransformerEncoderLayer)

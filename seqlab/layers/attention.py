@@ -251,7 +251,7 @@ class MultiHeadAttention(Layer):
         B, Tq = query.shape[:2]
         query_mask = get_mask(query, query_mask if query_mask is not None else mask)
         value_mask = get_mask(value, value_mask)
-        if self_attention and value_mask is None:
+        if self_attention and value_mask is None and cache is None:
             value_mask = query_mask  # the keys are the queries' own steps
         key_mask = get_mask(key, key_mask) if key is not value else None
 
