@@ -1,0 +1,107 @@
+"""summary(): the course's listings print the course's totals (seed 001 and 003)."""
+import pytest
+
+from seqlab import Sequential, layers
+from seqlab.layers.base import reset_name_counts
+from seqlab.models.summary import format_shape
+
+try:
+    from seqlab.layers.recurrent import GRU, LSTM, SimpleRNN
+except ImportError:  # the recurrent family is built by another helper
+    GRU = LSTM = SimpleRNN = None
+needs_rnn = pytest.mark.skipif(SimpleRNN is None, reason="seqlab.layers.recurrent missing")
+
+
+def _course_listing(rnn):
+    # 001 "RNN avec Keras": only the import line differs from the course.
+    model = Sequential()
+    model.add(layers.Embedding(input_dim=1000, output_dim=64))
+    model.add(rnn)
+    model.add(layers.Dense(10, activation="softmax"))
+    return model
+
+
+def _totals(text):
+    return [line for line in text.splitlines() if "params:" in line]
+
+
+@needs_rnn
+@pytest.mark.parametrize("make, rnn_params, total", [
+    (lambda: SimpleRNN(128), 24704, "89,994"),
+    (lambda: LSTM(128), 98816, "164,106"),
+    (lambda: GRU(128), 74112, "139,402"),
+])
+def test_001_listings_print_the_course_totals(make, rnn_params, total):
+    model = _course_listing(make())
+    text = model.summary(print_fn=None)
+    assert _totals(text) == [f"Total params: {total}", f"Trainable params: {total}",
+                             "Non-trainable params: 0"]
+    rows = text.splitlines()[4:9:2]
+    assert rows[0].split()[-2:] == ["64)", "64000"]          # (None, None, 64) 64000
+    assert rows[1].split()[-3:] == ["(None,", "128)", str(rnn_params)]
+    assert rows[2].split()[-3:] == ["(None,", "10)", "1290"]
+
+
+@needs_rnn
+def test_001_deep_encoder():
+    model = Sequential()
+    model.add(layers.Embedding(input_dim=1000, output_dim=64))
+    model.add(GRU(256, return_sequences=True))
+    model.add(SimpleRNN(128))
+    model.add(layers.Dense(10, activation="softmax"))
+    text = model.summary(print_fn=None)
+    # GRU(256) on 64 inputs, reset_after=False: 3 * (64*256 + 256*256 + 256) = 246,528;
+    # SimpleRNN(128) on 256 inputs: 256*128 + 128*128 + 128 = 49,280.
+    assert "(None, None, 256)         246528" in text
+    assert "(None, 128)               49280" in text
+    assert _totals(text)[0] == "Total params: 361,098"
+
+
+@needs_rnn
+def test_003_imdb_listing_exact_table():
+    reset_name_counts()
+    model = Sequential()
+    model.add(layers.Embedding(input_dim=10000, output_dim=32, input_length=256))
+    model.add(SimpleRNN(units=8, return_sequences=True))
+    model.add(SimpleRNN(units=8, return_sequences=False))
+    model.add(layers.Dense(units=1, activation="sigmoid"))
+    expected = """\
+Model: "sequential"
+_________________________________________________________________
+Layer (type)                 Output Shape              Param #
+=================================================================
+embedding (Embedding)        (None, 256, 32)           320000
+_________________________________________________________________
+simple_rnn (SimpleRNN)       (None, 256, 8)            328
+_________________________________________________________________
+simple_rnn_1 (SimpleRNN)     (None, 8)                 136
+_________________________________________________________________
+dense (Dense)                (None, 1)                 9
+=================================================================
+Total params: 320,473
+Trainable params: 320,473
+Non-trainable params: 0
+_________________________________________________________________"""
+    printed = []
+    assert model.summary(print_fn=printed.append) == expected
+    assert printed == [expected]
+
+
+def test_summary_of_dense_model_and_unbuilt_model():
+    model = Sequential([layers.Dense(1000, input_shape=(1000,)), layers.Dense(2)])
+    assert "Total params: 1,003,002" in model.summary(print_fn=None)
+    lazy = Sequential([layers.Dense(3)])
+    text = lazy.summary(print_fn=None)
+    assert "?" in text and "Total params: 0" in text
+
+
+def test_long_names_widen_the_column():
+    model = Sequential([layers.Dense(2, input_shape=(3,), name="a_very_long_layer_name_indeed")])
+    line = [l for l in model.summary(print_fn=None).splitlines() if "indeed" in l][0]
+    assert "a_very_long_layer_name_indeed (Dense) (None, 2)" in line
+
+
+def test_format_shape():
+    assert format_shape((None, None, 64)) == "(None, None, 64)"
+    assert format_shape([(None, 8), (None, 8)]) == "[(None, 8), (None, 8)]"
+    assert format_shape(None) == "?"
