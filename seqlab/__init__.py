@@ -17,3 +17,4 @@ from seqlab import activations, layers  # noqa: E402
 from seqlab import losses, metrics, optimizers  # noqa: E402
 from seqlab.models import Model, Sequential  # noqa: E402
 from seqlab.io import load_model  # noqa: E402
+from seqlab.data import datasets  # noqa: E402  (seqlab.datasets.list()/load())
