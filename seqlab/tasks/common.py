@@ -88,21 +88,17 @@ def minibatches(n: int, batch_size: int, rng: Optional[np.random.Generator]) -> 
 
 # ---------------------------------------------------------------------- datasets
 def load_dataset(cfg: Config) -> Any:
-    """``seqlab.datasets.load(name, **options)`` or the user's file, with one-line errors."""
+    """``seqlab.datasets.load(name, **options)`` with one-line errors naming [data]."""
     d = cfg.data
-    if d.dataset == "file":
-        from seqlab.data import files
-        return files.load(d.path)
     try:
         from seqlab import datasets
     except ImportError:
         raise SeqlabError("the dataset registry (seqlab.datasets) is not available in this "
                           "installation; reinstall seqlab with its [datasets] extra.") from None
-    names = [e if isinstance(e, str) else getattr(e, "name", str(e)) for e in datasets.list()]
-    if d.dataset not in names:
-        raise SeqlabError(f"unknown dataset {d.dataset!r} in [data] dataset; `seqlab datasets` "
-                          f"lists the valid names: {', '.join(names)}.")
-    return datasets.load(d.dataset, **d.options)
+    try:
+        return datasets.load(d.dataset, **d.options)
+    except (ValueError, TypeError, KeyError) as err:
+        raise SeqlabError(f"[data] dataset = {d.dataset!r}: {err}") from None
 
 
 def column(table: Any, name: str, what: str, source: str) -> list:

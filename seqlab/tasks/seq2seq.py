@@ -178,20 +178,23 @@ def beam_search(model: EncoderDecoder, src, start: int, end: int, max_len: int,
 
 
 # ---------------------------------------------------------------------- the recipe
-def _pairs(raw, cfg: Config) -> tuple[list[str], list[str]]:
-    if isinstance(raw, (list, tuple)) and raw and isinstance(raw[0], (list, tuple)):
+def _pairs(cfg: Config) -> tuple[list[str], list[str]]:
+    """(sources, targets): from a user file's two columns or a registry dataset."""
+    d = cfg.data
+    if d.dataset == "file":
+        from seqlab.data import files
+        sources, targets = files.load_pairs(d.path, d.text_column, d.label_column)
+        return list(sources), list(targets)
+    raw = load_dataset(cfg)
+    if isinstance(raw, (list, tuple)):
         return [str(s) for s, _ in raw], [str(t) for _, t in raw]
-    src_col = cfg.data.text_column if cfg.data.dataset == "file" else "source"
-    tgt_col = cfg.data.label_column if cfg.data.dataset == "file" else "target"
-    if hasattr(raw, "keys") and "x" in raw and "source" not in raw:
-        src_col, tgt_col = "x", "y"
-    source = cfg.data.path or cfg.data.dataset
-    return ([str(s) for s in column(raw, src_col, "text_column", source)],
-            [str(t) for t in column(raw, tgt_col, "label_column", source)])
+    src_col, tgt_col = ("x", "y") if "x" in raw else (d.text_column, d.label_column)
+    return ([str(s) for s in column(raw, src_col, "text_column", d.dataset)],
+            [str(t) for t in column(raw, tgt_col, "label_column", d.dataset)])
 
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
-    sources, targets = _pairs(load_dataset(cfg), cfg)
+    sources, targets = _pairs(cfg)
     if cfg.data.max_len:
         sources = [s[:cfg.data.max_len] for s in sources]
     tr, va, te = split_indices(len(sources), cfg.data.val_fraction, cfg.data.test_fraction,

@@ -1,0 +1,251 @@
+"""Sequence classification (many-to-one): a whole sequence -> one class.
+
+Inputs are either texts (sentiment: Rotten Tomatoes) or numeric series (gestures, power
+demand, ECG: the UCR/UEA archive). Architectures, chosen by [model] arch:
+
+    rnn   texts: Embedding(mask_zero) -> [Bi]LSTM/GRU/SimpleRNN stack -> Dense(C)
+          series: (B, T, D) values -> the same stack -> Dense(C)
+    fcn   series: the "fully convolutional network" of Wang et al. (2017):
+          3 x [Conv1D(same) -> BatchNormalization -> ReLU] -> GlobalAveragePooling1D -> Dense(C)
+    cnn   texts: Kim (2014): Embedding -> Conv1D of several widths -> max over time
+          -> concat -> Dropout -> Dense(C)
+
+The loss is cross-entropy, optionally weighted by inverse class frequency
+([training] class_weights = "balanced") for unbalanced data. Reported: accuracy, macro F1,
+the majority-class baseline, a confusion matrix and, for texts, a unigram+bigram logistic
+regression fitted on the same split.
+
+Shapes: B batch, T time, D features, E embedding, H units, C classes.
+"""
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.config import Config
+from seqlab.data import Tokenizer
+from seqlab.layers import (BatchNormalization, Conv1D, Dense, Dropout, Embedding,
+                           GlobalAveragePooling1D, GlobalMaxPooling1D)
+from seqlab.tasks import Data
+from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
+                                 recurrent, split_indices, take)
+
+
+class Classifier(nn.Module):
+    """Texts (B, T) ids or series (B, T, D) -> logits (B, C)."""
+
+    def __init__(self, cfg: Config, num_classes: int, vocab_size: int = 0):
+        super().__init__()
+        m = cfg.model
+        self.arch = m.arch
+        self.embed = Embedding(vocab_size, m.embedding_dim, mask_zero=True) if vocab_size else None
+        if m.arch == "rnn":
+            self.stack = nn.ModuleList(
+                recurrent(m, bidirectional=m.bidirectional, dropout=m.dropout,
+                          return_sequences=i < m.layers - 1) for i in range(m.layers))
+        elif m.arch == "fcn":
+            widths = [m.filters, 2 * m.filters, m.filters]
+            self.convs = nn.ModuleList(Conv1D(f, k, padding="same")
+                                       for f, k in zip(widths, m.kernel_sizes))
+            self.norms = nn.ModuleList(BatchNormalization(momentum=0.9) for _ in widths)
+            self.pool = GlobalAveragePooling1D()
+        else:  # "cnn"
+            self.convs = nn.ModuleList(Conv1D(m.filters, k, padding="same", activation="relu")
+                                       for k in m.kernel_sizes)
+            self.pool = GlobalMaxPooling1D()
+        self.dropout = Dropout(m.dropout)
+        self.out = Dense(num_classes)
+
+    def forward(self, x, mask: Optional[torch.Tensor] = None):
+        if self.embed is not None:
+            mask = x != 0                                                  # (B, T)
+            x = self.embed(x)                                              # (B, T, E)
+        if self.arch == "rnn":
+            for layer in self.stack:
+                x = layer(x, mask=mask)                                    # (B, T, H) ... (B, H)
+        elif self.arch == "fcn":
+            for conv, norm in zip(self.convs, self.norms):
+                x = torch.relu(norm(conv(x)))                              # (B, T, F)
+            x = self.pool(x, mask=mask)                                    # (B, F)
+        else:
+            if mask is not None:
+                x = x * mask.unsqueeze(-1)
+            feats = [conv(x) for conv in self.convs]                       # k x (B, T, F)
+            if mask is not None:                                           # padding never wins
+                feats = [f.masked_fill(~mask.unsqueeze(-1), -1e4) for f in feats]
+            x = torch.cat([self.pool(f) for f in feats], -1)               # (B, k F)
+        return self.out(self.dropout(x))                                   # (B, C)
+
+
+# ---------------------------------------------------------------------- data
+def _load(cfg: Config):
+    """(inputs, labels, classes, official_test or None); inputs are texts or arrays."""
+    d = cfg.data
+    if d.dataset == "file":
+        from seqlab.data import files
+        texts, y, classes = files.load_text_labels(d.path, d.text_column, d.label_column)
+        return list(texts), np.asarray(y), [str(c) for c in classes], None
+    raw = load_dataset(cfg)
+    if "x_train" in raw:  # official split (UCR/UEA)
+        x_tr, x_te = raw["x_train"], raw["x_test"]
+        classes = [str(c) for c in raw.get("classes", sorted(set(raw["y_train"])))]
+        return list(x_tr), np.asarray(raw["y_train"]), classes, (list(x_te), np.asarray(raw["y_test"]))
+    texts = column(raw, d.text_column, "text_column", d.dataset)
+    labels = column(raw, d.label_column, "label_column", d.dataset)
+    classes = [str(c) for c in raw.get("classes", sorted(set(labels)))]
+    if labels and not isinstance(labels[0], (int, np.integer)):
+        labels = [classes.index(str(l)) for l in labels]
+    return texts, np.asarray(labels), classes, None
+
+
+def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
+    x, y, classes, official = _load(cfg)
+    seed = cfg.training.seed
+    if official is None:
+        tr, va, te = split_indices(len(x), cfg.data.val_fraction, cfg.data.test_fraction, seed)
+        x_te, y_te = take(x, te), y[te]
+    else:
+        tr, va, _ = split_indices(len(x), cfg.data.val_fraction, 0.0, seed)
+        x_te, y_te = official
+    if cfg.data.max_samples:
+        tr = tr[:cfg.data.max_samples]
+    is_text = bool(x) and isinstance(x[0], str)
+    if vocab is None:
+        vocab = {"classes": classes, "text": is_text}
+        if is_text:
+            tok = Tokenizer(num_words=cfg.data.num_words, oov_token="<unk>",
+                            char_level=cfg.data.level == "char")
+            tok.fit_on_texts(take(x, tr))
+            vocab["tokenizer"] = json.loads(tok.to_json())
+        else:
+            vocab["features"] = int(np.asarray(x[0]).reshape(len(x[0]), -1).shape[1])
+    encode = (lambda items: _encode_texts(vocab, cfg, items)) if is_text else \
+        (lambda items: [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in items])
+    splits = [(encode(take(x, tr)), y[tr]), (encode(take(x, va)), y[va]), (encode(x_te), y_te)]
+    raw_text = {"train": take(x, tr), "test": x_te} if is_text else {}
+    return Data(*splits, vocab, {"sizes": [len(s[1]) for s in splits], "raw_text": raw_text})
+
+
+def _tokenizer(vocab: dict) -> Tokenizer:
+    return Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
+
+
+def _encode_texts(vocab: dict, cfg: Config, texts: list) -> list:
+    seqs = _tokenizer(vocab).texts_to_sequences(texts)
+    seqs = [s or [1] for s in seqs]  # an empty text becomes one OOV token
+    return [s[:cfg.data.max_len] for s in seqs] if cfg.data.max_len else seqs
+
+
+def _batch(vocab: dict, seqs: list):
+    if vocab["text"]:
+        return (pad(seqs),)
+    lengths = {len(s) for s in seqs}
+    if len(lengths) == 1:
+        return (torch.as_tensor(np.stack(seqs)),)                          # (B, T, D)
+    T = max(lengths)
+    x = torch.zeros(len(seqs), T, seqs[0].shape[1])
+    mask = torch.zeros(len(seqs), T, dtype=torch.bool)
+    for i, s in enumerate(seqs):
+        x[i, :len(s)] = torch.as_tensor(s)
+        mask[i, :len(s)] = True
+    return x, mask
+
+
+def build_model(cfg: Config, vocab: dict) -> Classifier:
+    V = _tokenizer(vocab).vocab_size if vocab["text"] else 0
+    model = Classifier(cfg, len(vocab["classes"]), V)
+    example = torch.ones(2, 8, dtype=torch.long) if V else torch.zeros(2, 8, vocab["features"])
+    return build_with(model, example)
+
+
+def train_batches(data: Data, cfg: Config, rng):
+    x, y = data.train
+    weights = _class_weights(cfg, y, len(data.vocab["classes"]))
+    for idx in length_batches([len(s) for s in x], cfg.training.batch_size, rng):
+        yield (*_batch(data.vocab, take(x, idx)), torch.as_tensor(y[idx]), weights)
+
+
+def _class_weights(cfg: Config, y: np.ndarray, C: int):
+    if cfg.training.class_weights != "balanced":
+        return torch.ones(C)
+    counts = np.bincount(y, minlength=C).astype(np.float64)
+    return torch.as_tensor(len(y) / (C * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def loss(model, batch, cfg: Config):
+    *inputs, y, weights = batch
+    return F.cross_entropy(model(*inputs), y, weight=weights), len(y)
+
+
+def predict_classes(model, vocab: dict, seqs: list, batch_size: int = 256) -> np.ndarray:
+    device = next(model.parameters()).device
+    out = np.zeros(len(seqs), dtype=np.int64)
+    for idx in length_batches([len(s) for s in seqs], batch_size, None):
+        inputs = [t.to(device) for t in _batch(vocab, take(seqs, idx))]
+        out[idx] = model(*inputs).argmax(-1).cpu().numpy()
+    return out
+
+
+def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
+    x, y = getattr(data, split)
+    if len(y) == 0:
+        return {}
+    pred = predict_classes(model, data.vocab, x)
+    C = len(data.vocab["classes"])
+    f1 = []
+    for c in range(C):
+        tp = np.sum((pred == c) & (y == c))
+        denom = np.sum(pred == c) + np.sum(y == c)
+        f1.append(2 * tp / denom if denom else 0.0)
+    return {"accuracy": float(np.mean(pred == y)), "macro_f1": float(np.mean(f1))}
+
+
+def finish(run, model, data: Data, metrics: dict) -> dict:
+    """Majority-class and (texts) bag-of-n-grams baselines; the confusion matrix."""
+    from seqlab import plots
+    (x_te, y_te), y_tr = data.test, data.train[1]
+    C = len(data.vocab["classes"])
+    pred = predict_classes(model, data.vocab, x_te)
+    matrix = np.zeros((C, C), dtype=np.int64)
+    np.add.at(matrix, (y_te, pred), 1)
+    plots.confusion_matrix(matrix, data.vocab["classes"], run.plots_dir / "confusion_matrix.png")
+    out = {"baseline_majority": float(np.mean(y_te == np.bincount(y_tr, minlength=C).argmax()))}
+    if data.vocab["text"] and data.info.get("raw_text"):
+        out["baseline_logreg_ngrams"] = logreg_baseline(data.info["raw_text"]["train"], y_tr,
+                                                        data.info["raw_text"]["test"], y_te)
+    return out
+
+
+def logreg_baseline(train_texts, y_train, test_texts, y_test) -> float:
+    """Unigram+bigram logistic regression (scikit-learn) on the same split: test accuracy."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+    clf = LogisticRegression(C=10.0, max_iter=2000)
+    clf.fit(vec.fit_transform(train_texts), y_train)
+    return float(np.mean(clf.predict(vec.transform(test_texts)) == y_test))
+
+
+def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
+    """Each line a text, or (series) comma-separated values of one univariate series."""
+    if vocab["text"]:
+        seqs = _encode_texts(vocab, cfg, lines)
+    else:
+        try:
+            seqs = [np.asarray([float(v) for v in l.replace(",", " ").split()],
+                               dtype=np.float32).reshape(-1, vocab["features"]) for l in lines]
+        except ValueError as err:
+            raise ValueError(f"--input: each line must hold comma-separated numbers "
+                             f"({err}).") from None
+    with torch.no_grad():
+        return [vocab["classes"][i] for i in predict_classes(model, vocab, seqs)]
+
+
+def headline(metrics: dict):
+    base = metrics.get("baseline_logreg_ngrams", metrics.get("baseline_majority"))
+    return "accuracy", metrics["accuracy"], base

@@ -1,0 +1,51 @@
+"""classify: learns a planted-word sentiment task (text) and a frequency task (series)."""
+import json
+
+import numpy as np
+import pytest
+
+from seqlab import tasks
+from seqlab.tasks import classify
+
+
+@pytest.mark.parametrize("arch,cell", [("rnn", "gru"), ("cnn", "lstm")])
+def test_text_classifier_learns_planted_word(tmp_path, helpers, arch, cell):
+    path = helpers.sentiment_csv(tmp_path / "reviews.csv", n=500)
+    cfg = helpers.config(tmp_path, "classify", {"dataset": "file", "path": str(path)},
+                 {"arch": arch, "cell": cell, "units": 16, "embedding_dim": 16, "filters": 16,
+                  "kernel_sizes": [2, 3]},
+                 {"epochs": 6, "batch_size": 32, "learning_rate": 0.01})
+    run, metrics = tasks.train(cfg, verbose=False)
+    assert metrics["accuracy"] >= 0.9, metrics
+    assert metrics["accuracy"] > metrics["baseline_majority"] + 0.2
+    assert "baseline_logreg_ngrams" in metrics
+    for name in ("model.safetensors", "vocab.json", "metrics.json", "history.csv",
+                 "report.html", "plots/confusion_matrix.png", "plots/learning_curves.png"):
+        assert (run.path / name).is_file(), name
+    assert json.loads((run.path / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
+    # the saved model predicts the same way after reloading
+    assert tasks.evaluate(run.path)["accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+def test_series_fcn_and_balanced_weights(tmp_path, monkeypatch, helpers):
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        y = (rng.random(n) < 0.3).astype(np.int64)          # unbalanced: 30% class 1
+        t = np.linspace(0, 1, 32)
+        x = np.stack([np.sin(2 * np.pi * (2 + 3 * c) * t + rng.uniform(0, 6)) for c in y])
+        return (x[..., None] + 0.2 * rng.normal(size=(n, 32, 1))).astype(np.float32), y
+
+    (xtr, ytr), (xte, yte) = make(160), make(100)
+    raw = {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte, "classes": ["a", "b"]}
+    monkeypatch.setattr(classify, "load_dataset", lambda cfg: raw)
+    cfg = helpers.config(tmp_path, "classify", {"dataset": "fake"},
+                 {"arch": "fcn", "filters": 8, "kernel_sizes": [5, 3, 3]},
+                 {"epochs": 8, "batch_size": 16, "learning_rate": 0.01,
+                  "class_weights": "balanced"})
+    data = classify.prepare(cfg)
+    assert len(data.test[1]) == 100                          # the official test split is kept
+    w = next(iter(classify.train_batches(data, cfg, np.random.default_rng(0))))[-1]
+    assert w[1] > w[0]                                       # the rare class weighs more
+    _, metrics = tasks.train(cfg, verbose=False)
+    assert metrics["accuracy"] >= 0.95, metrics
