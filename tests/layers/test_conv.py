@@ -307,3 +307,29 @@ def test_bad_inputs_fail_at_first_call():
         Conv1D(4, 5)(torch.zeros(1, 3, 2))
     with pytest.raises(ValueError, match=r"MaxPooling2D.*too small"):
         MaxPooling2D(3)(torch.zeros(1, 2, 8, 1))
+
+
+def test_conv_model_save_load_round_trip_and_masked_pooling_in_sequential(tmp_path):
+    import seqlab
+    from seqlab import layers
+
+    torch.manual_seed(0)
+    model = seqlab.Sequential([
+        layers.Embedding(30, 6, mask_zero=True),
+        layers.Conv1D(5, 3, padding="causal", activation="relu"),
+        layers.MaxPooling1D(2, padding="same"),
+        layers.Conv1D(4, 2, dilation_rate=2, padding="same"),
+        layers.GlobalAveragePooling1D(),
+        layers.Dense(3),
+    ])
+    x = torch.randint(1, 30, (4, 9))
+    before = model.predict(x)
+    model.save(tmp_path / "model")
+    again = seqlab.load_model(tmp_path / "model")
+    np.testing.assert_array_equal(again.predict(x), before)
+    assert [type(l).__name__ for l in again.layers][1:3] == ["Conv1D", "MaxPooling1D"]
+    # Embedding(mask_zero) -> GlobalAveragePooling1D: padding does not change the mean
+    pooled = seqlab.Sequential([layers.Embedding(30, 6, mask_zero=True),
+                                layers.GlobalAveragePooling1D()])
+    padded = pooled.predict(torch.tensor([[3, 4, 5, 0, 0]]))
+    np.testing.assert_allclose(padded, pooled.predict(torch.tensor([[3, 4, 5]])), atol=1e-6)
