@@ -9,7 +9,9 @@ Keras names and defaults. Parameter counts (D inputs, H units), as the course pr
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import Callable, Union
+
+import torch  # noqa: F401  (used by the docstring examples)
 
 from seqlab import activations
 from seqlab.layers.base import check_positive_int

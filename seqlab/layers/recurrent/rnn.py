@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Optional, Sequence, Union
 
 import torch
-from torch import nn
 
 from seqlab.layers.base import Layer, Shape, attach_mask, check_rate, get_mask
 from seqlab.layers.recurrent import fused, loops
