@@ -98,7 +98,8 @@ def to_categorical(y: Any, num_classes: Optional[int] = None,
                    dtype: Any = "float32") -> np.ndarray:
     """One-hot encode integer class labels: shape (...) -> (..., num_classes).
 
-    A trailing axis of size 1 is dropped first, as in Keras ((N, 1) -> (N, C)).
+    A trailing axis of size 1 is dropped first, as in Keras ((N, 1) -> (N, C)). The
+    default dtype is float32, as in Keras 2 (Keras 3 returns float64).
 
         >>> to_categorical([0, 2, 1]).tolist()
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]

@@ -8,8 +8,9 @@ Questions are unique within a data set, so any split of it is disjoint.
 Encoding (``encoded=True``), as in the Keras "sequence to sequence learning for performing
 number addition" example (a minGPT-adder-like layout, but with padding and characters):
 
-* vocabulary ``vocab = [" ", "0", ..., "9", <operators>]`` ("-" is also the sign): index 0 is the space,
-  used as padding (so ``Embedding(mask_zero=True)`` masks it), digits d -> d + 1;
+* vocabulary ``vocab = [" ", "0", ..., "9", <operators>]`` ("-" is also the sign):
+  index 0 is the space, used as padding (so ``Embedding(mask_zero=True)`` masks it),
+  digit d has index d + 1;
 * x: the question padded on the right with spaces to ``2 * digits + 1`` characters, then,
   with ``reverse=True``, reversed (Sutskever et al. 2014: shorter paths between the digits
   that interact; the padding then comes first);
@@ -56,8 +57,9 @@ def load_addition(*, digits: int = 3, count: int = 10000, operators: str = "+",
     """Unique arithmetic questions and answers.
 
     Returns a Bunch with ``questions`` and ``answers`` (lists of str), ``x``/``y``
-    (the questions reversed when ``reverse``, or with ``encoded=True`` int64 arrays (N, 2*digits+1) and
-    (N, answer width)), ``vocab`` (list of characters; index 0 is padding) and
+    (the same strings, questions reversed when ``reverse``; with ``encoded=True`` int64
+    arrays (N, 2*digits+1) and (N, answer width)), ``vocab`` (list of characters; index 0
+    is padding) and
     ``decode(indices) -> str`` (drops the padding spaces, undoes nothing else).
     """
     if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 9:
