@@ -7,7 +7,8 @@
 * ``read_columns(path, columns)``: the named columns as lists of strings.
 
 The format follows the extension: ``.csv`` (comma), ``.tsv``/``.tab`` (tab),
-``.jsonl``/``.ndjson`` (one JSON object per line), ``.txt`` (plain text; with columns,
+``.jsonl``/``.ndjson`` (one JSON object per line), ``.json`` (JSON lines, or one
+array of objects), ``.txt`` (plain text; with columns,
 tab-separated). Files must be UTF-8 (a BOM is accepted). Every problem raises a
 ``DataFileError`` (a ``ValueError``) whose message is one line naming the file, the line
 and the problem, e.g. ``reviews.csv, line 7: 3 fields, but the header has 2 (text,
@@ -122,17 +123,39 @@ def read_columns(path: PathLike, columns: Sequence[str], delimiter: Optional[str
     return values, lines
 
 
+def _json_records(path: Path, text: str):
+    """Yield (line, decoded value): one per line (JSON lines), or the items of one
+    top-level JSON array (a ``.json`` file starting with ``[``)."""
+    if not text.lstrip().startswith("["):
+        for n, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield n, json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise DataFileError(path, n, f"invalid JSON ({e.msg} at column {e.colno}); "
+                                    f"each line must be one JSON object.") from None
+        return
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos < len(text) and text[pos] == "]":
+            return
+        line = text.count("\n", 0, pos) + 1
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            raise DataFileError(path, e.lineno, f"invalid JSON ({e.msg} at column "
+                                f"{e.colno}).") from None
+        yield line, obj
+
+
 def _read_jsonl(path: Path, text: str, columns: Sequence[str]):
     values: dict[str, list[str]] = {c: [] for c in columns}
     lines = []
-    for n, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise DataFileError(path, n, f"invalid JSON ({e.msg} at column {e.colno}); "
-                                f"each line must be one JSON object.") from None
+    for n, obj in _json_records(path, text):
         if not isinstance(obj, dict):
             raise DataFileError(path, n, f"expected a JSON object, got {type(obj).__name__}.")
         for c in columns:
@@ -142,6 +165,8 @@ def _read_jsonl(path: Path, text: str, columns: Sequence[str]):
             v = obj[c]
             values[c].append("" if v is None else v if isinstance(v, str) else json.dumps(v))
         lines.append(n)
+    if not lines:
+        raise DataFileError(path, None, "no JSON records.")
     return values, lines
 
 
@@ -229,11 +254,10 @@ def load_series(path: PathLike, columns: Optional[Sequence[str]] = None,
 def _header(path: Path, delimiter: Optional[str]) -> list[str]:
     text = _read_utf8(path)
     if path.suffix.lower() in _JSONL:
-        first = next(l for l in text.splitlines() if l.strip())
-        try:
-            return list(json.loads(first))
-        except (json.JSONDecodeError, TypeError):
-            raise DataFileError(path, 1, "invalid JSON object on the first line.") from None
+        line, first = next(_json_records(path, text), (None, None))
+        if not isinstance(first, dict):
+            raise DataFileError(path, line, "expected JSON objects with named fields.")
+        return list(first)
     delimiter = delimiter or _DELIMITERS.get(path.suffix.lower(), ",")
     for _, fields in _rows_delimited(path, text, delimiter):
         if any(f.strip() for f in fields):

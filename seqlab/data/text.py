@@ -223,6 +223,52 @@ class Tokenizer:
             out.append(sep.join(tokens))
         return out
 
+    # ----------------------------------------------------------------- matrices
+    @property
+    def index_docs(self) -> dict[int, int]:
+        """Index -> number of fitted texts that contain it (for tf-idf)."""
+        return {self.word_index[w]: c for w, c in self.word_docs.items()
+                if w in self.word_index}
+
+    def sequences_to_matrix(self, sequences: Sequence[Sequence[int]],
+                            mode: str = "binary") -> "np.ndarray":
+        """Bag-of-words rows (N, vocab_size), as Keras: mode "binary" (0/1), "count",
+        "freq" (count / length) or "tfidf" ((1 + log count) * log(1 + docs / (1 + df))).
+
+            >>> tok = Tokenizer(); tok.fit_on_texts(["a b b"])
+            >>> tok.texts_to_matrix(["b b c"], mode="count").tolist()
+            [[0.0, 2.0, 0.0]]
+        """
+        import numpy as np
+
+        modes = ("binary", "count", "freq", "tfidf")
+        if mode not in modes:
+            raise ValueError(f"Tokenizer: mode must be one of {modes}, got {mode!r}.")
+        if mode == "tfidf" and not self.document_count:
+            raise ValueError("Tokenizer: mode='tfidf' needs fit_on_texts(...) first (it uses "
+                             "document frequencies).")
+        n = self.vocab_size
+        idx_docs = self.index_docs
+        out = np.zeros((len(sequences), n))  # (N, V)
+        for i, seq in enumerate(sequences):
+            counts = Counter(int(j) for j in seq if 0 < int(j) < n)
+            for j, c in counts.items():
+                if mode == "binary":
+                    out[i, j] = 1.0
+                elif mode == "count":
+                    out[i, j] = c
+                elif mode == "freq":
+                    out[i, j] = c / len(seq)
+                else:
+                    idf = np.log(1 + self.document_count / (1 + idx_docs.get(j, 0)))
+                    out[i, j] = (1 + np.log(c)) * idf
+        return out
+
+    def texts_to_matrix(self, texts: Iterable[Union[str, Sequence[str]]],
+                        mode: str = "binary") -> "np.ndarray":
+        """``sequences_to_matrix(texts_to_sequences(texts), mode)``: (N, vocab_size)."""
+        return self.sequences_to_matrix(self.texts_to_sequences(texts), mode)
+
     # ----------------------------------------------------------------- JSON
     def get_config(self) -> dict:
         return {"num_words": self.num_words, "filters": self.filters, "lower": self.lower,

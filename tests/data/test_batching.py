@@ -131,3 +131,29 @@ def test_bucketing_on_rotten_tomatoes_word_counts():
     reduction = 1 - padded_tokens(lengths, list(sampler)) / pad_to_max
     print(f"Rotten Tomatoes: padding falls by {reduction:.1%}")
     assert reduction >= 0.60
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=120), st.integers(1, 17),
+       st.one_of(st.none(), st.integers(1, 4)), st.booleans(), st.booleans(),
+       st.integers(0, 3))
+def test_sampler_properties(lengths, batch_size, pool, shuffle, drop_last, epoch):
+    s = BucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=epoch,
+                           drop_last=drop_last, pool=pool)
+    s.set_epoch(epoch)
+    batches = list(s)
+    assert len(batches) == len(s)
+    flat = [i for b in batches for i in b]
+    assert len(flat) == len(set(flat))  # no index twice
+    assert all(1 <= len(b) <= batch_size for b in batches)
+    if drop_last:
+        assert all(len(b) == batch_size for b in batches)
+        assert len(flat) == len(lengths) // batch_size * batch_size
+    else:
+        assert sorted(flat) == list(range(len(lengths)))  # every index, once
+    if not shuffle:  # batches of non-decreasing length
+        maxima = [max(lengths[i] for i in b) for b in batches]
+        assert maxima == sorted(maxima)

@@ -108,3 +108,19 @@ def test_invalid_json_line_and_empty_text(tmp_path):
     with pytest.raises(DataFileError) as e:
         load_text_labels(p)
     one_line_error(e, p, 2, "column 'text' is empty")
+
+
+def test_json_array_files_with_line_numbers(tmp_path):
+    p = write(tmp_path, "a.json", '[\n {"source": "1+1", "target": "2"},\n'
+              ' {"source": "2+2", "target": "4"}\n]\n')
+    assert load_pairs(p) == (["1+1", "2+2"], ["2", "4"])
+    q = write(tmp_path, "b.json", '[\n {"source": "1+1", "target": "2"},\n {"source": "x"}\n]')
+    with pytest.raises(DataFileError) as e:
+        load_pairs(q)
+    one_line_error(e, q, 3, "no key 'target'")
+    r = write(tmp_path, "c.json", '[\n {"v": 1},\n {"v": 2,,}\n]')
+    with pytest.raises(DataFileError) as e:
+        load_series(r)
+    one_line_error(e, r, 3, "invalid JSON")
+    data, names, _ = load_series(write(tmp_path, "d.json", '[{"v": 1.5}, {"v": 2}]'))
+    assert data[:, 0].tolist() == [1.5, 2.0] and names == ["v"]

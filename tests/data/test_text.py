@@ -109,3 +109,21 @@ def test_word_round_trip_and_oov(texts, unseen):
     assert len(out) == len(text_to_word_sequence(unseen))
     known = {w for t in texts for w in text_to_word_sequence(t)}
     assert [i == 1 for i in out] == [w not in known for w in text_to_word_sequence(unseen)]
+
+
+def test_texts_to_matrix_modes_follow_keras_formulas():
+    import numpy as np
+    tok = Tokenizer()
+    tok.fit_on_texts(["a b b", "b c"])  # b -> 1 (3 times, 2 docs), a -> 2, c -> 3
+    assert tok.texts_to_matrix(["b a a z"], mode="binary").tolist() == [[0, 1, 1, 0]]
+    assert tok.texts_to_matrix(["b a a"], mode="count").tolist() == [[0, 1, 2, 0]]
+    np.testing.assert_allclose(tok.texts_to_matrix(["b a a"], mode="freq"),
+                               [[0, 1 / 3, 2 / 3, 0]])
+    tfidf = tok.texts_to_matrix(["b a a"], mode="tfidf")
+    np.testing.assert_allclose(tfidf, [[0, np.log(1 + 2 / 3), (1 + np.log(2)) * np.log(2),
+                                        0]])
+    small = Tokenizer(num_words=2)
+    small.fit_on_texts(["a b b"])
+    assert small.texts_to_matrix(["a b"]).shape == (1, 2)  # columns < num_words
+    with pytest.raises(ValueError, match="mode must be one of"):
+        tok.texts_to_matrix(["a"], mode="onehot")
