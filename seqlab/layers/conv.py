@@ -302,8 +302,11 @@ class MaxPooling1D(_Pooling):
 
 
 class AveragePooling1D(_Pooling):
-    """Mean of each window over time: (B, T, C) -> (B, T', C). Arguments as MaxPooling1D;
-    with ``"same"`` the padded zeros are not counted in the mean (as Keras).
+    """Mean of each window over time: (B, T, C) -> (B, T', C). Arguments as MaxPooling1D.
+
+    With ``"same"`` a window that overlaps the border averages its real cells only, as
+    Keras's TensorFlow, JAX and NumPy backends do. (Keras 3 on its torch backend instead
+    repeats the edge value when the padding is uneven, so it can differ there.)
 
     >>> AveragePooling1D(2)(torch.tensor([[[1.], [3.], [2.], [0.]]])).flatten().tolist()
     [2.0, 1.0]
