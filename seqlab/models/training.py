@@ -215,7 +215,7 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
 
     history = History()
     steps = data.num_batches(batch_size)
-    cbs = CallbackList([history] + list(callbacks or []),
+    cbs = CallbackList(list(callbacks or []) + [history],  # History last, as in Keras
                        model, {"epochs": epochs, "steps": steps, "verbose": verbose})
     model.history, model.stop_training = history, False
     dev = resolve_device(None, model)
