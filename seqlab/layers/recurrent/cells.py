@@ -37,6 +37,7 @@ class _Cell(Layer):
 
     gates = 1            # k: number of gate blocks in kernel / recurrent_kernel / bias
     n_states = 1         # 1: [h]; 2: [h, c]
+    gate_log = None      # seqlab.inspect sets a list: recur() appends each step's gates
 
     def __init__(self, units: int, activation: Union[str, Callable] = "tanh",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
@@ -183,6 +184,8 @@ class LSTMCell(_Cell):
         o = sigma(xo + uo)
         # c_t = f_t o c_{t-1} + i_t o c~_t                          (o: element-wise product)
         c_next = f * c_prev + i * g
+        if self.gate_log is not None:
+            self.gate_log.append({"i": i, "f": f, "o": o})
         # h_t = o_t o tanh(c_t)
         h_next = o * tanh(c_next)
         return h_next, [h_next, c_next]
@@ -258,6 +261,8 @@ class GRUCell(_Cell):
             r = sigma(xr + ur)
             # h~_t = tanh(W_h x_t + U_h (R_t o h_{t-1}) + b_h)      course form (seed 001)
             h_tilde = tanh(xh + (r * h_in) @ U_h)
+        if self.gate_log is not None:
+            self.gate_log.append({"z": z, "r": r})
         # h_t = Z_t o h_{t-1} + (1 - Z_t) o h~_t
         h_next = z * h_prev + (1 - z) * h_tilde
         return h_next, [h_next]

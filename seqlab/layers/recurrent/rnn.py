@@ -92,6 +92,8 @@ class RNN(Layer):
         self._compiled = None  # loops.CompiledStep, made on first explicit call
         self.last_path: Optional[str] = None  # "fused" or "explicit", set by each call
         self._states: Optional[list] = None   # carried state when stateful
+        # seqlab.inspect runs the explicit loop with its own step (probes on h_t); None here.
+        self.step_override = None
 
     # ----------------------------------------------------------------- shapes
     @property
@@ -159,6 +161,8 @@ class RNN(Layer):
         """(True, "") when the fused kernel can run this layer; else (False, why not)."""
         if self.use_fused is False:
             return False, "use_fused=False"
+        if self.step_override is not None:
+            return False, "inspection (step_override) needs the explicit loop"
         if self.recurrent_dropout > 0 and training:
             return False, "recurrent_dropout > 0"
         kind, why = fused.fused_kind(self.cell)
@@ -220,8 +224,8 @@ class RNN(Layer):
     def _explicit(self, x, mask, state, rec_mask):
         """The cell's equations step by step; input projection hoisted out of the loop."""
         xw = self.cell.project(x)                                      # (B, T, kH): one matmul
-        step = None
-        if self.compile_step:
+        step = self.step_override
+        if step is None and self.compile_step:
             if self._compiled is None:
                 object.__setattr__(self, "_compiled", loops.CompiledStep(self.cell))
             step = self._compiled
