@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone, uninstalled
 
@@ -31,7 +32,8 @@ import numpy as np  # noqa: E402
 from seqlab.basics import LogisticNeuron, Perceptron  # noqa: E402
 
 
-def two_clouds(n: int, gap: float, seed: int, margin: float = None) -> tuple[np.ndarray, np.ndarray]:
+def two_clouds(n: int, gap: float, seed: int,
+               margin: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
     """n points per class around -c and c, c = (gap, gap/2), unit spread (class 0 around -c).
 
     With ``margin``, points on the wrong side of the line x·c = 0 or closer to it than

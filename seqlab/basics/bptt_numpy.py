@@ -75,7 +75,8 @@ def forward(params: Params, x: np.ndarray, h0: Optional[np.ndarray] = None) -> d
     return {"x": x, "h": h, "y": y}
 
 
-def step_losses(y: np.ndarray, target: np.ndarray, loss: str = "mse") -> tuple[np.ndarray, np.ndarray]:
+def step_losses(y: np.ndarray, target: np.ndarray,
+                loss: str = "mse") -> tuple[np.ndarray, np.ndarray]:
     """Per-step losses L_t (T,) and their gradients ∂L_t/∂y_t (T, B, O).
 
     ``mse``: L_t = ½ Σ (y_t - target_t)², target (T, B, O) or (B, T, O).

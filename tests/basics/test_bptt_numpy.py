@@ -163,13 +163,15 @@ def test_bptt_equals_autograd_through_seqlab_simple_rnn():
     W_hy = torch.tensor(params["W_hy"], requires_grad=True)
     b_y = torch.tensor(params["b_y"], requires_grad=True)
     h = rnn(xt)  # (B, T, H)
-    np.testing.assert_allclose(h.detach().numpy(), bp.forward(params, x)["h"][1:].transpose(1, 0, 2),
+    h_numpy = bp.forward(params, x)["h"][1:].transpose(1, 0, 2)  # (T, B, H) -> (B, T, H)
+    np.testing.assert_allclose(h.detach().numpy(), h_numpy,
                                rtol=1e-12, atol=1e-12)
     y = h @ W_hy + b_y  # (B, T, O)
     L_t = 0.5 * ((y - torch.tensor(target)) ** 2).sum()
     L_t.backward()
     assert abs(L - L_t.item()) <= REL * abs(L_t.item())
-    by_name = dict(zip(["W_xh", "W_hh", "b_h"], [p.grad.numpy() for p in rnn.parameters()]))
+    keras_names = {"kernel": "W_xh", "recurrent_kernel": "W_hh", "bias": "b_h"}
+    by_name = {keras_names[n.split(".")[-1]]: p.grad.numpy() for n, p in rnn.named_parameters()}
     by_name.update(W_hy=W_hy.grad.numpy(), b_y=b_y.grad.numpy())
     for name in bp.NAMES:
         assert rel_err(grads[name], by_name[name]) < REL, name

@@ -165,7 +165,8 @@ def test_parameter_counts_match_formula():
 
 
 # ----------------------------------------------------------------------------- pooling
-@pytest.mark.parametrize("cls,ref", [(MaxPooling1D, F.max_pool1d), (AveragePooling1D, F.avg_pool1d)])
+@pytest.mark.parametrize("cls,ref", [(MaxPooling1D, F.max_pool1d),
+                                     (AveragePooling1D, F.avg_pool1d)])
 @pytest.mark.parametrize("pool,strides", [(2, None), (3, 1), (3, 2)])
 def test_pooling1d_valid_matches_torch(cls, ref, pool, strides):
     torch.manual_seed(0)
@@ -176,7 +177,8 @@ def test_pooling1d_valid_matches_torch(cls, ref, pool, strides):
     _close(_grads(y, x)[0], _grads(expected, x)[0])
 
 
-@pytest.mark.parametrize("cls,ref", [(MaxPooling2D, F.max_pool2d), (AveragePooling2D, F.avg_pool2d)])
+@pytest.mark.parametrize("cls,ref", [(MaxPooling2D, F.max_pool2d),
+                                     (AveragePooling2D, F.avg_pool2d)])
 def test_pooling2d_valid_matches_torch(cls, ref):
     torch.manual_seed(0)
     x = torch.randn(2, 7, 9, 3, requires_grad=True)
