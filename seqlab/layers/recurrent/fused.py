@@ -12,9 +12,12 @@ back to the Keras-layout parameters):
 Masks: a masked step keeps the previous state, so each row's state sequence is the RNN run
 over that row's real steps only. ``compact`` gathers them to the front of the row (every
 mask becomes right-padding), the kernel runs, and padded steps never reach a result: the
-final state and the outputs are gathered back from the real steps. (An LSTM's final *cell*
-state of a short row is not in the output sequence; when it is needed, the packed-sequence
-kernel computes it.)
+final state and the outputs are gathered back from the real steps. An LSTM's final *cell*
+state of a short row is not in the output sequence; when it is needed, one extra input
+feature marks the padded steps and drives the forget gate to exactly 1 and the input gate
+to exactly 0 there, so c is carried through the padding unchanged. (torch's packed-sequence
+kernel would also do, but its backward is ~6x slower on the CPU: measured 2.0 s vs 0.34 s
+for LSTM(64), B=128, T=128.)
 
 Shapes: B batch, T time, D input features, H units, k gate blocks.
 """
@@ -24,7 +27,6 @@ from typing import Optional
 
 import torch
 from torch import _VF
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from seqlab.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
 
@@ -76,19 +78,18 @@ def _call(kind: str, x, hx, weights, training: bool):
     return y, [h[0]]
 
 
-def _call_packed(kind, x, lengths, hx, weights, training):
-    """The packed-sequence kernel over right-padded ``x``: exact final states per row."""
-    packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True,
-                                  enforce_sorted=False)
-    order = packed.sorted_indices
-    hx = [h.index_select(1, order) for h in hx]
-    has_bias = len(weights) == 4
-    data, h, c = getattr(_VF, kind)(packed.data, packed.batch_sizes, hx, weights, has_bias,
-                                    1, 0.0, training, False)
-    back = packed.unsorted_indices
-    y, _ = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, order, back),
-                               batch_first=True, total_length=x.shape[1])  # (B, T, H)
-    return y, [h.index_select(1, back)[0], c.index_select(1, back)[0]]
+_SATURATE = 1e4  # sigmoid(+-1e4) is exactly 1 / 0 in float16/32/64
+
+
+def _lstm_hold_weights(weights: list, H: int) -> list:
+    """LSTM weights for input [x, pad] (D + 1 features): pad = 1 saturates the forget gate
+    open (f = 1) and the input gate shut (i = 0), so at a padded step c_t = c_{t-1} exactly
+    and no gradient flows through the gates (sigmoid' = 0 there)."""
+    w_ih = weights[0]                                                  # (4H, D)
+    col = w_ih.new_zeros(4 * H, 1)                                     # torch gates i, f, g, o
+    col[:H] = -_SATURATE                                               # i -> 0
+    col[H:2 * H] = _SATURATE                                           # f -> 1
+    return [torch.cat([w_ih, col], dim=1)] + list(weights[1:])         # (4H, D + 1)
 
 
 def compact(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -98,12 +99,13 @@ def compact(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
-              training: bool, need_all_states: bool = True):
+              training: bool, need_all_states: bool = True, keep_outputs: bool = True):
     """Fused forward over ``x`` (B, T, D) in processing order.
 
-    Returns ``(outputs (B, T, H), last_output (B, H), final_state)``. With a mask, a masked
-    step keeps the previous state and its output repeats the previous output (zero before
-    the first real step), as Keras's default ``zero_output_for_mask=False``.
+    Returns ``(outputs (B, T, H) or None, last_output (B, H), final_state)``. With a mask,
+    a masked step keeps the previous state and its output repeats the previous output
+    (zero before the first real step), as Keras's default ``zero_output_for_mask=False``.
+    ``need_all_states=False``: an LSTM's final c is not computed (None) when masked.
     """
     kind, why = fused_kind(cell)
     assert kind is not None, why
@@ -116,23 +118,22 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
     lengths = mask.sum(1)                                              # (B,)
     right_padded = bool((mask == (torch.arange(T, device=mask.device) < lengths[:, None])).all())
     xc = x if right_padded else compact(x, mask)                       # (B, T, D)
-    if kind == "lstm" and need_all_states:
-        y, final = _call_packed(kind, xc, lengths, hx, weights, training)
-    else:
-        y, final = _call(kind, xc, hx, weights, training)
+    if kind == "lstm" and need_all_states:  # c of short rows: hold it through the padding
+        pad = (torch.arange(T, device=x.device) >= lengths[:, None]).to(x.dtype)  # (B, T)
+        xc = torch.cat([xc, pad.unsqueeze(-1)], dim=-1)               # (B, T, D + 1)
+        weights = _lstm_hold_weights(weights, state[0].shape[-1])
+    y, final = _call(kind, xc, hx, weights, training)                 # (B, T, H)
     H = y.shape[-1]
-    zero = y.new_zeros(B, 1, H)
-    y_pad = torch.cat([zero, y], dim=1)                                # (B, 1 + T, H)
-    count = mask.long().cumsum(1)                                      # real steps so far
-    outputs = y_pad.gather(1, count.unsqueeze(-1).expand(-1, -1, H))   # (B, T, H)
-    last = outputs[:, -1]                                              # (B, H)
+    y_pad = torch.cat([y.new_zeros(B, 1, H), y], dim=1)                # (B, 1 + T, H)
+    last = y_pad.gather(1, lengths.view(B, 1, 1).expand(-1, 1, H)).squeeze(1)  # (B, H)
+    outputs = None
+    if keep_outputs:  # output at step t = output of the latest real step <= t
+        count = mask.long().cumsum(1)                                  # (B, T)
+        outputs = y_pad.gather(1, count.unsqueeze(-1).expand(-1, -1, H))  # (B, T, H)
     h0 = state[0].unsqueeze(1)                                         # (B, 1, H)
     h_final = torch.cat([h0, y], dim=1).gather(
         1, lengths.view(B, 1, 1).expand(-1, 1, H)).squeeze(1)          # (B, H)
     if kind == "lstm":
-        if not need_all_states:  # the caller asked for h only: c of short rows unknown
-            return outputs, last, [h_final, None]
-        # rows with no real step keep their initial state
-        c_final = torch.where((lengths > 0)[:, None], final[1], state[1])
-        return outputs, last, [h_final, c_final]
+        # the caller asked for h only: c of short rows is then unknown
+        return outputs, last, [h_final, final[1] if need_all_states else None]
     return outputs, last, [h_final]

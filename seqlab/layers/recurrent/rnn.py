@@ -203,7 +203,8 @@ class RNN(Layer):
         if self.fused_ok(training)[0]:
             self.last_path = "fused"
             outputs, last, final = fused.run_fused(self.cell, x_in, state, mask_in, training,
-                                                   need_all_states=need_states)
+                                                   need_all_states=need_states,
+                                                   keep_outputs=self.return_sequences)
         else:
             self.last_path = "explicit"
             outputs, last, final = self._explicit(x_in, mask_in, state, rec_mask)
