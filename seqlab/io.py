@@ -179,6 +179,8 @@ def load_model(path: PathLike, compile: bool = True):
             shape = meta.get("build_shapes", {}).get(name)
             if isinstance(module, Layer) and not module.built and shape is not None:
                 module.build_once(tuple(shape))
+        if hasattr(model, "infer_shapes"):
+            model.infer_shapes()  # a Sequential's summary() shapes
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{path}: cannot rebuild the model from its description: "
                          f"{exc}") from None

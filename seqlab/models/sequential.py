@@ -132,6 +132,13 @@ class Sequential(Model):
         self.built = True
         self.build_input_shape = tuple(input_shape)
 
+    def infer_shapes(self) -> None:
+        """Fill in output shapes again (after layers were built one by one, e.g. by
+        ``load_model``): a built layer can often say its output shape for inputs that
+        it could not have been built from."""
+        if self._input_shape is not None:
+            self._propagate(self._input_shape)
+
     def _record_shape(self, i: int, out: Any) -> None:
         if self._shapes[i] is None and isinstance(out, torch.Tensor):
             self._shapes[i] = (None,) + tuple(out.shape[1:])
