@@ -66,6 +66,15 @@ def _check_padding(layer: str, padding, allowed: tuple) -> str:
     return padding.lower()
 
 
+def _check_data_format(layer: str, data_format, rank: int) -> str:
+    """Only Keras's default layout, channels last, is supported."""
+    if data_format in (None, "channels_last"):
+        return "channels_last"
+    order = "(0, 2, 1)" if rank == 1 else "(0, 2, 3, 1)"
+    raise ValueError(f"{layer}: data_format must be 'channels_last' (Keras's default), got "
+                     f"{data_format!r}. Move the channels last with x.permute{order}.")
+
+
 def _out_len(length: Optional[int], k: int, s: int, d: int, padding: str) -> Optional[int]:
     """Output length of one spatial axis (None stays None)."""
     if length is None:
@@ -120,7 +129,7 @@ class _Conv(Layer):
                  padding: str = "valid", dilation_rate: IntOrTuple = 1,
                  activation: Union[None, str] = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
-                 **kwargs):
+                 data_format: Optional[str] = None, **kwargs):
         _keras_name(type(self), kwargs)
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name}"
@@ -131,6 +140,7 @@ class _Conv(Layer):
         self.dilation_rate = _tuple(who, "dilation_rate", dilation_rate, self.rank,
                                     ex.replace("3", "1"))
         self.padding = _check_padding(who, padding, self.paddings)
+        self.data_format = _check_data_format(who, data_format, self.rank)
         self.activation = activations.get(activation, who)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -189,6 +199,7 @@ class Conv1D(_Conv):
         activation: name (``"relu"``...) or None for linear.
         use_bias: add one bias per filter.
         kernel_initializer, bias_initializer: names or constants (Keras defaults).
+        data_format: ``"channels_last"`` (the default, and the only layout supported).
 
     Weights: ``kernel`` (k, C, F) and ``bias`` (F,), Keras's layout;
     ``k*C*F + F`` parameters.
@@ -233,9 +244,9 @@ class Conv2D(_Conv):
                  padding: str = "valid", dilation_rate: IntOrTuple = (1, 1),
                  activation: Union[None, str] = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
-                 **kwargs):
+                 data_format: Optional[str] = None, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, dilation_rate, activation,
-                         use_bias, kernel_initializer, bias_initializer, **kwargs)
+                         use_bias, kernel_initializer, bias_initializer, data_format, **kwargs)
 
 
 # --------------------------------------------------------------------------- pooling
@@ -247,7 +258,7 @@ class _Pooling(Layer):
     layout = "(B, T, C)"
 
     def __init__(self, pool_size: IntOrTuple = 2, strides: Optional[IntOrTuple] = None,
-                 padding: str = "valid", **kwargs):
+                 padding: str = "valid", data_format: Optional[str] = None, **kwargs):
         _keras_name(type(self), kwargs)
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name}"
@@ -256,6 +267,7 @@ class _Pooling(Layer):
         self.strides = (self.pool_size if strides is None
                         else _tuple(who, "strides", strides, self.rank, ex))
         self.padding = _check_padding(who, padding, ("valid", "same"))
+        self.data_format = _check_data_format(who, data_format, self.rank)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         _check_rank(self, x, self.rank + 2, self.layout)
@@ -321,8 +333,8 @@ class _Pooling2D(_Pooling):
     rank, layout = 2, "(B, H, W, C)"
 
     def __init__(self, pool_size: IntOrTuple = (2, 2), strides: Optional[IntOrTuple] = None,
-                 padding: str = "valid", **kwargs):
-        super().__init__(pool_size, strides, padding, **kwargs)
+                 padding: str = "valid", data_format: Optional[str] = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
 class MaxPooling2D(_Pooling2D):
@@ -359,9 +371,11 @@ class _GlobalPooling(Layer):
     mode = "max"
     layout = "(B, T, C)"
 
-    def __init__(self, keepdims: bool = False, **kwargs):
+    def __init__(self, data_format: Optional[str] = None, keepdims: bool = False, **kwargs):
         _keras_name(type(self), kwargs)
         super().__init__(**kwargs)
+        self.data_format = _check_data_format(f"{type(self).__name__} {self.name}",
+                                              data_format, self.rank)
         self.keepdims = bool(keepdims)
 
     def _reduce(self, x: torch.Tensor) -> torch.Tensor:

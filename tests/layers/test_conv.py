@@ -122,17 +122,21 @@ def test_conv1d_keras_kernel_layout_via_set_weights():
 
 
 # ----------------------------------------------------------------------------- Conv2D
-@pytest.mark.parametrize("padding,strides,k", [("valid", (1, 1), (3, 3)), ("valid", (2, 1), (2, 3)),
-                                               ("same", (1, 1), (3, 3)), ("same", (1, 1), (2, 4))])
-def test_conv2d_matches_torch(padding, strides, k):
+@pytest.mark.parametrize("padding,strides,k,dilation", [
+    ("valid", (1, 1), (3, 3), (1, 1)), ("valid", (2, 1), (2, 3), (1, 1)),
+    ("same", (1, 1), (3, 3), (1, 1)), ("same", (1, 1), (2, 4), (1, 1)),
+    ("valid", (1, 1), (2, 2), (2, 3)), ("same", (1, 1), (3, 2), (2, 1)),
+])
+def test_conv2d_matches_torch(padding, strides, k, dilation):
     torch.manual_seed(0)
     x = torch.randn(2, 7, 8, 3, requires_grad=True)  # (B, H, W, C)
-    conv = Conv2D(4, k, strides=strides, padding=padding, activation="tanh")
+    conv = Conv2D(4, k, strides=strides, padding=padding, dilation_rate=dilation,
+                  activation="tanh")
     y = conv(x)
     w = conv.kernel.detach().permute(3, 2, 0, 1).clone().requires_grad_(True)  # (F, C, kh, kw)
     b = conv.bias.detach().clone().requires_grad_(True)
-    ref = torch.tanh(F.conv2d(x.permute(0, 3, 1, 2), w, b, stride=strides,
-                              padding=padding)).permute(0, 2, 3, 1)
+    ref = torch.tanh(F.conv2d(x.permute(0, 3, 1, 2), w, b, stride=strides, padding=padding,
+                              dilation=dilation)).permute(0, 2, 3, 1)
     _close(y, ref)
     got = _grads(y, x, conv.kernel, conv.bias)
     exp = _grads(ref, x, w, b)
@@ -270,6 +274,12 @@ def test_gradcheck_global_average_masked():
 
 
 # ----------------------------------------------------------------------------- config, errors
+def test_keras_arguments_accepted():
+    assert Conv1D(2, 3, data_format="channels_last").data_format == "channels_last"
+    assert MaxPooling2D((2, 2), (1, 1), "same", "channels_last").strides == (1, 1)
+    assert GlobalAveragePooling1D("channels_last", keepdims=True).keepdims
+
+
 def test_config_round_trip():
     conv = Conv2D(4, (3, 2), strides=2, padding="same", activation="relu", name="c")
     clone = Conv2D.from_config(conv.get_config())
@@ -288,6 +298,8 @@ def test_config_round_trip():
     (lambda: Conv1D(4, 3, activation="nope"), ["activation", "'nope'"]),
     (lambda: MaxPooling1D(0), ["pool_size", "0"]),
     (lambda: MaxPooling2D(2, strides=-1), ["strides", "-1"]),
+    (lambda: Conv2D(4, 3, data_format="channels_first"), ["data_format", "x.permute(0, 2, 3, 1)"]),
+    (lambda: GlobalAveragePooling1D("channels_first"), ["data_format", "x.permute(0, 2, 1)"]),
 ])
 def test_bad_arguments_fail_at_construction(make, words):
     with pytest.raises(ValueError) as err:
