@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
+import textwrap
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -158,7 +159,7 @@ def package_file(dataset: str, package: str, pip: str, *relative: str) -> Path:
 def format_table(details: bool = True, width: int = 100) -> str:
     """The table that ``seqlab datasets`` prints: one row per dataset (name, task, size,
     license, whether it loads here or the pip command that makes it load), then, with
-    ``details``, an indented line with its description and one with its source."""
+    ``details``, its description, source and load options, indented and wrapped."""
     head = ("name", "task", "size", "license", "ready")
     rows = []
     for name in list_datasets():
@@ -170,16 +171,19 @@ def format_table(details: bool = True, width: int = 100) -> str:
     def line(r):
         return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
 
-    def clip(text):
-        return text if len(text) <= width else text[:width - 3] + "..."
+    def wrap(text):
+        return textwrap.fill(text, width, initial_indent="    ", subsequent_indent="    ")
 
     out = [line(head), line(tuple("-" * w for w in widths))]
     for r in rows:
         out.append(line(r))
         if details:
             e = _REGISTRY[r[0]]
-            out.append("    " + clip(e.description))
-            out.append("    " + clip("source: " + e.source))
+            out.append(wrap(e.description))
+            out.append(wrap("source: " + e.source))
+            if e.options:
+                out.append(wrap("options: " + ", ".join(f"{k}={v!r}"
+                                                        for k, v in e.options.items())))
     out.append(f"{len(rows)} datasets. seqlab.datasets.info(name) for details, "
                f"seqlab.datasets.load(name, **options) to load one.")
     return "\n".join(out)
