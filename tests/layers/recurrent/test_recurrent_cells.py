@@ -280,3 +280,19 @@ def test_generic_rnn_with_cells_and_config_round_trip():
     lstm = LSTM(3, return_state=True, go_backwards=True)
     again = LSTM.from_config(lstm.get_config())
     assert again.return_state and again.go_backwards and again.units == 3
+
+
+def test_compiled_step_falls_back_to_python_when_compiling_fails(monkeypatch):
+    def broken_compile(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 3)
+    plain = GRU(5, return_sequences=True)
+    compiled = GRU(5, return_sequences=True, compile_step=True)
+    plain(x)
+    with pytest.warns(RuntimeWarning, match="torch.compile.*failed.*Python step"):
+        compiled(x)
+    compiled.set_weights(plain.get_weights())
+    assert compiled.last_path == "explicit"
+    assert torch.equal(compiled(x), plain(x))
