@@ -161,6 +161,8 @@ class _Conv(Layer):
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``mask`` is accepted and dropped, as Keras's convolutions do."""
         _check_rank(self, x, self.rank + 2, self.layout)
+        if not x.is_floating_point():
+            x = x.to(self.kernel.dtype)  # integer pixels, booleans: cast as Keras does
         if x.shape[-1] != self.kernel.shape[-2]:
             raise ValueError(f"{self.name} ({type(self).__name__}): built for "
                              f"{self.kernel.shape[-2]} input channels, got an input with "

@@ -107,6 +107,13 @@ def test_conv1d_golden_values_constant_initialisers():
     assert relu(x).flatten().tolist() == [1.0, 0.0, 0.0, 0.0]  # relu(4 - (x_t + x_t+1))
 
 
+def test_conv_casts_integer_inputs():
+    x = torch.arange(6).reshape(1, 6, 1)  # int64 samples
+    conv = Conv1D(1, 2, kernel_initializer=1.0)
+    assert conv(x).flatten().tolist() == [1.0, 3.0, 5.0, 7.0, 9.0]
+    assert conv(x).dtype == torch.float32
+
+
 def test_conv1d_keras_kernel_layout_via_set_weights():
     # Keras computes y[t, f] = b[f] + sum_{i, c} x[t + i, c] * kernel[i, c, f]
     rng = np.random.default_rng(0)
