@@ -49,6 +49,7 @@ class DataConfig:
     horizon: int = 1               # forecast: steps predicted at once
     seasonality: int = 0           # forecast: season length m for MASE / seasonal naive (0 = from dataset, else 1)
     difference: bool = True        # forecast: model the seasonal differences (y_t - y_{t-m})
+    log: bool = False              # forecast: model log(y) (multiplicative seasonality, y > 0)
     seq_len: int = 100             # generate: training chunk length (truncated BPTT window)
 
 

@@ -1,0 +1,242 @@
+"""Forecasting: windows of a series -> the next `horizon` values, then the whole test span.
+
+The series y (T, D) (one or several columns, the target chosen by [data] target_column)
+is cut chronologically: the last ``test_fraction`` is held out, and the last
+``val_fraction`` of the rest validates. What the network sees, step by step:
+
+    z_t = log y_t                     (only with [data] log = true: multiplicative seasons)
+    d_t = z_t - z_{t-m}               (seasonal difference, m = season length; [data] difference)
+    s_t = (d_t - mean) / std          (statistics of the training part only)
+
+A recurrent stack reads a window of ``window`` steps of s and predicts the next
+``horizon`` steps (all columns). The test forecast is *recursive over the whole held-out
+span*: predictions are fed back as inputs, nothing of the test part is seen, and the
+transformations are undone (z_t = d_t + z_{t-m}, with earlier forecasts where needed).
+
+Metrics on the held-out span: MAE, RMSE and MASE = MAE / (in-sample MAE of the seasonal
+naive forecast y_t = y_{t-m}). Baselines on the same split: naive (repeat the last value),
+seasonal naive (repeat the last season) and Holt-Winters exponential smoothing
+(statsmodels). A MASE below the seasonal naive's means the network beats it.
+
+Shapes: B batch, W window, D columns, h horizon.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.config import Config
+from seqlab.data.series import make_windows
+from seqlab.errors import SeqlabError
+from seqlab.layers import Dense
+from seqlab.tasks import Data
+from seqlab.tasks.common import build_with, load_dataset, minibatches, recurrent
+
+
+class Forecaster(nn.Module):
+    """(B, W, D) scaled window -> (B, h, D) the next h steps."""
+
+    def __init__(self, cfg: Config, columns: int):
+        super().__init__()
+        m, self.h, self.D = cfg.model, cfg.data.horizon, columns
+        self.stack = nn.ModuleList(
+            recurrent(m, bidirectional=False, dropout=m.dropout,
+                      return_sequences=i < m.layers - 1) for i in range(m.layers))
+        self.out = Dense(self.h * columns)
+
+    def forward(self, x):
+        for layer in self.stack:
+            x = layer(x)                                                   # (B, W, H) ... (B, H)
+        return self.out(x).view(-1, self.h, self.D)                        # (B, h, D)
+
+
+# ---------------------------------------------------------------------- transforms
+def _levels(y: np.ndarray, vocab: dict) -> np.ndarray:
+    return np.log(y) if vocab["log"] else y
+
+
+def _scaled(z: np.ndarray, vocab: dict) -> np.ndarray:
+    """Levels z (T, D) -> network inputs s (T - m', D)."""
+    m = vocab["period"] if vocab["difference"] else 0
+    d = z[m:] - z[:-m] if m else z
+    return (d - np.asarray(vocab["mean"])) / np.asarray(vocab["std"])
+
+
+@torch.no_grad()
+def recursive_forecast(model, vocab: dict, history: np.ndarray, steps: int) -> np.ndarray:
+    """Forecast ``steps`` values (steps, D) after ``history`` (T, D), feeding predictions back."""
+    z = list(_levels(history, vocab))                                      # levels, grows
+    s = list(_scaled(np.asarray(z), vocab))                                # inputs, grows
+    m = vocab["period"] if vocab["difference"] else 0
+    mean, std = np.asarray(vocab["mean"]), np.asarray(vocab["std"])
+    device = next(model.parameters()).device
+    start = len(z)
+    while len(z) - start < steps:
+        x = torch.as_tensor(np.asarray(s[-vocab["window"]:]), dtype=torch.float32)
+        pred = model(x.unsqueeze(0).to(device))[0].cpu().numpy()           # (h, D)
+        for p in pred:
+            d = p * std + mean
+            z.append(d + z[-m] if m else d)
+            s.append(p)
+    out = np.asarray(z[start:start + steps])
+    return np.exp(out) if vocab["log"] else out
+
+
+# ---------------------------------------------------------------------- data
+def _series(cfg: Config):
+    d = cfg.data
+    if d.dataset == "file":
+        from seqlab.data import files
+        y, names, _ = files.load_series(d.path, target=d.target_column or None)
+        return y, names, d.seasonality or 1
+    raw = load_dataset(cfg)
+    if "series" not in raw:
+        raise SeqlabError(f"[data] dataset = {d.dataset!r} is not a forecasting series (it "
+                          f"has {', '.join(raw)}); `seqlab datasets` lists the series.")
+    y = np.asarray(raw["series"], dtype=np.float64)
+    y = y.reshape(len(y), -1)
+    names = list(raw.get("columns") or [f"y{j}" for j in range(y.shape[1])])
+    return y, names, d.seasonality or int(raw.get("period") or 1)
+
+
+def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
+    d = cfg.data
+    y, names, period = _series(cfg)
+    if d.target_column and d.target_column not in names:
+        raise SeqlabError(f"[data] target_column = {d.target_column!r} is not a column of "
+                          f"{d.path or d.dataset}; its columns are {', '.join(names)}.")
+    target = names.index(d.target_column) if d.target_column else 0
+    if d.log and (y <= 0).any():
+        raise SeqlabError("[data] log = true needs a positive series; it has values <= 0.")
+    T = len(y)
+    n_test = int(round(T * d.test_fraction))
+    n_val = int(round((T - n_test) * d.val_fraction))
+    n_train = T - n_test - n_val
+    m = period if d.difference else 0
+    if n_train - m < d.window + d.horizon:
+        raise SeqlabError(f"[data] window = {d.window} is too long for the {n_train} "
+                          f"training steps of {d.path or d.dataset}; use a shorter window.")
+    if vocab is None:
+        z = _levels(y[:n_train], {"log": d.log})
+        diff = z[m:] - z[:-m] if m else z
+        vocab = {"columns": names, "target": target, "period": period, "log": d.log,
+                 "difference": d.difference, "window": d.window, "horizon": d.horizon,
+                 "mean": diff.mean(0).tolist(), "std": (diff.std(0) + 1e-8).tolist()}
+    s_train = _scaled(_levels(y[:n_train], vocab), vocab)                 # (T', D)
+    x, t = make_windows(s_train, d.window, d.horizon)                      # (N, W, D), (N, h[, D])
+    t = t.reshape(len(t), d.horizon, -1)                                   # (N, h, D)
+    if d.max_samples:
+        x, t = x[-d.max_samples:], t[-d.max_samples:]
+    train = (torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(t, dtype=torch.float32))
+    val = {"history": y[:n_train], "truth": y[n_train:n_train + n_val]}
+    test = {"history": y[:n_train + n_val], "truth": y[n_train + n_val:]}
+    return Data(train, val, test, vocab, {"steps": [n_train, n_val, n_test]})
+
+
+def build_model(cfg: Config, vocab: dict) -> Forecaster:
+    D = len(vocab["columns"])
+    return build_with(Forecaster(cfg, D), torch.zeros(2, vocab["window"], D))
+
+
+def train_batches(data: Data, cfg: Config, rng):
+    x, t = data.train
+    for idx in minibatches(len(x), cfg.training.batch_size, rng):
+        yield x[idx], t[idx]
+
+
+def loss(model, batch, cfg: Config):
+    x, t = batch
+    return F.mse_loss(model(x), t), len(x)
+
+
+# ---------------------------------------------------------------------- metrics
+def mase_scale(history: np.ndarray, m: int) -> float:
+    """In-sample MAE of the seasonal naive forecast (Hyndman & Koehler 2006)."""
+    m = m if len(history) > m else 1
+    return float(np.mean(np.abs(history[m:] - history[:-m])))
+
+
+def scores(pred: np.ndarray, truth: np.ndarray, scale: float) -> dict:
+    err = pred - truth
+    mae = float(np.mean(np.abs(err)))
+    return {"mae": mae, "rmse": float(np.sqrt(np.mean(err ** 2))), "mase": mae / scale}
+
+
+def baselines(history: np.ndarray, steps: int, m: int) -> dict:
+    """Naive, seasonal naive and Holt-Winters forecasts of the target column."""
+    out = {"naive": np.repeat(history[-1], steps),
+           "seasonal_naive": np.resize(history[-m:], steps) if m > 1 else
+           np.repeat(history[-1], steps)}
+    try:
+        import warnings
+
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+        seasonal = "mul" if (history > 0).all() else "add"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = ExponentialSmoothing(history, trend="add",
+                                       seasonal=seasonal if 1 < m < len(history) // 2 else None,
+                                       seasonal_periods=m if m > 1 else None).fit()
+        out["holt_winters"] = np.asarray(fit.forecast(steps))
+    except Exception:  # statsmodels missing or the fit failed: report without it
+        pass
+    return out
+
+
+def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
+    part, v = getattr(data, split), data.vocab
+    if len(part["truth"]) == 0:
+        return {}
+    pred = recursive_forecast(model, v, part["history"], len(part["truth"]))
+    j = v["target"]
+    return scores(pred[:, j], part["truth"][:, j], mase_scale(part["history"][:, j], v["period"]))
+
+
+def finish(run, model, data: Data, metrics: dict) -> dict:
+    from seqlab import plots
+    v, j = data.vocab, data.vocab["target"]
+    hist, truth = data.test["history"][:, j], data.test["truth"][:, j]
+    scale = mase_scale(hist, v["period"])
+    out, curves = {}, {}
+    for name, pred in baselines(hist, len(truth), v["period"]).items():
+        s = scores(pred, truth, scale)
+        out[f"baseline_{name}_mase"], out[f"baseline_{name}_mae"] = s["mase"], s["mae"]
+        curves[name] = pred
+    with torch.no_grad():
+        curves = {"seqlab": recursive_forecast(model, v, data.test["history"], len(truth))[:, j],
+                  **curves}
+    t = np.arange(len(hist) + len(truth))
+    plots.forecast(t[:len(hist)], hist, t[len(hist):], truth, curves,
+                   run.plots_dir / "forecast.png",
+                   title=f"{run.config.data.dataset}: held-out forecast (MASE {metrics['mase']:.2f})")
+    return out
+
+
+def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
+    """Each line: the recent history of the series (comma-separated, one column) ->
+    the next ``horizon`` values."""
+    if len(vocab["columns"]) != 1:
+        raise SeqlabError("predict: this run forecasts several columns; give it a CSV "
+                          "through the Python API (seqlab.tasks.forecast.recursive_forecast).")
+    out = []
+    for line in lines:
+        try:
+            hist = np.asarray([float(v) for v in line.replace(",", " ").split()])[:, None]
+        except ValueError as err:
+            raise SeqlabError(f"--input: each line must hold comma-separated numbers ({err}).")
+        need = vocab["window"] + (vocab["period"] if vocab["difference"] else 0)
+        if len(hist) < need:
+            raise SeqlabError(f"--input: each line needs at least {need} values "
+                              f"(window + season), got {len(hist)}.")
+        with torch.no_grad():
+            pred = recursive_forecast(model, vocab, hist, vocab["horizon"])[:, 0]
+        out.append(", ".join(f"{p:.4g}" for p in pred))
+    return out
+
+
+def headline(metrics: dict):
+    return "MASE", metrics["mase"], metrics.get("baseline_seasonal_naive_mase")
