@@ -173,6 +173,7 @@ class RNN(Layer):
         if x.dim() != 3:
             raise self._rank_error(x.shape)
         mask = get_mask(x, mask)
+        x = self._as_param_dtype(x)
         training = self.training if training is None else bool(training)
         B, T, D = x.shape
         if T == 0:
@@ -222,6 +223,21 @@ class RNN(Layer):
             return [out] + list(final)
         return out
 
+    def _as_param_dtype(self, x: torch.Tensor) -> torch.Tensor:
+        """Check the feature size; cast a float input to the weights' dtype (as Keras
+        casts inputs to the layer's dtype)."""
+        kernel = getattr(self.cell, "kernel", None)
+        if kernel is None:
+            return x
+        if x.shape[-1] != kernel.shape[0]:
+            raise ValueError(f"{self.name} ({type(self).__name__}): built for "
+                             f"{kernel.shape[0]} input features, got input of shape "
+                             f"{tuple(x.shape)}. Feed (B, T, {kernel.shape[0]}) or use a "
+                             f"new layer.")
+        if x.is_floating_point() and x.dtype != kernel.dtype:
+            return x.to(kernel.dtype)
+        return x
+
     def _explicit(self, x, mask, state, rec_mask):
         """The cell's equations step by step; input projection hoisted out of the loop."""
         xw = self.cell.project(x)                                      # (B, T, kH): one matmul
@@ -259,6 +275,7 @@ class RNN(Layer):
                              f"{tuple(x_t.shape)}.")
         if not self.built:
             self._build_from_input(x_t.unsqueeze(1))
+        x_t = self._as_param_dtype(x_t)
         carried = state is None and self.stateful
         state = self._start_state(x_t.shape[0], state, x_t)
         h, new_state = self.cell(x_t, state)                           # (B, H)

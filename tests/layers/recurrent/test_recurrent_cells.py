@@ -296,3 +296,14 @@ def test_compiled_step_falls_back_to_python_when_compiling_fails(monkeypatch):
     compiled.set_weights(plain.get_weights())
     assert compiled.last_path == "explicit"
     assert torch.equal(compiled(x), plain(x))
+
+
+def test_feature_size_checked_and_dtype_cast_after_build():
+    layer = LSTM(3, name="enc")
+    layer(torch.zeros(2, 4, 5))
+    with pytest.raises(ValueError, match=r"enc.*built for 5 input features.*\(2, 4, 6\)"):
+        layer(torch.zeros(2, 4, 6))
+    y = layer(torch.zeros(2, 4, 5, dtype=torch.float64))       # cast to the weights' dtype
+    assert y.dtype == torch.float32
+    with pytest.raises(ValueError, match="built for 5"):
+        layer.step(torch.zeros(2, 6))
