@@ -100,8 +100,11 @@ def test_subclassed_model_is_an_nn_module():
     y = net(torch.randint(0, 30, (2, 7)))
     assert y.shape == (2, 6)
     assert len(net.get_weights()) == 3 and net.count_params() == 30 * 4 + 4 * 6 + 6
-    assert "emb (Embedding)" in net.summary(print_fn=None) or "embedding" in \
-        net.summary(print_fn=None)
+    text = net.summary(print_fn=None)
+    rows = [line for line in text.splitlines() if "(Embedding)" in line or "(Dense)" in line]
+    assert rows[0].startswith(net.emb.name) and rows[0].split()[-1] == "120"
+    assert rows[1].startswith(net.out.name) and rows[1].split()[-1] == "30"
+    assert "Total params: 150" in text
 
 
 @needs_rnn
