@@ -216,8 +216,8 @@ def load_series(path: PathLike, columns: Optional[Sequence[str]] = None,
     """A numeric series, one row per time step.
 
     Args:
-        columns: the columns to read (default: every column of the header; leave out
-            date or text columns by naming the numeric ones).
+        columns: the columns to read. Default: every column whose first value is a
+            number (or empty), so a leading date or text column is left out.
         target: column(s) that must be present (included in ``columns``).
         allow_nan: keep empty/NaN cells as NaN instead of raising.
 
@@ -227,7 +227,13 @@ def load_series(path: PathLike, columns: Optional[Sequence[str]] = None,
     path = Path(path)
     targets = [target] if isinstance(target, str) else list(target or [])
     if columns is None:
-        columns = _header(path, delimiter)
+        header = _header(path, delimiter)
+        values, lines = read_columns(path, header + [t for t in targets if t not in header],
+                                     delimiter)
+        columns = [c for c in header if c in targets or _numeric_or_missing(values[c][0])]
+        if not columns:
+            raise DataFileError(path, lines[0], f"no numeric column (the columns are "
+                                f"{', '.join(header)}); a series needs numbers.")
     columns = list(columns) + [t for t in targets if t not in columns]
     values, lines = read_columns(path, columns, delimiter)
     data = np.empty((len(lines), len(columns)), dtype=np.float64)  # (T, D)
@@ -249,6 +255,17 @@ def load_series(path: PathLike, columns: Optional[Sequence[str]] = None,
                 raise DataFileError(path, n, f"column {c!r} is NaN; fill the gap or pass "
                                     f"allow_nan=True.")
     return data, columns, [columns.index(t) for t in targets]
+
+
+def _numeric_or_missing(v: str) -> bool:
+    v = v.strip()
+    if v in _MISSING:
+        return True
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
 
 
 def _header(path: Path, delimiter: Optional[str]) -> list[str]:

@@ -124,3 +124,17 @@ def test_json_array_files_with_line_numbers(tmp_path):
     one_line_error(e, r, 3, "invalid JSON")
     data, names, _ = load_series(write(tmp_path, "d.json", '[{"v": 1.5}, {"v": 2}]'))
     assert data[:, 0].tolist() == [1.5, 2.0] and names == ["v"]
+
+
+def test_series_default_columns_leave_out_dates_and_text(tmp_path):
+    p = write(tmp_path, "w.csv", "date,temp,weather,rain\n2020-01-01,1.5,sun,0\n"
+              "2020-01-02,,rain,3\n")
+    data, names, tgt = load_series(p, target="rain", allow_nan=True)
+    assert names == ["temp", "rain"] and tgt == [1] and np.isnan(data[1, 0])
+    with pytest.raises(DataFileError) as e:
+        load_series(p, target="weather", allow_nan=True)  # a named target: numeric
+    one_line_error(e, p, 2, "column 'weather' is not a number: 'sun'")
+    q = write(tmp_path, "t.csv", "a,b\nx,y\n")
+    with pytest.raises(DataFileError) as e:
+        load_series(q)
+    one_line_error(e, q, 2, "no numeric column")
