@@ -28,7 +28,8 @@ Backward (δ_t = ∂L/∂h_t, the total gradient reaching h_t), for t = T..1:
 
 The recursion multiplies by W_hhᵀ diag(1 - h_t²) once per step back in time: the norm of
 δ shrinks (vanishing) or grows (exploding) geometrically; ``bptt`` returns every δ_t so
-this can be plotted.
+this can be plotted. ``truncated_bptt`` and ``train_truncated`` stop the recursion k2 steps
+back, for streams too long to unroll (a delayed echo is learned only if k2 reaches it).
 
     >>> import numpy as np
     >>> params = init_params(D=3, H=4, O=2, seed=0)
@@ -164,3 +165,40 @@ def truncated_bptt(params: Params, x: np.ndarray, target: np.ndarray, k1: int,
         dy_chunk[t_loss:t_end] = dy[t_loss:t_end]  # only this chunk's losses
         grads = backward(params, cache, dy_chunk, t_start=max(t_end - k2, 0), t_end=t_end)
         yield t_end, float(losses[t_loss:t_end].sum()), grads
+
+
+def train_truncated(params: Params, x: np.ndarray, target: np.ndarray, k1: int,
+                    k2: Optional[int] = None, learning_rate: float = 0.01, loss: str = "mse",
+                    clipnorm: Optional[float] = None) -> list[float]:
+    """Stochastic gradient descent over one long stream with truncated BPTT(k1, k2).
+
+    Every k1 steps: rerun the last k2 steps from the state stored for their start
+    (with the current weights), backpropagate the losses of the last k1 steps through
+    those k2 steps only, update ``params`` in place (gradient norm clipped to
+    ``clipnorm``). Memory and time per update are O(k2), whatever the stream's length.
+    A dependency longer than k2 steps cannot be learned: the gradient never reaches it.
+    Returns the mean per-step loss of each chunk.
+    """
+    k2 = k1 if k2 is None else k2
+    if not 1 <= k1 <= k2:
+        raise ValueError(f"train_truncated: need 1 <= k1 <= k2, got k1={k1}, k2={k2}.")
+    B, T, _ = np.shape(x)
+    states = {0: np.zeros((B, params["W_hh"].shape[0]))}  # step index -> h before it
+    losses = []
+    for t_end in range(k1, T + 1, k1):
+        start = max(t_end - k2, 0)
+        cache = forward(params, x[:, start:t_end], h0=states[start])  # window of <= k2 steps
+        step_l, dy = step_losses(cache["y"], np.swapaxes(target[:, start:t_end], 0, 1), loss)
+        first = t_end - k1 - start  # the window's steps before this chunk carry no loss
+        dy[:first] = 0.0
+        grads = backward(params, cache, dy)
+        norm = np.sqrt(sum((grads[name] ** 2).sum() for name in NAMES))
+        scale = min(1.0, clipnorm / max(norm, 1e-300)) if clipnorm else 1.0
+        for name in NAMES:
+            params[name] = params[name] - learning_rate * scale * grads[name]  # W <- W - α ∂L/∂W
+        next_start = max(t_end + k1 - k2, 0)
+        states[next_start] = cache["h"][next_start - start]  # where the next window begins
+        for old in [s for s in states if s < next_start]:
+            del states[old]
+        losses.append(float(step_l[first:].mean() / B))
+    return losses
