@@ -176,6 +176,8 @@ class _Conv(Layer):
         # (*k, C, F) -> (F, C, *k): torch's weight layout
         weight = self.kernel.permute(self.rank + 1, self.rank, *range(self.rank))
         conv = F.conv1d if self.rank == 1 else F.conv2d
+        # y[b, t, f] = bias[f] + Σ_i Σ_c x_padded[b, t·s + i·d, c] · kernel[i, c, f]
+        # (Conv2D: the same sum over both kernel axes i, j)
         y = conv(x, weight, self.bias, stride=self.strides, dilation=self.dilation_rate)
         back = (0,) + tuple(range(2, self.rank + 2)) + (1,)
         return self.activation(y.permute(*back))  # channels last: (B, T', F) / (B, H', W', F)
