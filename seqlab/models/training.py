@@ -314,10 +314,12 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
                                 f"predict supports models with one tensor output.")
             if batch.mask is None:
                 pieces.append(out.cpu().numpy())
-            else:
+            else:  # padded batch: rows back to their input order, cut to their length
+                index = batch.index if batch.index is not None else \
+                    np.arange(len(rows), len(rows) + len(out))  # a DataLoader keeps order
                 keep_time = get_mask(out) is not None
                 lengths = batch.mask.sum(dim=1).tolist()
-                for row, i in enumerate(batch.index):
+                for row, i in enumerate(index):
                     o = out[row, :lengths[row]] if keep_time else out[row]
                     rows[int(i)] = o.cpu().numpy()
             bar.update(1)
@@ -325,6 +327,8 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     model.train(was_training)
     if not rows:
         return np.concatenate(pieces, axis=0)
+    if pieces:
+        raise ValueError("predict(): the DataLoader mixed padded (masked) and plain batches.")
     ordered = [rows[i] for i in range(len(rows))]
     if len({r.shape for r in ordered}) == 1:
         return np.stack(ordered)

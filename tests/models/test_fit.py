@@ -179,6 +179,17 @@ def test_dataloader_input():
     assert len(seq_model.fit(seq_loader, verbose=0).history["loss"]) == 1
 
 
+@needs_rnn
+def test_predict_on_a_padded_dataloader_cuts_each_row_to_its_length():
+    from seqlab.data.batching import collate_padded
+    torch.manual_seed(0)
+    model = Sequential([layers.Embedding(10, 3), LSTM(2, return_sequences=True)])
+    items = [([1, 2, 3], 0.0), ([4], 0.0), ([5, 6], 0.0)]
+    out = model.predict(DataLoader(items, batch_size=2, collate_fn=collate_padded))
+    assert [o.shape for o in out] == [(3, 2), (1, 2), (2, 2)]
+    np.testing.assert_allclose(out[1], model.predict(np.array([[4]]))[0], atol=1e-6)
+
+
 def test_clipnorm_bounds_each_step():
     x, y = _xor_like(16)
     model = Sequential([layers.Dense(1, input_shape=(2,))])

@@ -217,6 +217,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     np.testing.assert_array_equal(load_model(path).predict(x), old.predict(x))
 
 
+@pytest.mark.slow  # a child process imports torch: a few seconds
 def test_killed_process_never_leaves_a_broken_file(tmp_path):
     """A child process saves a large model in a loop and is killed with SIGKILL at a
     random moment: the file on disk always loads."""
@@ -236,7 +237,7 @@ def test_killed_process_never_leaves_a_broken_file(tmp_path):
     try:
         assert proc.stdout.readline().strip() == b"ready"
         import time
-        time.sleep(0.3)
+        time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
