@@ -169,6 +169,8 @@ def load_model(path: PathLike, compile: bool = True):
             (moments) is not saved: training resumes with a fresh optimizer.
 
     A model class of your own (a ``Model`` subclass) must be imported before loading.
+    Compile settings are saved only when the loss and metrics are given by name (a
+    custom callable cannot be stored as JSON): compile such a model again after loading.
     """
     metadata, tensors = _read(path)
     meta = _description(path, metadata)

@@ -42,6 +42,9 @@ def to_tensor(a: Any, what: str, float_dtype: torch.dtype) -> torch.Tensor:
     """``a`` as a tensor: floats in the model's dtype, integers as int64 (token ids)."""
     if not isinstance(a, torch.Tensor):
         arr = np.asarray(a)
+        if arr.dtype.kind in "US":
+            raise TypeError(f"{what}: got text, expected numbers (token ids or features). "
+                            f"Turn text into ids first, e.g. with seqlab.data.Tokenizer.")
         if arr.dtype == object:
             raise ValueError(f"{what}: could not make an array of it (ragged or mixed "
                              f"types). Pass an array, or a list of sequences of the same "

@@ -241,3 +241,5 @@ def test_errors_are_one_clear_sentence():
         model.compile(optimizer="sgd")
     with pytest.raises(RuntimeError, match="not compiled"):
         _mlp().evaluate(x, y)
+    with pytest.raises(TypeError, match="got text, expected numbers"):
+        model.predict(["a good film", "a bad film"])
