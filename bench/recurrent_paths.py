@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from bench.harness import (add_common_args, finish, interleave, rate_figure,  # noqa: E402
-                           ratio_figure, resolve_device, set_threads_from_env)
+from bench.harness import (add_common_args, finish, fmt_ratio, interleave,  # noqa: E402
+                           rate_figure, ratio_figure, resolve_device, set_threads_from_env)
 from seqlab.layers import Dense  # noqa: E402
 from seqlab.layers.recurrent import GRU, LSTM  # noqa: E402
 
@@ -81,6 +81,9 @@ def main(argv=None):
     res = interleave(cands, repeats=args.repeats, warmup=args.warmup, device=device,
                      verbose=args.verbose)
     print(res.table())
+    print("explicit GRU(reset_after=False) / fused GRU(reset_after=True): "
+          + fmt_ratio(res.ratio("gru_explicit_course", "gru_fused_reset_after")))
+    print("explicit LSTM / fused LSTM: " + fmt_ratio(res.ratio("lstm_explicit", "lstm_fused")))
     figures = [
         ratio_figure("GRU(reset_after=False) explicit / GRU(reset_after=True) fused", res,
                      "gru_explicit_course", "gru_fused_reset_after", goal=0.6,
