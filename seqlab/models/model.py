@@ -203,13 +203,18 @@ class Model(Layer):
         return training.predict(self, x, batch_size=batch_size, verbose=verbose, device=device)
 
     # ------------------------------------------------------------------ inspection
-    def summary(self, print_fn=print, line_length: int = 65) -> str:
-        """Print (and return) Keras's table of layers, output shapes and parameters."""
+    def summary(self, print_fn=print, line_length: int = 65) -> Optional[str]:
+        """Keras's table of layers, output shapes and parameters.
+
+        Prints it with ``print_fn`` and returns None, as Keras does (so a notebook cell
+        ending in ``model.summary()`` shows it once); ``print_fn=None`` returns the text.
+        """
         from seqlab.models.summary import summary
         text = summary(self, line_length=line_length)
-        if print_fn is not None:
-            print_fn(text)
-        return text
+        if print_fn is None:
+            return text
+        print_fn(text)
+        return None
 
     def weight_layers(self) -> list[nn.Module]:
         """The layers whose weights ``get_weights()`` lists, in order."""

@@ -83,8 +83,9 @@ Trainable params: 320,473
 Non-trainable params: 0
 _________________________________________________________________"""
     printed = []
-    assert model.summary(print_fn=printed.append) == expected
+    assert model.summary(print_fn=printed.append) is None  # printed once, as Keras does
     assert printed == [expected]
+    assert model.summary(print_fn=None) == expected
 
 
 def test_summary_of_dense_model_and_unbuilt_model():
