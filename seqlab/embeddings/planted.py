@@ -12,6 +12,9 @@ Each sentence is a bag of 7 words in random order (the window sees them all):
   cluster's own context pool and two fillers, so members of a cluster are near neighbours.
 
 Fillers (the, a, of...) are drawn with Zipf-like weights, so subsampling has work to do.
+With ``noise > 0`` each word is replaced, with that probability, by one of
+``n_distractors`` meaningless words ("x17", Zipf-distributed): a harder, text8-like corpus
+where the planted signal is thinner and the vocabulary larger.
 
     >>> corpus = planted_corpus(200, seed=0)
     >>> len(corpus.sentences), len(corpus.sentences[0])
@@ -63,9 +66,11 @@ def _pick(pool: list, rows: np.ndarray, k: int, rng: np.random.Generator) -> np.
     return words[rows[:, None], rng.integers(0, words.shape[1], size=(len(rows), k))]
 
 
-def planted_corpus(n_sentences: int = 20000, people_share: float = 0.6,
-                   seed: int = 0) -> PlantedCorpus:
+def planted_corpus(n_sentences: int = 20000, people_share: float = 0.6, noise: float = 0.0,
+                   n_distractors: int = 2000, seed: int = 0) -> PlantedCorpus:
     """``n_sentences`` generated sentences (see the module docstring), reproducible."""
+    if not 0.0 <= noise < 1.0:
+        raise ValueError(f"planted_corpus: noise must lie in [0, 1), got {noise!r}.")
     rng = np.random.default_rng(seed)
     roles = list(ROLES)
     genders = ["m", "f"]
@@ -94,6 +99,12 @@ def planted_corpus(n_sentences: int = 20000, people_share: float = 0.6,
     ])
     rows = np.concatenate([people, topics])  # (n, 7)
     rows = rows[rng.permutation(len(rows))]
+    if noise > 0:  # Zipf-distributed distractors replace a share of the words
+        zipf = 1.0 / np.arange(1, n_distractors + 1)
+        hit = rng.random(rows.shape) < noise
+        fake = rng.choice(n_distractors, size=int(hit.sum()), p=zipf / zipf.sum())
+        rows = rows.astype(object)
+        rows[hit] = np.char.add("x", fake.astype(str))
     order = np.argsort(rng.random(rows.shape), axis=1)  # shuffle words inside each sentence
     rows = np.take_along_axis(rows, order, axis=1)
 

@@ -128,15 +128,17 @@ def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int,
     """All (center, context) word ids within each center's reduced window, never across
     sentences. One numpy pass per offset d = 1..W. Returns two (P,) arrays."""
     width = reduced_windows(len(ids), window, rng)  # (N,)
-    centers, contexts = [], []
+    centers, contexts = [], []  # positions in the corpus
     for d in range(1, window + 1):
         left, right = np.arange(len(ids) - d), np.arange(d, len(ids))
         same = sent[left] == sent[right]
         fwd = same & (width[left] >= d)  # center left, context d steps to its right
         bwd = same & (width[right] >= d)  # center right, context d steps to its left
-        centers += [ids[left[fwd]], ids[right[bwd]]]
-        contexts += [ids[right[fwd]], ids[left[bwd]]]
-    return np.concatenate(centers), np.concatenate(contexts)
+        centers += [left[fwd], right[bwd]]
+        contexts += [right[fwd], left[bwd]]
+    centers, contexts = np.concatenate(centers), np.concatenate(contexts)
+    order = np.argsort(centers, kind="stable")  # corpus order, as word2vec.c walks it
+    return ids[centers[order]], ids[contexts[order]]
 
 
 def cbow_windows(ids: np.ndarray, sent: np.ndarray, window: int,

@@ -104,9 +104,9 @@ class Word2Vec:
         rng = np.random.default_rng(cfg.seed)
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         V, E = len(self.vocab), cfg.vector_size
-        # gensim's initialisation: input vectors U(-0.5/E, 0.5/E), output vectors zero.
-        self.W_in = ((torch.rand(V, E, generator=torch.Generator().manual_seed(cfg.seed)) - 0.5)
-                     / E).to(self.device)  # (V, E)
+        # gensim 4's initialisation: input vectors U(-1/E, 1/E), output vectors zero.
+        self.W_in = ((2 * torch.rand(V, E, generator=torch.Generator().manual_seed(cfg.seed))
+                      - 1) / E).to(self.device)  # (V, E)
         self.W_out = torch.zeros(V, E, device=self.device)  # (V, E)
         table = torch.as_tensor(noise_table(self.vocab.noise_distribution(cfg.ns_exponent)),
                                 device=self.device)
@@ -118,10 +118,10 @@ class Word2Vec:
             kept_ids, kept_sent = subsample(ids, sent, keep_prob, rng)
             if cfg.sg:
                 centers, contexts = skipgram_pairs(kept_ids, kept_sent, cfg.window, rng)
-                batches = self._batches(rng, centers, contexts)
+                batches = self._batches(centers, contexts)
             else:
                 centers, ctx, mask = cbow_windows(kept_ids, kept_sent, cfg.window, rng)
-                batches = self._batches(rng, centers, ctx, mask)
+                batches = self._batches(centers, ctx, mask)
             n_batches = max(1, math.ceil(len(centers) / cfg.batch_size))
             loss_sum, count = 0.0, 0
             for b, batch in enumerate(batches):
@@ -135,12 +135,12 @@ class Word2Vec:
         self.wv = WordVectors(self.vocab.index_to_key, self.W_in.cpu().numpy())
         return self
 
-    def _batches(self, rng: np.random.Generator, *arrays: np.ndarray):
-        """Shuffled mini-batches of the epoch's examples, moved to the device."""
-        order = rng.permutation(len(arrays[0]))
-        for s in range(0, len(order), self.config.batch_size):
-            idx = order[s:s + self.config.batch_size]
-            yield tuple(torch.as_tensor(a[idx], device=self.device) for a in arrays)
+    def _batches(self, *arrays: np.ndarray):
+        """Consecutive mini-batches of the epoch's examples, in corpus order as word2vec.c
+        walks it (measured: better vectors than shuffled pairs), moved to the device."""
+        for s in range(0, len(arrays[0]), self.config.batch_size):
+            yield tuple(torch.as_tensor(a[s:s + self.config.batch_size], device=self.device)
+                        for a in arrays)
 
     def _negatives(self, targets: torch.Tensor, table: torch.Tensor,
                    gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,6 +162,8 @@ class Word2Vec:
         label = torch.zeros_like(score)
         label[:, 0] = 1.0
         weight = torch.cat([torch.ones_like(valid[:, :1]), valid], dim=1)  # (P, 1+K)
+        # word2vec.c / gensim skip a score outside (-6, 6) (the edge of their sigmoid table).
+        weight = weight * (score.abs() < 6.0)
         s = torch.sigmoid(score)
         # g = lr * (label - σ(score)): the gradient of the log-likelihood wrt the score.
         g = lr * (label - s) * weight  # (P, 1+K)
@@ -189,8 +191,9 @@ class Word2Vec:
         if self.config.cbow_mean:
             h = h / n
         grad_h, loss = self._sgns_grads(h, centers, table, gen, lr)
-        if self.config.cbow_mean:
-            grad_h = grad_h / n  # as gensim: each context word gets its share
+        if not self.config.cbow_mean:
+            grad_h = grad_h / n  # as gensim: a summed window shares the error out...
+        # ...while with the mean each context word receives the whole error (gensim, word2vec.c)
         rows = ctx[mask]  # (#valid,)
         self.W_in.index_add_(0, rows, grad_h.unsqueeze(1).expand(-1, ctx.shape[1], -1)[mask])
         return loss
