@@ -126,7 +126,7 @@ class SimpleRNNCell(_Cell):
         h_prev = state[0]                                                  # (B, H)
         if rec_mask is not None:
             h_prev = h_prev * rec_mask
-        # h_t = sigma_h(U x_t + V h_{t-1} + b_h)   (seed 001; here W = kernel, U = recurrent)
+        # h_t = sigma_h(U x_t + V h_{t-1} + b_h)   (seed 001's U is our kernel W, its V our U)
         h_next = self.activation(xw_t + h_prev @ U)                        # (B, H)
         return h_next, [h_next]
 
