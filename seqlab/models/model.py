@@ -220,6 +220,17 @@ class Model(Layer):
         """The layers whose weights ``get_weights()`` lists, in order."""
         return [m for m in self.children()]
 
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> nn.Module:
+        """A layer by name, or by position in ``weight_layers()``."""
+        found = self.weight_layers()
+        if index is not None:
+            return found[index]
+        for layer in found:
+            if getattr(layer, "name", None) == name:
+                return layer
+        raise ValueError(f"{self.name}: no layer named {name!r}. Layers: "
+                         f"{[getattr(l, 'name', type(l).__name__) for l in found]}.")
+
     def count_params(self) -> int:
         """Total parameters as Keras counts them (the "Total params" of ``summary()``)."""
         from seqlab.models.summary import count_params

@@ -104,6 +104,15 @@ class Sequential(Model):
         if self._input_shape is not None:
             self._propagate(self._input_shape)
 
+    def pop(self) -> nn.Module:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise ValueError(f"{self.name}.pop(): there are no layers to remove.")
+        layer = self._stack[-1]
+        del self._stack[-1]
+        self._shapes.pop()
+        return layer
+
     def build(self, input_shape: Shape) -> None:
         """Build every layer from ``input_shape`` (batch first) by shape propagation."""
         self._input_shape = tuple(input_shape)

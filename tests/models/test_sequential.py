@@ -134,3 +134,15 @@ def test_explicit_padding_mask_passes_through_embedding():
     out = model(x, mask=mask)
     alone = model(torch.tensor([[7]]))
     torch.testing.assert_close(out[1, :1], alone[0], atol=1e-5, rtol=1e-5)
+
+
+def test_pop_and_get_layer():
+    model = Sequential([layers.Dense(4, input_shape=(3,), name="hidden"), layers.Dense(2)])
+    assert model.get_layer("hidden") is model.layers[0] and model.get_layer(index=1) is \
+        model.layers[1]
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        model.get_layer("nope")
+    last = model.pop()
+    assert isinstance(last, layers.Dense) and model.output_shape == (None, 4)
+    model.add(layers.Dense(5))
+    assert model(torch.zeros(1, 3)).shape == (1, 5)
