@@ -137,3 +137,20 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
         # the caller asked for h only: c of short rows is then unknown
         return outputs, last, [h_final, final[1] if need_all_states else None]
     return outputs, last, [h_final]
+
+
+def step_fused(cell, x_t: torch.Tensor, state: list):
+    """One step with torch's fused cell kernel (``lstm_cell``, ``gru_cell``, ``rnn_*_cell``):
+    x_t (B, D), state [h] / [h, c] -> (h_t (B, H), new state). For generation."""
+    kind, why = fused_kind(cell)
+    assert kind is not None, why
+    weights = torch_weights(cell)
+    if len(weights) == 2:
+        weights = weights + [None, None]
+    elif type(cell) is not GRUCell:
+        weights[3] = None                                              # the zero b_hh
+    if kind == "lstm":
+        h, c = _VF.lstm_cell(x_t, state, *weights)
+        return h, [h, c]
+    h = getattr(_VF, f"{kind}_cell")(x_t, state[0], *weights)
+    return h, [h]

@@ -278,7 +278,12 @@ class RNN(Layer):
         x_t = self._as_param_dtype(x_t)
         carried = state is None and self.stateful
         state = self._start_state(x_t.shape[0], state, x_t)
-        h, new_state = self.cell(x_t, state)                           # (B, H)
+        if self.fused_ok(training=False)[0]:
+            self.last_path = "fused"
+            h, new_state = fused.step_fused(self.cell, x_t, state)     # (B, H)
+        else:
+            self.last_path = "explicit"
+            h, new_state = self.cell(x_t, state)                       # the equations
         if carried:
             self._states = [s.detach() for s in new_state]
         return (h.unsqueeze(1) if squeeze else h), new_state

@@ -162,3 +162,22 @@ def test_dropout_only_in_training():
         assert not torch.allclose(y, layer(x))
         y.sum().backward()
         assert all(p.grad is not None for p in layer.parameters())
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "GRU_reset_after", "SimpleRNN"])
+def test_step_uses_the_fused_cell_kernel_when_possible(name):
+    layer = LAYERS[name]()
+    layer(torch.zeros(1, 2, 3))
+    rng = np.random.default_rng(0)
+    layer.set_weights([rng.normal(0, 0.5, w.shape) for w in layer.get_weights()])
+    layer.step(torch.zeros(1, 3))
+    assert layer.last_path == ("explicit" if name == "GRU" else "fused")
+    explicit = LAYERS[name](use_fused=False)
+    explicit(torch.zeros(1, 2, 3))
+    explicit.set_weights(layer.get_weights())
+    x, state_a, state_b = torch.randn(2, 3), None, None
+    for _ in range(3):
+        y_a, state_a = layer.step(x, state_a)
+        y_b, state_b = explicit.step(x, state_b)
+        assert (y_a - y_b).abs().max() <= TOL
+    assert explicit.last_path == "explicit"
