@@ -175,7 +175,12 @@ class ModelCheckpoint(_Monitor):
             if not self.improved(value):
                 return
             self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as exc:
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} names "
+                             f"{{{exc.args[0]}}}, which is not in the logs "
+                             f"{sorted(logs) + ['epoch']}.") from None
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

@@ -151,6 +151,8 @@ def _step_outputs(model, batch: Batch, acc: Accumulator) -> torch.Tensor:
 
 
 def _clip(model) -> None:
+    if model.clipnorm is None and model.clipvalue is None:
+        return
     params = [p for p in model.parameters() if p.grad is not None]
     if model.clipnorm is not None:  # Keras: each weight's gradient separately
         for p in params:

@@ -114,3 +114,10 @@ def test_model_checkpoint_every_epoch_weights_only(tmp_path):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="without a seqlab model description"):
         load_model(path)
+
+
+def test_model_checkpoint_unknown_placeholder(tmp_path):
+    x, y = _data()
+    ckpt = ModelCheckpoint(tmp_path / "m-{val_loss:.2f}.safetensors")
+    with pytest.raises(ValueError, match=r"names \{val_loss\}, which is not in the logs"):
+        _model().fit(x, y, epochs=1, verbose=0, callbacks=[ckpt])
