@@ -256,7 +256,9 @@ class RNN(Layer):
         ``x_t`` is (B, D) or (B, 1, D); ``state`` a list ``[h]`` / ``[h, c]`` (None: the
         carried state of a stateful layer, else zeros). Returns ``(y_t, new_state)`` with
         ``y_t`` shaped like ``x_t`` ((B, H) or (B, 1, H)). A stateful layer also keeps
-        ``new_state`` when ``state`` is None. Dropout is not applied.
+        ``new_state`` when ``state`` is None. Dropout is not applied. Runs torch's fused
+        cell kernel (``lstm_cell``, ``gru_cell``...) when the fused path is allowed, else
+        the cell's equations; ``last_path`` says which.
 
         >>> from seqlab.layers.recurrent import GRU
         >>> gru = GRU(4)
