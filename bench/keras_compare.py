@@ -9,7 +9,8 @@ Keras is never a dependency of seqlab: it lives in the benchmark's own environme
     bench/.venv-keras/bin/pip install safetensors tqdm matplotlib
 
 Run with any python: the script re-runs itself with ``bench/.venv-keras/bin/python``
-when Keras is not importable, and sets ``KERAS_BACKEND=torch``.
+when Keras is not importable (creating that venv with the commands above first if it does
+not exist: this needs the package index once), and sets ``KERAS_BACKEND=torch``.
 
 Data and model as bench/rnn_fit.py (IMDB-shaped, pre-padded to 256, batch 128):
 Embedding(10000, 32) + LSTM(64) | LSTM(128) | GRU(64) | SimpleRNN(64) + Dense(1, sigmoid),
@@ -36,6 +37,19 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as seqlab; must precede t
 sys.path.insert(0, str(ROOT))
 
 
+def make_keras_venv(venv: Path) -> None:
+    """Create the benchmark's own Keras environment (never seqlab's)."""
+    import subprocess
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    steps = [[sys.executable, "-m", "venv", str(venv)],
+             pip + ["torch==2.13.0", "keras", "numpy"],
+             pip + ["--no-deps", "-e", str(ROOT)],
+             pip + ["safetensors", "tqdm", "matplotlib"]]
+    for cmd in steps:
+        print("keras_compare: " + " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+
+
 def _reexec_in_keras_venv() -> None:
     """Keras missing here: run this script again with the Keras venv's python."""
     try:
@@ -44,6 +58,8 @@ def _reexec_in_keras_venv() -> None:
     except ImportError:
         pass
     venv = KERAS_PY.parents[1]
+    if not KERAS_PY.exists():
+        make_keras_venv(venv)
     if KERAS_PY.exists() and Path(sys.prefix).resolve() != venv.resolve():
         os.execv(str(KERAS_PY), [str(KERAS_PY), __file__, *sys.argv[1:]])
     sys.exit(f"keras_compare: Keras is not importable here ({sys.executable}) nor in "
