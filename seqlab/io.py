@@ -17,7 +17,10 @@ File layout: the tensors are the model's ``state_dict()`` (names like
 
     {"format": "seqlab.model", "version": 1, "class_name": "Sequential",
      "config": {...layer configs...}, "build_shapes": {"": [null, 3], ...},
-     "frozen": [...parameters with requires_grad False...], "compile": {...} or null}
+     "frozen": [...parameters with requires_grad False...], "compile": {...} or null,
+     "optimizer_state": {"param_groups": [...], "scalars": {...}} or null}
+
+and the optimizer's state tensors are stored as ``__optimizer__.<param index>.<name>``.
 
 Writes are atomic: the bytes go to a temporary file in the same folder, are flushed to
 disk, and only then renamed over the target (``os.replace``). A process killed mid-save
@@ -30,7 +33,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import torch
 from safetensors import safe_open
@@ -79,6 +82,43 @@ def _tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
 
 
+OPT_PREFIX = "__optimizer__."  # tensor names of the optimizer's state (never a module name)
+
+
+def _optimizer_state(model) -> tuple[dict[str, torch.Tensor], Optional[dict]]:
+    """The torch optimizer's state split into tensors (safetensors) and the rest (JSON),
+    so a loaded model resumes training exactly where it stopped."""
+    opt = getattr(model, "optimizer", None)
+    if opt is None or getattr(model, "_compile_config", None) is None:
+        return {}, None
+    state = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, entry in state["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{OPT_PREFIX}{idx}.{key}"] = value.detach().cpu().contiguous().clone()
+            else:
+                scalars[f"{idx}.{key}"] = value
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()
+               if isinstance(v, (bool, int, float, str, list, tuple, type(None)))}
+              for g in state["param_groups"]]
+    return tensors, {"param_groups": groups, "scalars": scalars}
+
+
+def _restore_optimizer(model, tensors: dict, saved: dict) -> None:
+    opt = model.make_optimizer()
+    state: dict = {}
+    for name, value in tensors.items():
+        idx, key = name[len(OPT_PREFIX):].split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    for name, value in saved.get("scalars", {}).items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()}
+              for g in saved["param_groups"]]
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
 # ---------------------------------------------------------------------- save
 def describe(model) -> dict:
     """The JSON description of ``model`` stored next to its weights."""
@@ -95,10 +135,12 @@ def describe(model) -> dict:
 
 def save_model(model, path: PathLike) -> None:
     """Write ``model`` (architecture, compile settings, weights) to ``path`` atomically."""
-    meta = json.dumps(describe(model))
+    description = describe(model)
+    opt_tensors, description["optimizer_state"] = _optimizer_state(model)
     from seqlab import __version__
-    data = safetensors_bytes(_tensors(model), metadata={"seqlab": meta,
-                                                         "seqlab_version": __version__})
+    data = safetensors_bytes({**_tensors(model), **opt_tensors},
+                             metadata={"seqlab": json.dumps(description),
+                                       "seqlab_version": __version__})
     atomic_write_bytes(path, data)
 
 
@@ -149,6 +191,7 @@ def _description(path: PathLike, metadata: dict) -> dict:
 
 
 def _load_state(model, tensors: dict, path: PathLike) -> None:
+    tensors = {k: v for k, v in tensors.items() if not k.startswith(OPT_PREFIX)}
     floats = {t.dtype for t in tensors.values() if t.is_floating_point()}
     if len(floats) == 1:
         model.to(dtype=floats.pop())  # a float64 model comes back float64
@@ -165,8 +208,8 @@ def load_model(path: PathLike, compile: bool = True):
 
     Args:
         compile: restore the compile() settings (optimizer kind and hyper-parameters,
-            loss, metrics) so ``fit``/``evaluate`` work at once. The optimizer's state
-            (moments) is not saved: training resumes with a fresh optimizer.
+            loss, metrics) and the optimizer's state (moments, step counts), so
+            ``fit`` resumes training exactly where the saved model stopped.
 
     A model class of your own (a ``Model`` subclass) must be imported before loading.
     Compile settings are saved only when the loss and metrics are given by name (a
@@ -196,6 +239,14 @@ def load_model(path: PathLike, compile: bool = True):
         model.compile(optimizer=optimizers.from_config(c["optimizer"]), loss=c["loss"],
                       metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),
                       clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False))
+        if meta.get("optimizer_state"):
+            try:
+                _restore_optimizer(model, {k: v for k, v in tensors.items()
+                                           if k.startswith(OPT_PREFIX)},
+                                   meta["optimizer_state"])
+            except (ValueError, KeyError, RuntimeError) as exc:
+                raise ValueError(f"{path}: the saved optimizer state does not fit the "
+                                 f"model ({exc}).") from None
     model.eval()
     return model
 

@@ -243,3 +243,33 @@ def test_killed_process_never_leaves_a_broken_file(tmp_path):
         proc.wait()
     model = load_model(path)
     assert model.count_params() == 512 * 512 + 512
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_resume_from_a_saved_model_equals_training_straight_through(tmp_path, optimizer):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = (x.sum(1) > 0).astype("float32")
+
+    def make():
+        torch.manual_seed(0)
+        model = Sequential([L.Dense(8, activation="tanh", input_shape=(3,)),
+                            L.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=optimizer, loss="binary_crossentropy")
+        return model
+
+    straight = make()
+    straight.fit(x, y, epochs=2, batch_size=16, seed=5, verbose=0)
+    first = make()
+    first.fit(x, y, epochs=1, batch_size=16, seed=5, verbose=0)
+    first.save(tmp_path / "ckpt.safetensors")
+    resumed = load_model(tmp_path / "ckpt.safetensors")
+    resumed.fit(x, y, epochs=2, initial_epoch=1, batch_size=16, seed=5, verbose=0)
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # without the optimizer state the second epoch would differ
+    fresh = make()
+    fresh.fit(x, y, epochs=1, batch_size=16, seed=5, verbose=0)
+    fresh.compile(optimizer=optimizer, loss="binary_crossentropy")  # new optimizer
+    fresh.fit(x, y, epochs=2, initial_epoch=1, batch_size=16, seed=5, verbose=0)
+    assert not np.allclose(fresh.get_weights()[0], straight.get_weights()[0], atol=1e-7)
