@@ -8,7 +8,12 @@ cores), so absolute numbers mean little. What this harness reports instead:
 * per candidate: the rate (work units per second) of every round, and its
   min / median / max;
 * per pair: the **paired ratio** of the rates within each round, summarised by its
-  median (and min / max): the figure to trust.
+  median (and min / max): the figure to trust;
+* the same ratio on **CPU time** (``time.process_time``) as a cross-check: with one
+  thread per process, CPU time counts the work done and is far less disturbed than wall
+  time by other processes taking turns on the cores (cache and memory-bandwidth sharing
+  still show). Goals are judged on wall time; a large gap between the two says the
+  round was disturbed.
 
 A candidate is a callable ``fn() -> work`` that does one round of work (e.g. one epoch,
 or N training batches) and returns how many units it did (samples, tokens). The harness
@@ -111,13 +116,16 @@ class Results:
     """Rates per candidate per round (units/s), in the order the rounds ran."""
     rates: dict[str, list[float]] = field(default_factory=dict)
     unit: str = "samples/s"
+    cpu_rates: dict[str, list[float]] = field(default_factory=dict)  # work / CPU second
 
     def stats(self, name: str) -> dict:
         return _stats(self.rates[name])
 
-    def ratio(self, a: str, b: str) -> dict:
-        """Paired ratio rate(a) / rate(b), one per round; min / median / max."""
-        pairs = [x / y for x, y in zip(self.rates[a], self.rates[b])]
+    def ratio(self, a: str, b: str, clock: str = "wall") -> dict:
+        """Paired ratio rate(a) / rate(b), one per round; min / median / max.
+        ``clock="cpu"``: the same on CPU time (see the module docstring)."""
+        rates = self.cpu_rates if clock == "cpu" else self.rates
+        pairs = [x / y for x, y in zip(rates[a], rates[b])]
         return _stats(pairs)
 
     def table(self) -> str:
@@ -138,17 +146,18 @@ def interleave(candidates: dict[str, Callable[[], float]], repeats: int = 5, war
     allocator growth, compilation) are run but not recorded.
     """
     names = list(candidates)
-    res = Results({n: [] for n in names}, unit)
+    res = Results({n: [] for n in names}, unit, {n: [] for n in names})
     for r in range(warmup + repeats):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
             sync(device)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             work = candidates[name]()
             sync(device)
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             if r >= warmup:
                 res.rates[name].append(work / dt)
+                res.cpu_rates[name].append(work / max(dc, 1e-9))
             if verbose:
                 tag = "warmup" if r < warmup else f"round {r - warmup + 1}/{repeats}"
                 print(f"  [{tag}] {name}: {work / dt:,.1f} {unit} ({dt:.2f} s)", flush=True)
@@ -204,6 +213,8 @@ def finish(name: str, args, figures: list[dict], extra: Optional[dict] = None,
     print(f"\n== {name}: figures ==")
     for f in figures:
         goal = f" (goal >= {f['goal']}: {'PASS' if f['passed'] else 'MISS'})" if "passed" in f else ""
+        if "cpu_ratio" in f:
+            goal += f" [CPU-time ratio {f['cpu_ratio']:.2f}]"
         note = f"  [{f['note']}]" if f.get("note") else ""
         print(f"  {f['name']}: {f['value']:.3g} {f['unit']}{goal}{note}")
     if args.json:
@@ -218,8 +229,11 @@ def finish(name: str, args, figures: list[dict], extra: Optional[dict] = None,
 def ratio_figure(name: str, res: Results, a: str, b: str, goal: Optional[float] = None,
                  note: str = "") -> dict:
     r = res.ratio(a, b)
-    return {"name": name, "value": r["median"], "min": r["min"], "max": r["max"],
-            "unit": "x", "goal": goal, "note": note}
+    out = {"name": name, "value": r["median"], "min": r["min"], "max": r["max"],
+           "unit": "x", "goal": goal, "note": note}
+    if res.cpu_rates and res.cpu_rates.get(a) and res.cpu_rates.get(b):
+        out["cpu_ratio"] = res.ratio(a, b, clock="cpu")["median"]
+    return out
 
 
 def rate_figure(name: str, res: Results, cand: str, note: str = "") -> dict:
