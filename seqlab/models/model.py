@@ -178,6 +178,11 @@ class Model(Layer):
             f"use seqlab.Sequential([...])."
         )
 
+    def compute_output_shape(self, input_shape):
+        raise NotImplementedError(
+            f"{self.name}: a Model subclass cannot infer its output shape from its code; "
+            f"it is known after the first call.")
+
     # ------------------------------------------------------------------ training API
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
             callbacks=None, validation_split: float = 0.0, validation_data=None,

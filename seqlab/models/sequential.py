@@ -133,6 +133,8 @@ class Sequential(Model):
             try:
                 layer.build_once(shape)
                 shape = tuple(layer.compute_output_shape(shape))
+            except NotImplementedError:
+                return  # e.g. a nested Model subclass: shapes are learnt on the first call
             except Exception:
                 if _has_unknown(shape):
                     return  # not enough information yet: build on the first call
@@ -147,6 +149,16 @@ class Sequential(Model):
         it could not have been built from."""
         if self._input_shape is not None:
             self._propagate(self._input_shape)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """The stack's output shape for ``input_shape`` (a Sequential used as a layer)."""
+        shape = tuple(input_shape)
+        for layer in self._stack:
+            if not isinstance(layer, Layer):
+                raise NotImplementedError(f"{self.name}: {type(layer).__name__} is a plain "
+                                          f"torch module; its output shape is unknown.")
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
 
     def _record_shape(self, i: int, out: Any) -> None:
         if self._shapes[i] is None and isinstance(out, torch.Tensor):

@@ -273,3 +273,14 @@ def test_resume_from_a_saved_model_equals_training_straight_through(tmp_path, op
     fresh.compile(optimizer=optimizer, loss="binary_crossentropy")  # new optimizer
     fresh.fit(x, y, epochs=2, initial_epoch=1, batch_size=16, seed=5, verbose=0)
     assert not np.allclose(fresh.get_weights()[0], straight.get_weights()[0], atol=1e-7)
+
+
+def test_nested_sequential_round_trip(tmp_path):
+    torch.manual_seed(0)
+    inner = Sequential([L.Dense(4, activation="relu"), L.Dense(3)], name="inner")
+    model = Sequential([L.Embedding(12, 5), L.LSTM(4), inner, L.Dense(1)])
+    x = ids(3, 6)
+    model.save(tmp_path / "nested.safetensors")
+    again = load_model(tmp_path / "nested.safetensors")
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    assert again.layers[2].name == "inner" and isinstance(again.layers[2], Sequential)

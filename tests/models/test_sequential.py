@@ -146,3 +146,23 @@ def test_pop_and_get_layer():
     assert isinstance(last, layers.Dense) and model.output_shape == (None, 4)
     model.add(layers.Dense(5))
     assert model(torch.zeros(1, 3)).shape == (1, 5)
+
+
+def test_nested_models_in_a_stack():
+    inner = Sequential([layers.Dense(4, activation="relu"), layers.Dense(3)])
+    outer = Sequential([layers.Dense(5, input_shape=(2,)), inner, layers.Dense(1)])
+    assert outer.output_shape == (None, 1) and outer.count_params() == 15 + 24 + 15 + 4
+    assert "(None, 3)" in outer.summary(print_fn=None)
+
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(6)
+
+        def forward(self, x):
+            return self.dense(x) * 2
+
+    wrapped = Sequential([layers.Dense(5, input_shape=(2,)), Net(), layers.Dense(1)])
+    assert "?" in wrapped.summary(print_fn=None)  # a subclass's shape: after the first call
+    assert wrapped(torch.zeros(3, 2)).shape == (3, 1)
+    assert "(None, 6)" in wrapped.summary(print_fn=None)
