@@ -22,7 +22,10 @@ Subclass it PyTorch-style, declare layers in ``__init__`` and write ``forward``;
     >>> model.predict(x[:5]).shape
     (5, 1)
 
-The training loop itself lives in ``seqlab/models/training.py``.
+A ``forward(self, x, mask=None)`` receives the (B, T) padding mask when ``fit`` pads
+variable-length sequences (otherwise the mask is attached to ``x``: read it with
+``seqlab.layers.base.get_mask(x)``). The training loop itself lives in
+``seqlab/models/training.py``.
 """
 from __future__ import annotations
 
