@@ -38,6 +38,41 @@ def causal_mask(tq: int, tk: int, offset: int = 0, device=None) -> torch.Tensor:
     return j <= i + offset  # (Tq, Tk)
 
 
+def random_bits(like: torch.Tensor) -> torch.Tensor:
+    """Uniform int16 values shaped like ``like``, four per 64-bit random number."""
+    n = like.numel()
+    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=like.device)
+    words.random_(-2 ** 63, 2 ** 63 - 1)  # uniform 64-bit words
+    return words.view(torch.int16)[:n].view(like.shape)
+
+
+def keep_mask(bits: torch.Tensor, rate: float, dtype) -> tuple[torch.Tensor, float]:
+    """``(keep, scale)`` from ``random_bits``: keep is 1.0 with probability 1 - ``rate``
+    (quantised to 1/65536), else 0.0; kept values are to be scaled by ``scale``."""
+    threshold = round(rate * 65536)  # P(dropped) = threshold / 65536
+    keep = torch.ge(bits, threshold - 32768,
+                    out=torch.empty(bits.shape, dtype=dtype, device=bits.device))
+    return keep, 65536 / (65536 - threshold)
+
+
+def dropout_mask(like: torch.Tensor, rate: float) -> tuple[torch.Tensor, float]:
+    """Inverted dropout's mask for ``like``: ``(keep, scale)``, ``y = x * keep * scale``.
+
+    Same distribution as ``F.dropout``, drawn as 16-bit integers, four per 64-bit
+    random number, and compared straight into a float mask: on CPU ``bernoulli_``
+    costs ~9 ns a value, this ~2 ns (bench/transformer_speed.py).
+    """
+    return keep_mask(random_bits(like), rate, like.dtype)
+
+
+def dropout(x: torch.Tensor, rate: float, training: bool = True) -> torch.Tensor:
+    """Inverted dropout (zero a fraction ``rate``, scale the rest) via ``dropout_mask``."""
+    if not training or rate == 0.0:
+        return x
+    keep, scale = dropout_mask(x, rate)
+    return x * keep * scale
+
+
 def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                                  attention_mask: Optional[torch.Tensor] = None,
                                  is_causal: bool = False, dropout: float = 0.0,
@@ -52,7 +87,9 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
         dropout: rate applied to the attention weights (pass 0.0 at inference).
         return_weights: also return the weights softmax(...) (before dropout).
         fast: when no weights are requested, call the fused kernel
-            ``torch.nn.functional.scaled_dot_product_attention`` (same result).
+            ``torch.nn.functional.scaled_dot_product_attention`` (same result). torch
+            has no fused CPU kernel with dropout, so on CPU with dropout a chunked
+            version of the formula runs instead (``_ChunkedAttention``).
 
     Returns:
         ``(output, weights)``: output (..., Tq, dv); weights (..., Tq, Tk) or None.
@@ -72,19 +109,107 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
                         f"(True = may attend), got dtype {attention_mask.dtype}. "
                         f"Convert it with mask.bool().")
     if fast and not return_weights:
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,
-                                             dropout_p=dropout)
-        return out, None
+        if dropout == 0.0 or query.is_cuda:
+            out = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,
+                                                 dropout_p=dropout)
+            return out, None
+        if query.dim() == 4:  # CPU training with dropout: (B, nh, T, d) a few heads at a time
+            out = _ChunkedAttention.apply(query.contiguous(), key.contiguous(),
+                                          value.contiguous(), attention_mask, dropout)
+            return out, None
     # The course's formula, one line per step.
-    scores = torch.matmul(query, key.transpose(-2, -1)) / math.sqrt(query.shape[-1])  # (.., Tq, Tk)
+    # Q K^T / sqrt(d_k); the scale goes on Q, smaller than Q K^T when Tk > d_k (as Keras).
+    scores = torch.matmul(query * (1.0 / math.sqrt(query.shape[-1])),
+                          key.transpose(-2, -1))  # (..., Tq, Tk)
     if attention_mask is not None:
         scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
     weights = torch.softmax(scores, dim=-1)  # (..., Tq, Tk), rows sum to 1
     if attention_mask is not None:
         weights = weights.masked_fill(~attention_mask, 0.0)  # fully masked row -> zeros
-    dropped = F.dropout(weights, dropout, training=True) if dropout > 0 else weights
-    out = torch.matmul(dropped, value)  # (..., Tq, Tk) @ (..., Tk, dv) -> (..., Tq, dv)
+    if dropout > 0:  # zero some weights; the 1 / (1 - rate) goes on the smaller output
+        keep, keep_scale = dropout_mask(weights, dropout)
+        out = torch.matmul(weights * keep, value) * keep_scale
+    else:
+        out = torch.matmul(weights, value)  # (..., Tq, Tk) @ (..., Tk, dv) -> (..., Tq, dv)
     return out, (weights if return_weights else None)
+
+
+_CHUNK_ELEMENTS = 2 ** 19  # scores per chunk: 2 MB of float32, about a core's L2 cache
+
+
+class _ChunkedAttention(torch.autograd.Function):
+    """softmax(Q K^T / sqrt(d_k)) V with dropout on the weights, for CPU training.
+
+    The same formula, computed a few sequences at a time so that each chunk's (Tq, Tk)
+    weights stay in cache instead of travelling to memory at every step; the backward
+    pass recomputes them (FlashAttention's trick) and keeps only the dropout's random
+    bits (int16). Masks become an additive bias and a 0/1 factor (``masked_fill``
+    with a bool mask is ~10x slower than a multiplication). Inputs (B, nh, T, d).
+    """
+
+    @staticmethod
+    def _weights(ctx, part, q_scaled, k):
+        s = _bmm(q_scaled[part], k[part].transpose(-2, -1))  # (c, nh, Tq, Tk)
+        if ctx.bias is not None:
+            s.add_(_part(ctx.bias, part))  # -huge where not allowed
+        w = torch.softmax(s, dim=-1)  # (c, nh, Tq, Tk)
+        return w.mul_(_part(ctx.allowed, part)) if ctx.bias is not None else w
+
+    @staticmethod
+    def forward(ctx, q, k, v, allowed, rate):
+        B, nh, tq, dk = q.shape
+        ctx.c = max(1, _CHUNK_ELEMENTS // (nh * tq * k.shape[2]))  # sequences per chunk
+        ctx.scale, ctx.rate, ctx.bits = 1.0 / math.sqrt(dk), rate, []
+        ctx.bias = ctx.allowed = None
+        if allowed is not None:
+            ctx.allowed = allowed.to(q.dtype)  # 1 = may attend
+            ctx.bias = (1.0 - ctx.allowed) * (torch.finfo(q.dtype).min / 2)
+        q_scaled = q * ctx.scale
+        # (B, nh, Tq, dv), laid out as (B, Tq, nh, dv): merging the heads is then free
+        out = q.new_empty(B, tq, nh, v.shape[-1]).transpose(1, 2)
+        keep_scale = 1.0
+        for i in range(0, B, ctx.c):
+            part = slice(i, i + ctx.c)
+            w = _ChunkedAttention._weights(ctx, part, q_scaled, k)
+            bits = random_bits(w)
+            keep, keep_scale = keep_mask(bits, rate, w.dtype)
+            ctx.bits.append(bits)
+            out[part] = _bmm(w.mul_(keep), v[part])  # (c, nh, Tq, dv)
+        out.mul_(keep_scale)
+        ctx.keep_scale = keep_scale
+        ctx.save_for_backward(q_scaled, k, v, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        q_scaled, k, v, out = ctx.saved_tensors
+        rowdot = (grad * out).sum(-1, keepdim=True)  # sum_j dW_ij W_ij: (B, nh, Tq, 1)
+        grad = grad * ctx.keep_scale  # (B, nh, Tq, dv)
+        dq, dk, dv = torch.empty_like(q_scaled), torch.empty_like(k), torch.empty_like(v)
+        for n, i in enumerate(range(0, q_scaled.shape[0], ctx.c)):
+            part = slice(i, i + ctx.c)
+            w = _ChunkedAttention._weights(ctx, part, q_scaled, k)  # recomputed
+            keep, _ = keep_mask(ctx.bits[n], ctx.rate, w.dtype)
+            dv[part] = _bmm((w * keep).transpose(-2, -1), grad[part])
+            dw = _bmm(grad[part], v[part].transpose(-2, -1)).mul_(keep)  # (c, nh, Tq, Tk)
+            ds = dw.sub_(rowdot[part]).mul_(w)  # softmax backward: W * (dW - rowdot)
+            dq[part] = _bmm(ds, k[part]).mul_(ctx.scale)
+            dk[part] = _bmm(ds.transpose(-2, -1), q_scaled[part])
+        return dq, dk, dv, None, None
+
+
+def _bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(c, nh, n, m) @ (c, nh, m, p) -> (c, nh, n, p) as one bmm on (c*nh)-batches (views)."""
+    c, nh = a.shape[:2]
+    return torch.bmm(a.reshape(c * nh, *a.shape[2:]),
+                     b.reshape(c * nh, *b.shape[2:])).view(c, nh, a.shape[2], b.shape[3])
+
+
+def _part(mask: Optional[torch.Tensor], part: slice) -> Optional[torch.Tensor]:
+    """The rows of a (B or 1, ..., Tq, Tk) mask for the sequences in ``part``."""
+    if mask is None or mask.dim() < 4 or mask.shape[0] == 1:
+        return mask
+    return mask[part]
 
 
 class ScaledDotProductAttention(Layer):
@@ -426,5 +551,5 @@ class PositionalEncoding(Layer):
         return tuple(input_shape)
 
 
-__all__ = ["scaled_dot_product_attention", "causal_mask", "ScaledDotProductAttention",
+__all__ = ["scaled_dot_product_attention", "causal_mask", "dropout", "dropout_mask", "ScaledDotProductAttention",
            "MultiHeadAttention", "PositionalEncoding"]

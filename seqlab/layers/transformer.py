@@ -25,13 +25,17 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from seqlab.layers.attention import MultiHeadAttention
+from seqlab.layers.attention import MultiHeadAttention, dropout_mask
 from seqlab.layers.base import Layer, Shape, attach_mask, check_positive_int, check_rate, get_mask
 from seqlab.layers.core import Dense
 from seqlab.layers.normalization import LayerNormalization
+
+
+def _addmm(bias, x2d: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """bias + x2d @ kernel: (N, D) @ (D, U) -> (N, U) in one call."""
+    return torch.mm(x2d, kernel) if bias is None else torch.addmm(bias, x2d, kernel)
 
 
 def _attend(mha: MultiHeadAttention, want_scores: bool, *args, **kwargs):
@@ -90,19 +94,39 @@ class _Block(Layer):
         self.ff_outer = Dense(input_shape[-1], use_bias=self.use_bias)
         self.ff_outer.build_once(tuple(input_shape[:-1]) + (self.ff_dim,))  # W_2: (F, D)
 
-    def _drop(self, x: torch.Tensor) -> torch.Tensor:
-        return F.dropout(x, self.dropout, self.training) if self.dropout else x
+    def _dropout_active(self) -> bool:
+        return self.training and self.dropout > 0.0
 
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.ff_outer(self._drop(self.ff_inner(x)))  # (B, T, D) -> (B, T, F) -> (B, T, D)
+        """FFN(x) = W_2 Dropout(act(W_1 x + b_1)) + b_2, on the Dense layers' weights.
+
+        Written with ``addmm`` (bias fused into the product) and the dropout's
+        1 / (1 - rate) folded into the second product's ``alpha``.
+        """
+        B, T, D = x.shape
+        inner, outer = self.ff_inner, self.ff_outer
+        h = _addmm(inner.bias, x.reshape(B * T, D), inner.kernel)  # (B*T, F)
+        h = inner.activation(h)
+        w_2 = outer.kernel  # (F, D)
+        if self._dropout_active():
+            keep, scale = dropout_mask(h, self.dropout)
+            h, w_2 = h * keep, w_2 * scale  # (h * keep * scale) W_2 = (h * keep)(scale W_2)
+        return _addmm(outer.bias, h, w_2).view(B, T, -1)  # (B, T, D)
+
+    def _residual(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """x + Dropout(y), the scale of the dropout folded into the addition."""
+        if not self._dropout_active():
+            return x + y
+        keep, scale = dropout_mask(y, self.dropout)
+        return torch.addcmul(x, y, keep, value=scale)  # x + y * keep * scale
 
     def _add_norm(self, x: torch.Tensor, sublayer, norm: LayerNormalization):
         """Residual + LayerNorm, post-norm (paper) or pre-norm. Returns (x, extra)."""
         if self.norm_first:
             y, extra = sublayer(norm(x))
-            return x + self._drop(y), extra
+            return self._residual(x, y), extra
         y, extra = sublayer(x)
-        return norm(x + self._drop(y)), extra
+        return norm(self._residual(x, y)), extra
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqlab.layers import initializers
+from seqlab.layers import attention, initializers
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention, causal_mask,
                                      scaled_dot_product_attention)
@@ -69,6 +69,58 @@ def test_fast_path_really_calls_torch_kernel(monkeypatch):
     assert calls == [1]
     mha(x, return_attention_scores=True)  # weights requested -> the written formula
     assert calls == [1]
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_chunked_cpu_dropout_path_equals_formula_with_the_same_seed(monkeypatch, masked):
+    """CPU training with dropout runs the formula in chunks (attention._ChunkedAttention);
+    with the same seed it draws the same dropout masks, so it must match the formula."""
+    monkeypatch.setattr(attention, "_CHUNK_ELEMENTS", 300)  # several chunks of 4 sequences
+    calls = []
+    real = attention._ChunkedAttention.apply
+    monkeypatch.setattr(attention._ChunkedAttention, "apply",
+                        lambda *a: calls.append(1) or real(*a))
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(9, 2, 6, 4, requires_grad=True) for _ in range(3))
+    mask = torch.rand(9, 1, 6, 6) > 0.4 if masked else None
+    if masked:
+        mask[0, 0, 2] = False  # a query row that may see nothing
+    probe = torch.randn(9, 2, 6, 4)
+    results = []
+    for fast in (True, False):
+        torch.manual_seed(1)
+        out, _ = scaled_dot_product_attention(q, k, v, mask, dropout=0.3, fast=fast)
+        results.append((out, *torch.autograd.grad((out * probe).sum(), (q, k, v))))
+    assert calls == [1]
+    for a, b in zip(*results):
+        assert maxerr(a, b) <= TOL
+    zeros = (results[0][0] == 0).float().mean().item()
+    assert zeros < 0.2 + (0.2 if masked else 0)  # dropout zeroed weights, not outputs
+
+
+def test_dropout_mask_statistics_and_identity_at_inference():
+    torch.manual_seed(0)
+    x = torch.ones(200_000)
+    y = attention.dropout(x, 0.25)
+    assert (y == 0).float().mean().item() == pytest.approx(0.25, abs=0.005)
+    assert y.mean().item() == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps the mean
+    assert torch.unique(y).tolist() == [0.0, pytest.approx(4 / 3)]
+    assert attention.dropout(x, 0.25, training=False) is x
+    mha = MultiHeadAttention(2, 4, dropout=0.5)
+    z = torch.randn(2, 5, 8)
+    mha.eval()
+    assert maxerr(mha(z), mha(z)) == 0
+    mha.train()
+    assert maxerr(mha(z), mha(z)) > 0
+
+
+def test_gradcheck_float64_chunked_path():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(3, 2, 4, 3, dtype=torch.float64, requires_grad=True)
+               for _ in range(3))
+    mask = torch.rand(3, 1, 4, 4) > 0.3
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: attention._ChunkedAttention.apply(a, b, c, mask, 0.0), (q, k, v))
 
 
 def test_gradcheck_float64_formula_and_layer():
