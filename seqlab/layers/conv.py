@@ -33,7 +33,7 @@ from torch import nn
 
 from seqlab import activations
 from seqlab.layers import initializers
-from seqlab.layers.base import Layer, Shape, check_positive_int, get_mask, unique_name
+from seqlab.layers.base import Layer, Shape, check_positive_int, get_mask
 
 IntOrTuple = Union[int, Sequence[int]]
 
@@ -50,13 +50,6 @@ def _tuple(layer: str, arg: str, value, n: int, example: str) -> tuple:
         raise ValueError(f"{layer}: {arg} must be an int or a tuple of {n} ints, got "
                          f"{value!r}. Pass e.g. {arg}={example}.")
     return tuple(check_positive_int(layer, arg, v) for v in items)
-
-
-def _keras_name(cls: type, kwargs: dict) -> None:
-    """Keras's automatic names (``conv1d``, ``max_pooling2d``), not ``conv1_d``."""
-    if kwargs.get("name") is None:
-        name = "".join("_" + c.lower() if c.isupper() else c for c in cls.__name__)
-        kwargs["name"] = unique_name(name.lstrip("_").replace("_d", "d"))
 
 
 def _check_padding(layer: str, padding, allowed: tuple) -> str:
@@ -130,7 +123,6 @@ class _Conv(Layer):
                  activation: Union[None, str] = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
                  data_format: Optional[str] = None, **kwargs):
-        _keras_name(type(self), kwargs)
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name}"
         ex = "3" if self.rank == 1 else "(3, 3)"
@@ -263,7 +255,6 @@ class _Pooling(Layer):
 
     def __init__(self, pool_size: IntOrTuple = 2, strides: Optional[IntOrTuple] = None,
                  padding: str = "valid", data_format: Optional[str] = None, **kwargs):
-        _keras_name(type(self), kwargs)
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name}"
         ex = "2" if self.rank == 1 else "(2, 2)"
@@ -376,7 +367,6 @@ class _GlobalPooling(Layer):
     layout = "(B, T, C)"
 
     def __init__(self, data_format: Optional[str] = None, keepdims: bool = False, **kwargs):
-        _keras_name(type(self), kwargs)
         super().__init__(**kwargs)
         self.data_format = _check_data_format(f"{type(self).__name__} {self.name}",
                                               data_format, self.rank)
