@@ -26,7 +26,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(VENV)/bin/seqlab demo
 
 test: $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest -q -n 2 --dist loadfile
+	$(TEST_ENV) $(PY) -m pytest -q -n 2 --dist loadfile --doctest-modules seqlab tests
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

@@ -85,6 +85,9 @@ def truncated_bptt(model: torch.nn.Module, x, y, k1: int, k2: Optional[int] = No
     if x.dim() != 3 or y.shape[:2] != x.shape[:2]:
         raise ValueError(f"truncated_bptt: x must be (B, T, D) and y (B, T, ...), got "
                          f"{tuple(x.shape)} and {tuple(y.shape)}.")
+    if not any(True for _ in model.parameters()):         # a lazy model: build it first
+        with torch.no_grad():
+            model(x[:, :1].float() if x.is_floating_point() else x[:, :1])
     ref = next(model.parameters())
     x = x.to(ref.device, ref.dtype if x.is_floating_point() else x.dtype)
     y = y.to(ref.device, ref.dtype if y.is_floating_point() else y.dtype)
