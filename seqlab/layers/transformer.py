@@ -52,7 +52,8 @@ class _Block(Layer):
     def __init__(self, num_heads: int, ff_dim: int, dropout: float = 0.1,
                  activation: str = "relu", norm_first: bool = False,
                  layer_norm_epsilon: float = 1e-5, key_dim: Optional[int] = None,
-                 use_bias: bool = True, use_fast_path: bool = True, **kwargs):
+                 use_bias: bool = True, use_fast_path: bool = True,
+                 attention_dropout: Optional[float] = None, **kwargs):
         super().__init__(**kwargs)
         where = f"{type(self).__name__} {self.name}"
         self.num_heads = check_positive_int(where, "num_heads", num_heads)
@@ -64,6 +65,8 @@ class _Block(Layer):
         self.key_dim = None if key_dim is None else check_positive_int(where, "key_dim", key_dim)
         self.use_bias = bool(use_bias)
         self.use_fast_path = bool(use_fast_path)
+        self.attention_dropout = (self.dropout if attention_dropout is None else
+                                  check_rate(where, "attention_dropout", attention_dropout))
         self.need_weights = False  # keep the attention weights of each call in last_attention
         self.last_attention = None
 
@@ -77,7 +80,7 @@ class _Block(Layer):
                              f"divisible by num_heads={self.num_heads}. Change num_heads or "
                              f"pass key_dim=... explicitly.")
         mha = MultiHeadAttention(self.num_heads, self.key_dim or d // self.num_heads,
-                                 dropout=self.dropout, use_bias=self.use_bias,
+                                 dropout=self.attention_dropout, use_bias=self.use_bias,
                                  use_fast_path=self.use_fast_path, name=f"{self.name}_{role}")
         mha._input_shapes = (kv_shape, kv_shape)
         mha.build_once(input_shape)
@@ -150,6 +153,7 @@ class TransformerEncoderLayer(_Block):
         num_heads: nh (d_model must be divisible by it unless ``key_dim`` is given).
         ff_dim: F, inner size of the feed-forward network.
         dropout: rate after each sub-layer, inside the feed-forward and on attention weights.
+        attention_dropout: rate on the attention weights if different (default ``dropout``).
         activation: of the feed-forward network.
         norm_first: pre-norm instead of the paper's post-norm.
         layer_norm_epsilon: 1e-5 as in the paper's code and torch.
@@ -223,9 +227,11 @@ class TransformerDecoderLayer(_Block):
                  activation: str = "relu", norm_first: bool = False,
                  layer_norm_epsilon: float = 1e-5, key_dim: Optional[int] = None,
                  use_bias: bool = True, use_fast_path: bool = True,
-                 cross_attention: bool = True, **kwargs):
+                 attention_dropout: Optional[float] = None, cross_attention: bool = True,
+                 **kwargs):
         super().__init__(num_heads, ff_dim, dropout, activation, norm_first,
-                         layer_norm_epsilon, key_dim, use_bias, use_fast_path, **kwargs)
+                         layer_norm_epsilon, key_dim, use_bias, use_fast_path,
+                         attention_dropout, **kwargs)
         self.has_cross_attention = bool(cross_attention)
 
     def build(self, input_shape: Shape) -> None:
@@ -299,7 +305,8 @@ class _Stack(Layer):
     def __init__(self, num_layers: int, num_heads: int, ff_dim: int, dropout: float = 0.1,
                  activation: str = "relu", norm_first: bool = False,
                  layer_norm_epsilon: float = 1e-5, final_norm: Optional[bool] = None,
-                 key_dim: Optional[int] = None, use_fast_path: bool = True, **kwargs):
+                 key_dim: Optional[int] = None, use_fast_path: bool = True,
+                 attention_dropout: Optional[float] = None, **kwargs):
         extra = {k: kwargs.pop(k) for k in ("cross_attention",) if k in kwargs}
         super().__init__(**kwargs)
         self.num_layers = check_positive_int(f"{type(self).__name__} {self.name}",
@@ -307,6 +314,7 @@ class _Stack(Layer):
         self.layers = nn.ModuleList([
             self._layer_class(num_heads, ff_dim, dropout, activation, norm_first,
                               layer_norm_epsilon, key_dim, use_fast_path=use_fast_path,
+                              attention_dropout=attention_dropout,
                               name=f"{self.name}_layer_{i}", **extra)
             for i in range(self.num_layers)])
         # Pre-norm stacks end with a LayerNorm (their last residual is not normalised).
@@ -395,10 +403,11 @@ class TransformerDecoder(_Stack):
                  activation: str = "relu", norm_first: bool = False,
                  layer_norm_epsilon: float = 1e-5, final_norm: Optional[bool] = None,
                  key_dim: Optional[int] = None, use_fast_path: bool = True,
-                 cross_attention: bool = True, **kwargs):
+                 attention_dropout: Optional[float] = None, cross_attention: bool = True,
+                 **kwargs):
         super().__init__(num_layers, num_heads, ff_dim, dropout, activation, norm_first,
                          layer_norm_epsilon, final_norm, key_dim, use_fast_path,
-                         cross_attention=cross_attention, **kwargs)
+                         attention_dropout, cross_attention=cross_attention, **kwargs)
 
     def forward(self, x: torch.Tensor, memory: Optional[torch.Tensor] = None,
                 mask: Optional[torch.Tensor] = None, memory_mask: Optional[torch.Tensor] = None,
@@ -448,8 +457,8 @@ class Transformer(Layer):
 
     Args:
         num_encoder_layers, num_decoder_layers: 6 and 6 in the paper.
-        num_heads, ff_dim, dropout, activation, norm_first, layer_norm_epsilon, final_norm:
-            as in ``TransformerEncoder``.
+        num_heads, ff_dim, dropout, attention_dropout, activation, norm_first,
+        layer_norm_epsilon, final_norm: as in ``TransformerEncoder``.
 
     Call ``model(src, tgt, src_mask=None, tgt_mask=None)``; the decoder's
     self-attention is causal. ``encode(src)`` and ``decode(tgt, memory, cache=...)``
@@ -464,9 +473,11 @@ class Transformer(Layer):
                  num_heads: int = 8, ff_dim: int = 2048, dropout: float = 0.1,
                  activation: str = "relu", norm_first: bool = False,
                  layer_norm_epsilon: float = 1e-5, final_norm: Optional[bool] = None,
-                 use_fast_path: bool = True, **kwargs):
+                 use_fast_path: bool = True, attention_dropout: Optional[float] = None,
+                 **kwargs):
         super().__init__(**kwargs)
         common = dict(num_heads=num_heads, ff_dim=ff_dim, dropout=dropout,
+                      attention_dropout=attention_dropout,
                       activation=activation, norm_first=norm_first,
                       layer_norm_epsilon=layer_norm_epsilon, final_norm=final_norm,
                       use_fast_path=use_fast_path)

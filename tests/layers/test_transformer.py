@@ -245,6 +245,10 @@ def test_errors_and_config():
     enc = TransformerEncoder(2, NH, FF, norm_first=True, name="enc")
     again = TransformerEncoder.from_config(enc.get_config())
     assert len(again.layers) == 2 and again.final_norm is not None
-    dec = TransformerDecoder.from_config(TransformerDecoder(1, NH, FF,
-                                                           cross_attention=False).get_config())
+    dec = TransformerDecoder.from_config(TransformerDecoder(
+        1, NH, FF, cross_attention=False, attention_dropout=0.0).get_config())
     assert dec.layers[0].has_cross_attention is False
+    dec(torch.randn(1, 2, D))
+    assert dec.layers[0].self_attention.dropout == 0.0 and dec.layers[0].dropout == 0.1
+    model = Transformer.from_config(Transformer(1, 2, num_heads=NH, ff_dim=FF).get_config())
+    assert len(model.encoder.layers) == 1 and len(model.decoder.layers) == 2
