@@ -10,5 +10,8 @@ Masked-language-model pretraining of the classifier's encoder: ``seqlab.models.p
 """
 from seqlab.models.transformers.classifier import TransformerClassifier, TransformerTextEncoder
 from seqlab.models.transformers.embedding import TokenPositionEmbedding
+from seqlab.models.transformers.lm import TransformerLM, sample_next
+from seqlab.models.transformers.seq2seq import TransformerSeq2Seq
 
-__all__ = ["TransformerClassifier", "TransformerTextEncoder", "TokenPositionEmbedding"]
+__all__ = ["TransformerClassifier", "TransformerTextEncoder", "TokenPositionEmbedding",
+           "TransformerLM", "sample_next", "TransformerSeq2Seq"]
