@@ -113,7 +113,8 @@ def write_report(runs: list[dict], args) -> str:
                   "| script | figure | median | min | max | CPU-time ratio | goal | |",
                   "|---|---|---|---|---|---|---|---|"]
         for n, f in goals:
-            lines.append(f"| {n} | {f['name']} | {_num(f['value'], 'x')}x | "
+            x = "x" if f.get("unit") == "x" else ""
+            lines.append(f"| {n} | {f['name']} | {_num(f['value'], f.get('unit'))}{x} | "
                          f"{_num(f.get('min'), 'x')} | {_num(f.get('max'), 'x')} | "
                          f"{_num(f.get('cpu_ratio'), 'x')} | "
                          f">= {f['goal']} | {'PASS' if f['passed'] else '**MISS**'} |")
