@@ -1,0 +1,214 @@
+"""Masked-language-model pretraining of a Transformer encoder (the course's "[option]
+BERT"), then fine-tuning it as a classifier.
+
+Pretraining needs no labels: hide some tokens of each text and train the encoder to
+guess them from both sides (Devlin et al. 2019). Each real token is selected with
+probability 15%; a selected token is replaced by the mask id 80% of the time, by a
+random token 10% of the time and left unchanged 10% of the time (so the model cannot
+rely on seeing the mask id, which never occurs at fine-tuning time). The loss is the
+cross-entropy at the selected positions only::
+
+    ids  "the film is a [MASK] delight"   labels  "-   -    -  -  sheer   -"
+    MaskedLanguageModel: TransformerTextEncoder -> Dense(D, gelu) -> LayerNorm -> Dense(V)
+
+The mask id must be an id that no text uses: ``mask_token_id(vocab_size)`` takes one
+past the tokenizer's ids, so the model's vocabulary is ``vocab_size + 1``.
+``classifier_from_pretrained`` then builds a ``TransformerClassifier`` whose encoder
+starts from the pretrained weights (the MLM head is dropped).
+
+    >>> ids = torch.randint(1, 50, (4, 10))
+    >>> inputs, labels = mask_tokens(ids, mask_id=50, vocab_size=51, seed=0)
+    >>> inputs.shape, bool(((labels != 0) <= (ids != 0)).all())
+    (torch.Size([4, 10]), True)
+
+Shapes: B batch, T time, D d_model, V vocabulary (mask id included).
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from seqlab.layers.base import Shape, check_positive_int, check_rate
+from seqlab.layers.core import Dense
+from seqlab.layers.normalization import LayerNormalization
+from seqlab.models.model import Model
+from seqlab.models.transformers.classifier import TransformerClassifier, TransformerTextEncoder
+from seqlab.models.transformers.seq2seq import pad_ids
+
+IGNORE = 0  # label of a position that is not predicted (0 is never a real token)
+
+
+def mask_token_id(vocab_size: int) -> int:
+    """The mask id for a tokenizer with ids in [0, vocab_size): one past them."""
+    return check_positive_int("mask_token_id", "vocab_size", vocab_size)
+
+
+def mask_tokens(ids: torch.Tensor, mask_id: int, vocab_size: int, rate: float = 0.15,
+                special_ids: Sequence[int] = (0,), first_random_id: int = 1,
+                seed: Optional[int] = None, generator: Optional[torch.Generator] = None):
+    """BERT's masking of a batch of ids (B, T): returns ``(inputs, labels)``.
+
+    Each token not in ``special_ids`` (padding) is selected with probability ``rate``;
+    selected tokens become ``mask_id`` (80%), a random id in [first_random_id,
+    vocab_size) other than ``mask_id`` (10%) or stay (10%). ``labels`` holds the
+    original id at selected positions and ``IGNORE`` (0) elsewhere.
+    """
+    check_rate("mask_tokens", "rate", rate)
+    if generator is None:
+        generator = torch.Generator(device=ids.device)
+        generator.manual_seed(int(torch.randint(0, 2 ** 62, ())) if seed is None else seed)
+    u = torch.rand(ids.shape, generator=generator, device=ids.device)  # (B, T)
+    real = torch.ones_like(ids, dtype=torch.bool)
+    for s in special_ids:
+        real &= ids != s
+    selected = real & (u < rate)
+    action = torch.rand(ids.shape, generator=generator, device=ids.device)  # (B, T)
+    to_mask = selected & (action < 0.8)
+    to_random = selected & (action >= 0.8) & (action < 0.9)
+    # random ids in [first_random_id, vocab_size) \ {mask_id}
+    n_choices = vocab_size - first_random_id - int(first_random_id <= mask_id < vocab_size)
+    rand = torch.randint(0, n_choices, ids.shape, generator=generator,
+                         device=ids.device) + first_random_id
+    if first_random_id <= mask_id < vocab_size:
+        rand = rand + (rand >= mask_id).long()  # skip the mask id
+    inputs = torch.where(to_mask, torch.full_like(ids, mask_id), ids)
+    inputs = torch.where(to_random, rand, inputs)
+    labels = torch.where(selected, ids, torch.full_like(ids, IGNORE))
+    return inputs, labels
+
+
+class MaskedLanguageModel(Model):
+    """An encoder with BERT's masked-token head: ids (B, T) -> logits (B, T, V).
+
+    Args: those of ``TransformerTextEncoder`` (``vocab_size`` includes the mask id), plus
+        mask_id: the id that hides a token (default ``vocab_size - 1``).
+
+    >>> mlm = MaskedLanguageModel(vocab_size=21, d_model=16, num_heads=2, ff_dim=32,
+    ...                           num_layers=1)
+    >>> mlm(torch.tensor([[3, 20, 5, 0]])).shape
+    torch.Size([1, 4, 21])
+    """
+
+    def __init__(self, vocab_size: int, d_model: int = 128, num_heads: int = 4,
+                 ff_dim: int = 512, num_layers: int = 2, max_length: int = 512,
+                 dropout: float = 0.1, norm_first: bool = False,
+                 learned_positions: bool = False, mask_id: Optional[int] = None,
+                 name: Optional[str] = None):
+        super().__init__(name=name)
+        self.vocab_size = check_positive_int(f"MaskedLanguageModel {self.name}",
+                                             "vocab_size", vocab_size)
+        self.mask_id = vocab_size - 1 if mask_id is None else int(mask_id)
+        if not 0 < self.mask_id < vocab_size:
+            raise ValueError(f"MaskedLanguageModel {self.name}: mask_id must lie in [1, "
+                             f"{vocab_size}), got {mask_id!r}.")
+        self.encoder_config = dict(vocab_size=vocab_size, d_model=d_model,
+                                   num_heads=num_heads, ff_dim=ff_dim, num_layers=num_layers,
+                                   max_length=max_length, dropout=dropout,
+                                   norm_first=norm_first, learned_positions=learned_positions)
+        self.body = TransformerTextEncoder(**self.encoder_config, name=f"{self.name}_encoder")
+        self.transform = Dense(d_model, activation="gelu", name=f"{self.name}_transform")
+        self.transform.build_once((None, None, d_model))
+        self.transform_norm = LayerNormalization(epsilon=1e-5, name=f"{self.name}_norm")
+        self.transform_norm.build_once((None, None, d_model))
+        self.decoder = Dense(vocab_size, name=f"{self.name}_decoder")
+        self.decoder.build_once((None, None, d_model))
+
+    def forward(self, ids: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.body(ids, mask=mask)  # (B, T, D)
+        return self.decoder(self.transform_norm(self.transform(h)))  # (B, T, V)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape) + (self.vocab_size,)
+
+    def mlm_loss(self, ids: torch.Tensor, generator: Optional[torch.Generator] = None,
+                 rate: float = 0.15) -> torch.Tensor:
+        """Mean cross-entropy over the masked positions of a fresh masking of ``ids``."""
+        inputs, labels = mask_tokens(ids, self.mask_id, self.vocab_size, rate,
+                                     generator=generator)
+        logits = self(inputs)  # (B, T, V)
+        return F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE)
+
+    @torch.no_grad()
+    def evaluate_mlm(self, texts: Sequence[Sequence[int]], batch_size: int = 128,
+                     seed: int = 0) -> float:
+        """MLM loss on ``texts`` with a fixed masking (``seed``): comparable across calls."""
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        gen = torch.Generator(device=device).manual_seed(seed)
+        total, count = 0.0, 0
+        for i in range(0, len(texts), batch_size):
+            ids = pad_ids(texts[i:i + batch_size], device)
+            inputs, labels = mask_tokens(ids, self.mask_id, self.vocab_size, generator=gen)
+            logits = self(inputs)
+            n = int((labels != IGNORE).sum())
+            if n:
+                total += float(F.cross_entropy(logits.transpose(1, 2), labels,
+                                               ignore_index=IGNORE, reduction="sum"))
+                count += n
+        self.train(was_training)
+        return total / max(count, 1)
+
+    def pretrain(self, texts: Sequence[Sequence[int]], epochs: int = 1, batch_size: int = 64,
+                 seed: int = 0, verbose: int = 1, time_budget: Optional[float] = None) -> dict:
+        """Train on unlabelled id lists with a fresh masking every batch (dynamic masking,
+        as RoBERTa). Uses the optimizer/clipnorm of ``compile``. Returns the epoch losses."""
+        if not self.compiled:
+            raise RuntimeError(f"pretrain(): {self.name} is not compiled. Call mlm.compile("
+                               f"optimizer='adam', loss='sparse_categorical_crossentropy').")
+        if not len(texts):
+            raise ValueError("pretrain(): texts is empty; pass a list of token-id lists.")
+        device = next(self.parameters()).device
+        rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        gen = torch.Generator(device=device).manual_seed(seed)
+        optimizer = self.make_optimizer()
+        lengths = np.array([len(t) for t in texts])
+        history: dict = {"loss": [], "time": []}
+        start = time.perf_counter()
+        for epoch in range(epochs):
+            self.train()
+            order = np.lexsort((rng.random(len(lengths)), lengths))
+            batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+            total, n = 0.0, 0
+            for b in rng.permutation(len(batches)):
+                ids = pad_ids([texts[i] for i in batches[b]], device)  # (B, T)
+                loss = self.mlm_loss(ids, gen)
+                if torch.isnan(loss):  # no token selected in this batch
+                    continue
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.clipnorm is not None:
+                    torch.nn.utils.clip_grad_norm_(self.parameters(), self.clipnorm)
+                optimizer.step()
+                total, n = total + float(loss), n + 1
+            history["loss"].append(total / max(n, 1))
+            history["time"].append(time.perf_counter() - start)
+            if verbose:
+                print(f"pretrain epoch {epoch + 1}/{epochs} - {history['time'][-1]:.0f}s - "
+                      f"mlm loss {history['loss'][-1]:.4f}", flush=True)
+            if time_budget is not None and history["time"][-1] > time_budget:
+                break
+        self.eval()
+        return history
+
+
+def classifier_from_pretrained(mlm: MaskedLanguageModel, num_classes: int = 1,
+                               pooling: str = "mean", dropout: Optional[float] = None,
+                               name: Optional[str] = None) -> TransformerClassifier:
+    """A ``TransformerClassifier`` whose encoder is a copy of ``mlm``'s (same sizes);
+    its head starts fresh. ``dropout`` overrides the encoder's rate for fine-tuning."""
+    config = dict(mlm.encoder_config)
+    if dropout is not None:
+        config["dropout"] = dropout
+    clf = TransformerClassifier(num_classes=num_classes, pooling=pooling, name=name, **config)
+    clf.body.load_state_dict(mlm.body.state_dict())
+    return clf.to(next(mlm.parameters()).device)
+
+
+__all__ = ["mask_tokens", "mask_token_id", "MaskedLanguageModel", "classifier_from_pretrained",
+           "IGNORE"]
