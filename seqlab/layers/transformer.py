@@ -171,8 +171,8 @@ class TransformerEncoderLayer(_Block):
     def build(self, input_shape: Shape) -> None:
         self.self_attention = self._attention("self_attention", input_shape, input_shape)
         self.norm1 = self._norm(input_shape)
+        self.norm2 = self._norm(input_shape)  # built before W_1, W_2: keras_hub's weight order
         self._build_feed_forward(input_shape)
-        self.norm2 = self._norm(input_shape)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
                 attention_mask: Optional[torch.Tensor] = None, use_causal_mask: bool = False,
@@ -240,8 +240,8 @@ class TransformerDecoderLayer(_Block):
         if self.has_cross_attention:  # memory has d_model features too
             self.cross_attention = self._attention("cross_attention", input_shape, input_shape)
             self.norm2 = self._norm(input_shape)
+        self.norm3 = self._norm(input_shape)  # before W_1, W_2: keras_hub's weight order
         self._build_feed_forward(input_shape)
-        self.norm3 = self._norm(input_shape)
 
     def forward(self, x: torch.Tensor, memory: Optional[torch.Tensor] = None,
                 mask: Optional[torch.Tensor] = None, memory_mask: Optional[torch.Tensor] = None,
@@ -253,6 +253,10 @@ class TransformerDecoderLayer(_Block):
             raise ValueError(f"{self.name} (TransformerDecoderLayer): this layer has "
                              f"cross-attention and needs memory=encoder_output (B, S, D). "
                              f"For a decoder-only model build it with cross_attention=False.")
+        if memory is not None and not self.has_cross_attention:
+            raise ValueError(f"{self.name} (TransformerDecoderLayer): got memory but the layer "
+                             f"was built with cross_attention=False. Drop memory, or build "
+                             f"it with cross_attention=True.")
         memory_pad = get_mask(memory, memory_mask) if memory is not None else None
         cached = cache is not None
         # In incremental decoding, earlier keys are real steps: only queries are masked.

@@ -207,6 +207,10 @@ def test_parameter_counts_textbook_formula_and_torch():
     assert layer.count_params() == attention + feed_forward + norms
     ref = nn.TransformerEncoderLayer(D, NH, FF, batch_first=True)
     assert layer.count_params() == sum(p.numel() for p in ref.parameters())
+    # keras_hub's TransformerEncoder order: attention (8), its norm, the FF's norm, W_1, W_2
+    shapes = [w.shape for w in layer.get_weights()]
+    assert shapes[:8] == [(D, NH, D // NH), (NH, D // NH)] * 3 + [(NH, D // NH, D), (D,)]
+    assert shapes[8:] == [(D,)] * 4 + [(D, FF), (FF,), (FF, D), (D,)]
     dec = TransformerDecoderLayer(NH, FF)
     dec(torch.randn(1, 2, D), torch.randn(1, 3, D))
     assert dec.count_params() == 2 * attention + feed_forward + 3 * 2 * D
@@ -240,6 +244,9 @@ def test_errors_and_config():
         TransformerEncoderLayer(3, FF)(torch.randn(1, 2, 8))
     with pytest.raises(ValueError, match="needs memory=encoder_output"):
         TransformerDecoderLayer(NH, FF)(torch.randn(1, 2, 8))
+    with pytest.raises(ValueError, match="built with cross_attention=False"):
+        TransformerDecoderLayer(NH, FF, cross_attention=False)(torch.randn(1, 2, 8),
+                                                               torch.randn(1, 3, 8))
     with pytest.raises(ValueError, match="ff_dim must be a positive integer"):
         TransformerEncoderLayer(NH, 0)
     enc = TransformerEncoder(2, NH, FF, norm_first=True, name="enc")
