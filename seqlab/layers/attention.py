@@ -217,6 +217,7 @@ class ScaledDotProductAttention(Layer):
 
     Called with one tensor it is self-attention (Q = K = V = x), so it fits in a
     ``Sequential``. ``return_attention_scores=True`` returns ``(output, weights)``.
+    A (B, Tk) padding mask (``mask=`` or attached to the query) hides padded keys.
 
     Args:
         dropout: rate on the attention weights during training.
@@ -225,6 +226,8 @@ class ScaledDotProductAttention(Layer):
     >>> ScaledDotProductAttention()(torch.randn(2, 5, 8)).shape
     torch.Size([2, 5, 8])
     """
+
+    supports_masking = True
 
     def __init__(self, dropout: float = 0.0, use_fast_path: bool = True, **kwargs):
         super().__init__(**kwargs)
@@ -235,11 +238,16 @@ class ScaledDotProductAttention(Layer):
                 value: Optional[torch.Tensor] = None, attention_mask=None,
                 use_causal_mask: bool = False, return_attention_scores: bool = False,
                 mask: Optional[torch.Tensor] = None):
+        pad = get_mask(query, mask) if key is None else get_mask(key, mask)  # (B, Tk)
         key = query if key is None else key
         value = key if value is None else value
+        if pad is not None:  # (B, 1, ..., Tk): no query looks at a padded key
+            keys = pad.bool().view(pad.shape[0], *([1] * (query.dim() - 2)), pad.shape[-1])
+            attention_mask = keys if attention_mask is None else attention_mask & keys
         out, w = scaled_dot_product_attention(
             query, key, value, attention_mask, use_causal_mask,
             self.dropout if self.training else 0.0, return_attention_scores, self.use_fast_path)
+        out = attach_mask(out, get_mask(query, mask))
         return (out, w) if return_attention_scores else out
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

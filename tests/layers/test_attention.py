@@ -145,6 +145,9 @@ def test_scaled_dot_product_attention_layer():
     assert layer.compute_output_shape((None, 4, 6)) == (None, 4, 6)
     with pytest.raises(TypeError, match="bool"):
         scaled_dot_product_attention(x, x, x, attention_mask=torch.ones(4, 4))
+    pad = torch.tensor([[True, True, False, False]] * 2)
+    _, w = layer(x, mask=pad, return_attention_scores=True)
+    assert w[..., 2:].abs().max() == 0 and torch.allclose(w.sum(-1), torch.ones(2, 4))
 
 
 # ---------------------------------------------------------------- multi-head
