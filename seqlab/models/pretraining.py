@@ -185,7 +185,7 @@ class MaskedLanguageModel(Model):
                 if self.clipnorm is not None:
                     torch.nn.utils.clip_grad_norm_(self.parameters(), self.clipnorm)
                 optimizer.step()
-                total, n = total + float(loss), n + 1
+                total, n = total + float(loss.detach()), n + 1
             history["loss"].append(total / max(n, 1))
             history["time"].append(time.perf_counter() - start)
             if verbose:

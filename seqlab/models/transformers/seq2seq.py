@@ -260,7 +260,7 @@ class TransformerSeq2Seq(Model):
                     torch.nn.utils.clip_grad_norm_(self.parameters(), self.clipnorm)
                 optimizer.step()
                 n = int((tgt[:, 1:] != 0).sum())
-                total, count = total + float(loss) * n, count + n
+                total, count = total + float(loss.detach()) * n, count + n
             logs = {"loss": total / max(count, 1),
                     "time": time.perf_counter() - start_time}
             history["loss"].append(logs["loss"])
