@@ -84,36 +84,36 @@ class Classifier(nn.Module):
 
 # ---------------------------------------------------------------------- data
 def _load(cfg: Config):
-    """(inputs, labels, classes, official_test or None); inputs are texts or arrays."""
+    """(inputs, labels, classes, official) with official = {"val": (x, y), "test": (x, y)}
+    for datasets that come split (UCR/UEA, Rotten Tomatoes); inputs are texts or arrays."""
     d = cfg.data
     if d.dataset == "file":
         from seqlab.data import files
         texts, y, classes = files.load_text_labels(d.path, d.text_column, d.label_column)
-        return list(texts), np.asarray(y), [str(c) for c in classes], None
+        return list(texts), np.asarray(y), [str(c) for c in classes], {}
     raw = load_dataset(cfg)
-    if "x_train" in raw:  # official split (UCR/UEA)
-        x_tr, x_te = raw["x_train"], raw["x_test"]
+    if "x_train" in raw:
         classes = [str(c) for c in raw.get("classes", sorted(set(raw["y_train"])))]
-        return list(x_tr), np.asarray(raw["y_train"]), classes, (list(x_te), np.asarray(raw["y_test"]))
+        official = {s: (list(raw[f"x_{s}"]), np.asarray(raw[f"y_{s}"]))
+                    for s in ("val", "test") if f"x_{s}" in raw}
+        return list(raw["x_train"]), np.asarray(raw["y_train"]), classes, official
     texts = column(raw, d.text_column, "text_column", d.dataset)
     labels = column(raw, d.label_column, "label_column", d.dataset)
     classes = [str(c) for c in raw.get("classes", sorted(set(labels)))]
     if labels and not isinstance(labels[0], (int, np.integer)):
         labels = [classes.index(str(l)) for l in labels]
-    return texts, np.asarray(labels), classes, None
+    return texts, np.asarray(labels), classes, {}
 
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     x, y, classes, official = _load(cfg)
-    seed = cfg.training.seed
-    if official is None:
-        tr, va, te = split_indices(len(x), cfg.data.val_fraction, cfg.data.test_fraction, seed)
-        x_te, y_te = take(x, te), y[te]
-    else:
-        tr, va, _ = split_indices(len(x), cfg.data.val_fraction, 0.0, seed)
-        x_te, y_te = official
-    if cfg.data.max_samples:
-        tr = tr[:cfg.data.max_samples]
+    seed, d = cfg.training.seed, cfg.data
+    tr, va, te = split_indices(len(x), 0.0 if "val" in official else d.val_fraction,
+                               0.0 if "test" in official else d.test_fraction, seed)
+    x_va, y_va = official.get("val", (take(x, va), y[va]))
+    x_te, y_te = official.get("test", (take(x, te), y[te]))
+    if d.max_samples:
+        tr = tr[:d.max_samples]
     is_text = bool(x) and isinstance(x[0], str)
     if vocab is None:
         vocab = {"classes": classes, "text": is_text}
@@ -126,7 +126,7 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
             vocab["features"] = int(np.asarray(x[0]).reshape(len(x[0]), -1).shape[1])
     encode = (lambda items: _encode_texts(vocab, cfg, items)) if is_text else \
         (lambda items: [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in items])
-    splits = [(encode(take(x, tr)), y[tr]), (encode(take(x, va)), y[va]), (encode(x_te), y_te)]
+    splits = [(encode(take(x, tr)), y[tr]), (encode(x_va), y_va), (encode(x_te), y_te)]
     raw_text = {"train": take(x, tr), "test": x_te} if is_text else {}
     return Data(*splits, vocab, {"sizes": [len(s[1]) for s in splits], "raw_text": raw_text})
 
@@ -217,15 +217,18 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     out = {"baseline_majority": float(np.mean(y_te == np.bincount(y_tr, minlength=C).argmax()))}
     if data.vocab["text"] and data.info.get("raw_text"):
         out["baseline_logreg_ngrams"] = logreg_baseline(data.info["raw_text"]["train"], y_tr,
-                                                        data.info["raw_text"]["test"], y_te)
+                                                        data.info["raw_text"]["test"], y_te,
+                                                        run.config.data.level)
     return out
 
 
-def logreg_baseline(train_texts, y_train, test_texts, y_test) -> float:
-    """Unigram+bigram logistic regression (scikit-learn) on the same split: test accuracy."""
+def logreg_baseline(train_texts, y_train, test_texts, y_test, level: str = "word") -> float:
+    """Logistic regression (scikit-learn) on tf-idf of word unigrams+bigrams (character
+    1- to 6-grams for character-level data), fitted on the same split: test accuracy."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True) if level == "word" \
+        else TfidfVectorizer(analyzer="char", ngram_range=(1, 6), min_df=2, sublinear_tf=True)
     clf = LogisticRegression(C=10.0, max_iter=2000)
     clf.fit(vec.fit_transform(train_texts), y_train)
     return float(np.mean(clf.predict(vec.transform(test_texts)) == y_test))

@@ -1,0 +1,25 @@
+"""Every examples/*.toml parses, names a registered dataset and valid loader options."""
+from pathlib import Path
+
+import pytest
+
+from seqlab import datasets
+from seqlab.config import Config
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
+
+
+def test_there_is_one_example_per_task():
+    assert {Config.load(p).task for p in EXAMPLES} == {"classify", "forecast", "generate",
+                                                       "seq2seq", "tag"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_config_is_valid(path):
+    cfg = Config.load(path)
+    assert cfg.name == path.stem
+    assert cfg.data.dataset in datasets.list()
+    assert set(cfg.data.options) <= set(datasets.info(cfg.data.dataset).options)
+    # the written copy reads back identically (what a run folder keeps)
+    tmp = Config.from_dict(__import__("tomllib").loads(cfg.to_toml()))
+    assert tmp == cfg
