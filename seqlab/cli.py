@@ -109,7 +109,7 @@ def cmd_summary(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from seqlab import demo
+    from seqlab.tasks import demo
     demo.main(out=args.out, quick=args.quick)
 
 

@@ -1,0 +1,98 @@
+"""`seqlab demo`: a short tour of the course's tasks on generated and bundled data.
+
+Each stop is an ordinary run (the same config a TOML file would give, trained by
+``seqlab.tasks.train``), small enough that the whole tour takes a few minutes on 2 CPU
+cores. It prints one table (task, data, model, metric, value, baseline) and writes
+``OUT/report.html`` with every run's metrics and plots. A stop whose data package is not
+installed is reported as skipped, with the reason, instead of stopping the tour.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+from seqlab.config import Config
+from seqlab.errors import SeqlabError
+
+# (task, data, model, training, a few words on the model) for each stop of the tour.
+TOUR = [
+    ("classify", {"dataset": "dna_motif", "options": {"count": 1200}, "level": "char",
+                  "text_column": "sequences", "label_column": "y"},
+     {"arch": "cnn", "filters": 32, "kernel_sizes": [8], "embedding_dim": 8},
+     {"epochs": 8, "batch_size": 32, "learning_rate": 0.01}, "Conv1D(32, 8) + max-pool"),
+    ("classify", {"dataset": "gunpoint"},
+     {"arch": "fcn", "filters": 32},
+     {"epochs": 150, "batch_size": 16, "learning_rate": 0.001}, "FCN Conv1D+BN+GAP"),
+    ("seq2seq", {"dataset": "addition", "options": {"digits": 2, "count": 4000, "reverse": True},
+                 "level": "char", "val_fraction": 0.02},
+     {"cell": "gru", "units": 64, "embedding_dim": 16, "attention": "luong"},
+     {"epochs": 14, "batch_size": 32, "learning_rate": 0.02}, "GRU enc-dec + Luong attention"),
+    ("forecast", {"dataset": "airline", "log": True, "window": 24, "test_fraction": 0.2,
+                  "val_fraction": 0.0},
+     {"cell": "lstm", "units": 32},
+     {"epochs": 60, "batch_size": 16, "learning_rate": 0.003}, "LSTM(32) on seasonal diffs"),
+    ("generate", {"dataset": "hamlet", "level": "char", "seq_len": 64, "max_samples": 1500},
+     {"cell": "lstm", "units": 128, "embedding_dim": 32},
+     {"epochs": 4, "batch_size": 32, "learning_rate": 0.01}, "char LSTM(128)"),
+    ("tag", {"dataset": "turkish_upos", "max_samples": 1500},
+     {"cell": "lstm", "units": 48, "embedding_dim": 48, "char_embedding_dim": 16},
+     {"epochs": 3, "batch_size": 32, "learning_rate": 0.004}, "BiLSTM + char BiLSTM"),
+]
+
+
+def _shrink(training: dict, data: dict) -> tuple[dict, dict]:
+    """--quick: a fraction of the epochs and data (for tests of the tour itself)."""
+    training = dict(training, epochs=max(1, training["epochs"] // 6))
+    data = dict(data)
+    if "max_samples" in data:
+        data["max_samples"] = max(50, data["max_samples"] // 5)
+    return training, data
+
+
+def main(out: str = "runs/demo", quick: bool = False, verbose: bool = True,
+         stops: Optional[list[int]] = None) -> list[dict]:
+    """Run the tour (or only the ``stops``, 0-based), print the table, write the report."""
+    from seqlab import report, tasks
+    out_dir = Path(out)
+    rows, sections, images = [], [], []
+    t_start = time.time()
+    for i, (task, data, model, training, label) in enumerate(TOUR):
+        if stops is not None and i not in stops:
+            continue
+        if quick:
+            training, data = _shrink(training, data)
+        name = f"{i + 1}_{task}_{data['dataset']}"
+        cfg = Config.from_dict({"task": task, "name": name, "runs_dir": str(out_dir),
+                                "data": data, "model": model, "training": training})
+        t0 = time.time()
+        if verbose:
+            print(f"[{i + 1}/{len(TOUR)}] {task} on {data['dataset']} ({label})...", flush=True)
+        try:
+            run, metrics = tasks.train(cfg, verbose=False)
+        except SeqlabError as err:
+            rows.append({"task": task, "data": data["dataset"], "model": label,
+                         "metric": "skipped", "value": str(err)[:80], "baseline": ""})
+            continue
+        metric, value, baseline = tasks.get(task).headline(metrics)
+        rows.append({"task": task, "data": data["dataset"], "model": label, "metric": metric,
+                     "value": round(value, 4), "baseline": "" if baseline is None
+                     else round(baseline, 4), "seconds": round(time.time() - t0, 1)})
+        sections.append((f"{name}: {label}", {k: v for k, v in metrics.items()
+                                              if isinstance(v, (int, float))}))
+        images += sorted(run.plots_dir.glob("*.png"))
+    path = report.write_html(out_dir / "report.html", "seqlab demo: the course's tasks",
+                             sections, images, summary_rows=rows)
+    if verbose:
+        print(format_rows(rows))
+        print(f"total {time.time() - t_start:.0f} s; report: {path}")
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    cols = ["task", "data", "model", "metric", "value", "baseline", "seconds"]
+    cells = [cols] + [[str(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
