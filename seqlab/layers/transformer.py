@@ -103,8 +103,8 @@ class _Block(Layer):
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         """FFN(x) = W_2 Dropout(act(W_1 x + b_1)) + b_2, on the Dense layers' weights.
 
-        Written with ``addmm`` (bias fused into the product) and the dropout's
-        1 / (1 - rate) folded into the second product's ``alpha``.
+        Written with ``addmm`` (bias fused into the product); the dropout's 1 / (1 - rate)
+        multiplies the small W_2 rather than the (B*T, F) activations.
         """
         B, T, D = x.shape
         inner, outer = self.ff_inner, self.ff_outer
