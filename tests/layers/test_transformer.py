@@ -299,3 +299,25 @@ def test_learns_word_order_only_with_positional_encoding(use_positions):
         assert accuracy >= 0.97
     else:
         assert 0.4 <= accuracy <= 0.6
+
+
+def test_every_layer_in_a_saved_and_reloaded_sequential(tmp_path):
+    import seqlab
+    from seqlab import layers as L
+    torch.manual_seed(0)
+    model = seqlab.Sequential([
+        L.Embedding(50, 16, mask_zero=True, input_length=10),
+        L.PositionalEncoding(learned=True, max_length=10), L.MultiHeadAttention(2, 8),
+        L.ScaledDotProductAttention(), L.TransformerEncoder(1, 2, 32, norm_first=True),
+        L.TransformerDecoderLayer(2, 32, cross_attention=False), L.LayerNormalization(),
+        L.BatchNormalization(), L.GlobalAveragePooling1D(), L.Dense(3)])
+    assert model.output_shape == (None, 3)  # shapes known before any data
+    x = torch.randint(0, 50, (4, 10))
+    model(x)  # training mode: the BatchNormalization's moving statistics move
+    model.eval()
+    y = model(x)
+    model.save(tmp_path / "m.seqlab")
+    again = seqlab.load_model(tmp_path / "m.seqlab")
+    again.eval()
+    assert maxerr(again(x), y) <= TOL
+    assert again.layers[7].moving_mean.abs().sum() > 0
