@@ -101,6 +101,13 @@ def write_report(runs: list[dict], args) -> str:
     if machine:
         lines += ["## Machine", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {machine[k]} |" for k in MACHINE_KEYS if machine.get(k) is not None]
+        try:
+            rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=BENCH.parent,
+                                 capture_output=True, text=True).stdout.strip()
+        except OSError:
+            rev = ""
+        if rev:
+            lines.append(f"| seqlab commit (when the report was written) | {rev} |")
         keras = next((d.get("keras") for d in data.values() if d.get("keras")), None)
         if keras:
             lines.append(f"| keras (bench/.venv-keras, torch backend) | {keras} |")
