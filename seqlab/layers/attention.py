@@ -386,13 +386,14 @@ class MultiHeadAttention(Layer):
         key = value if key is None else key
         self._check_inputs(query, value, key)
         B, Tq = query.shape[:2]
-        query_mask = get_mask(query, query_mask if query_mask is not None else mask)
-        value_mask = get_mask(value, value_mask)
-        if self_attention and value_mask is None and cache is None:
-            value_mask = query_mask  # the keys are the queries' own steps
-        key_mask = get_mask(key, key_mask) if key is not value else None
-
         static = cache is not None and cache.get("static", False)
+        incremental = cache is not None and not static
+        query_mask = get_mask(query, query_mask if query_mask is not None else mask)
+        if not incremental:  # a mask attached to the new steps cannot cover cached keys
+            value_mask = get_mask(value, value_mask)
+            key_mask = get_mask(key, key_mask) if key is not value else None
+            if self_attention and value_mask is None:
+                value_mask = query_mask  # the keys are the queries' own steps
         if static and "key" in cache:  # cross-attention: keys/values computed once
             q = self._project(query, self.query_kernel, self.query_bias)  # (B, nh, Tq, dk)
             k, v = cache["key"], cache["value"]

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from seqlab.layers import attention, initializers
+from seqlab.layers.base import attach_mask
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention, causal_mask,
                                      scaled_dot_product_attention)
@@ -264,6 +265,11 @@ def test_kv_cache_incremental_equals_full():
     steps += [mha(x[:, t: t + 1], use_causal_mask=True, cache=cache) for t in range(3, 7)]
     assert cache["key"].shape == (2, 2, 7, 4)
     assert maxerr(torch.cat(steps, 1), full) <= TOL
+    # a padding mask attached to the new step (as Embedding(mask_zero) leaves) is not
+    # mistaken for the mask of all the cached keys
+    step = attach_mask(x[:, 6:7].clone(), torch.ones(2, 1, dtype=torch.bool))
+    cache = {"key": cache["key"][:, :, :6], "value": cache["value"][:, :, :6]}
+    assert maxerr(mha(step, use_causal_mask=True, cache=cache), full[:, 6:]) <= TOL
     memory = torch.randn(2, 5, 8)  # cross-attention: keys/values computed once
     static = {"static": True}
     first = mha(x[:, :1], memory, cache=static)
