@@ -196,3 +196,13 @@ def test_construction_errors_name_the_fix():
         VAE(8, likelihood="poisson")
     with pytest.raises(ValueError, match="full batch"):
         train_autoencoder(Autoencoder(8, 2), np.zeros((10, 8)), batch_size=4, optimizer="lbfgs")
+
+
+def test_reverse_decoding_flips_the_rebuilt_window():
+    torch.manual_seed(0)
+    ae = RecurrentAutoencoder(6, 2, units=4, reverse=True)
+    x = torch.randn(3, 6, 2)
+    with torch.no_grad():
+        flipped = ae(x)
+        ae.reverse = False
+        assert torch.allclose(flipped, torch.flip(ae(x), dims=[1]))

@@ -62,15 +62,19 @@ class RecurrentAutoencoder(_SequenceAE):
         timesteps: T, the window length. features: D per step.
         units: H, size of the encoder state (the code) and of the decoder.
         cell: "lstm" or "gru".
+        reverse: the decoder rebuilds the window from its last step to its first (the
+            output is flipped back), so the steps the encoder saw last come out first;
+            this eases training on long windows (Srivastava et al., 2015).
     """
 
     def __init__(self, timesteps: int, features: int = 1, units: int = 32, cell: str = "lstm",
-                 **kwargs):
+                 reverse: bool = False, **kwargs):
         super().__init__(**kwargs)
         who = f"RecurrentAutoencoder {self.name}"
         self.timesteps = check_positive_int(who, "timesteps", timesteps)
         self.features = check_positive_int(who, "features", features)
         self.units = check_positive_int(who, "units", units)
+        self.reverse = bool(reverse)
         layers = {"lstm": LSTM, "gru": GRU}
         if cell not in layers:
             raise ValueError(f"{who}: cell must be 'lstm' or 'gru', got {cell!r}.")
@@ -91,7 +95,8 @@ class RecurrentAutoencoder(_SequenceAE):
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """(B, H) -> (B, T, D)"""
-        return self.head(self.decoder(self.repeat(h)))
+        y = self.head(self.decoder(self.repeat(h)))  # (B, T, D)
+        return torch.flip(y, dims=[1]) if self.reverse else y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
