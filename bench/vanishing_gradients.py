@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--T", type=int, default=100)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--budget", type=float, default=600.0, help="seconds per training run")
     p.add_argument("--units", type=int, default=64)
     p.add_argument("--train", type=int, default=10000)
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
           f"{'success':>7s} {'ratio init':>10s} {'ratio trained':>13s}")
     trained_flows, rows = {}, []
     for cell in cells if "train" in parts else []:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             model = build(cell, T, args.units, seed)
             r0 = hidden_gradients(model, probe.x, probe.y[:, None]).ratio()
             best, secs, epochs = train(model, data, val, args.budget)
