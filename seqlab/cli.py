@@ -8,6 +8,7 @@
     seqlab generate runs/NAME --prompt "To be" --temperature 0.8 --top-k 10
     seqlab score runs/NAME "a sentence"      log-probability under a language model
     seqlab summary runs/NAME                 the model's layers and parameter counts
+    seqlab inspect runs/NAME                 gradient flow over time, gates, hidden states
     seqlab demo                              a short tour of the tasks, with an HTML report
 
 A user mistake (a missing file, an unknown dataset, a malformed config) prints one
@@ -108,16 +109,32 @@ def cmd_summary(args) -> None:
         print(_metrics_text(run.read_json("metrics.json")))
 
 
+def cmd_inspect(args) -> None:
+    from seqlab import tasks
+    result = tasks.inspect(args.run)
+    for layer, info in result.items():
+        gates = ", ".join(f"{g} {v:.0%}" for g, v in info["saturation"].items())
+        print(f"{layer}: ||dL/dh_T|| / ||dL/dh_1|| = {info['ratio_last_first']:.3g}"
+              + (f"; saturated gates: {gates}" if gates else ""))
+    print(f"plots: {Path(args.run) / 'plots'}/inspect_*.png (also in report.html)")
+
+
 def cmd_demo(args) -> None:
     from seqlab.tasks import demo
     demo.main(out=args.out, quick=args.quick)
 
 
 def module_summary(model) -> str:
-    """Layers (name, type, parameters) of a model, one line each, and the totals."""
-    rows = [("layer", "type", "params")]
-    for name, child in model.named_children():
-        rows.append((name, type(child).__name__, f"{sum(p.numel() for p in child.parameters()):,}"))
+    """The model's seqlab layers (outermost ones: a Bidirectional, not its two halves),
+    one line each with type and parameters, then the totals, as Keras prints them."""
+    from seqlab.layers.base import Layer
+    rows, inside = [("layer", "type", "params")], []
+    for path, module in model.named_modules():
+        if not isinstance(module, Layer) or any(path.startswith(p + ".") for p in inside):
+            continue
+        inside.append(path)
+        rows.append((f"{module.name} ({path})", type(module).__name__,
+                     f"{sum(p.numel() for p in module.parameters()):,}"))
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -177,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="a run's model layers, parameters and metrics")
     p.add_argument("run")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("inspect", help="gradient flow, gates and hidden states of a run")
+    p.add_argument("run")
+    p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("demo", help="a short tour of the tasks (< 5 minutes on 2 cores)")
     p.add_argument("--out", default="runs/demo", help="folder of the demo runs and report")

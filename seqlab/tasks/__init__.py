@@ -121,3 +121,47 @@ def evaluate(path: str | Path) -> dict:
     data = task.prepare(run.config, vocab=vocab)
     with torch.no_grad():
         return task.evaluate(model, data, run.config, "test")
+
+
+class _LossOfBatch(torch.nn.Module):
+    """Wraps a trained model so that ``seqlab.inspect`` can call it with one tensor: the
+    forward pass computes the task's loss on a stored batch (cast to the model's dtype)."""
+
+    def __init__(self, model, task, batch, cfg):
+        super().__init__()
+        self.model, self.loss, self.batch, self.cfg = model, task.loss, batch, cfg
+
+    def forward(self, _):
+        dtype = next(self.model.parameters()).dtype
+        batch = tuple(b.to(dtype) if b.is_floating_point() else b for b in self.batch)
+        return self.loss(self.model, batch, self.cfg)[0]
+
+
+def inspect(path: str | Path, batch_size: int = 16) -> dict:
+    """Gradient flow ||dL/dh_t||, gate saturation and hidden states of a run's recurrent
+    layers on one training batch (float64); plots go to plots/inspect_*.png and the
+    report is rewritten. Returns {layer: {"ratio_last_first": ..., "saturation": ...}}."""
+    import numpy as np
+
+    from seqlab import inspect as probe
+    from seqlab import report
+    run, task, model, vocab = load(path)
+    if not probe.recurrent_layers(model):
+        raise SeqlabError(f"{path}: the model has no recurrent layer to inspect "
+                          f"([model] arch = {run.config.model.arch!r}).")
+    data = task.prepare(run.config, vocab=vocab)
+    cfg = run.config
+    cfg.training.batch_size = batch_size
+    batch = next(iter(task.train_batches(data, cfg, np.random.default_rng(0))))
+    wrapped, dummy = _LossOfBatch(model, task, batch, cfg), torch.zeros(1)
+    flow = probe.hidden_gradients(wrapped, dummy, dummy, loss=lambda out, y: out)
+    probe.plot_gradient_flow(flow, run.plots_dir / "inspect_gradient_flow.png")
+    probe.plot_hidden_states(probe.hidden_states(wrapped, dummy),
+                             run.plots_dir / "inspect_hidden_states.png")
+    gates = probe.gate_activations(wrapped, dummy)
+    saturation = gates.saturation()
+    if gates.values:
+        probe.plot_gates(gates, run.plots_dir / "inspect_gates.png")
+    report.write_run_report(run)
+    return {name: {"ratio_last_first": flow.ratio(name),
+                   "saturation": saturation.get(name, {})} for name in flow.norms}

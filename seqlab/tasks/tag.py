@@ -60,7 +60,7 @@ class Tagger(nn.Module):
             B, T, L = chars.shape
             flat = chars.view(B * T, L)                                    # (B T, L)
             real = flat[:, 0] != 0                                         # padded words
-            enc = torch.zeros(B * T, 2 * self.char_embed.output_dim, device=x.device)
+            enc = x.new_zeros(B * T, 2 * self.char_embed.output_dim)
             if bool(real.any()):
                 enc[real] = self.char_rnn(self.char_embed(flat[real]))     # (n, 2C)
             x = torch.cat([x, enc.view(B, T, -1)], -1)                     # (B, T, E + 2C)
