@@ -1,0 +1,156 @@
+"""The course's "[option] BERT" measured: masked-LM pretraining of a small Transformer
+encoder on unlabelled reviews, then fine-tuning on a small labelled subset, against the
+same classifier trained from scratch on that subset.
+
+Data: Rotten Tomatoes review snippets (``seqlab.datasets.load("rotten_tomatoes")``,
+12,808, fresh/rotten). A fixed test set (``--test`` reviews) is never used for
+anything but the final accuracy. Each seed gets its own labelled subset, ``--labelled``
+of the data (10% by default; 90% of it trains, 10% picks the epoch); the subsets of the
+seeds are disjoint. The text of every other non-test review, without labels, is the
+pretraining corpus (one pretraining run, shared by the seeds: CPU time is scarce; the
+seeds vary the labelled subset and the initialisation of head and scratch model).
+
+    pretrained: MaskedLanguageModel.pretrain (15% of tokens, 80/10/10) on the unlabelled
+                texts -> classifier_from_pretrained -> fine-tune on the labelled subset
+    scratch:    the same TransformerClassifier, random encoder, same subset and recipe
+
+Both classifiers train ``--epochs`` epochs and keep the epoch with the best validation
+accuracy; the test accuracy at that epoch is reported. The script prints the difference
+(pretrained - scratch) per seed, its mean and its spread (sample std, min, max).
+
+    OMP_NUM_THREADS=1 python bench/bert_pretrain.py              # 3 seeds
+    OMP_NUM_THREADS=1 python bench/bert_pretrain.py --quick      # smoke run
+
+Prints the figures and one JSON line at the end; writes nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+import seqlab
+from seqlab import datasets
+from seqlab.data import Tokenizer
+from seqlab.models.pretraining import MaskedLanguageModel, classifier_from_pretrained
+from seqlab.models.transformers import TransformerClassifier
+
+
+def train_classifier(model, train, val, test, args, seed) -> dict:
+    """Fit epoch by epoch; the test accuracy at the epoch of best validation accuracy."""
+    model.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.lr),
+                  loss="binary_crossentropy", metrics=["accuracy"], clipnorm=1.0)
+    best = {"val": -1.0}
+    for epoch in range(args.epochs):
+        model.fit(train[0], train[1], epochs=epoch + 1, initial_epoch=epoch,
+                  batch_size=args.batch_size, verbose=0, seed=seed if epoch == 0 else None)
+        val_acc = model.evaluate(val[0], val[1], verbose=0, batch_size=256)[1]
+        if val_acc > best["val"]:
+            test_acc = model.evaluate(test[0], test[1], verbose=0, batch_size=256)[1]
+            best = {"val": val_acc, "test": test_acc, "epoch": epoch + 1}
+    return best
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--test", type=int, default=2000, help="fixed test reviews")
+    p.add_argument("--labelled", type=float, default=0.10, help="labelled share of all reviews")
+    p.add_argument("--num-words", type=int, default=8000)
+    p.add_argument("--max-len", type=int, default=48, help="words kept per review")
+    p.add_argument("--d-model", type=int, default=64)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--ff", type=int, default=128)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--pretrain-epochs", type=int, default=20)
+    p.add_argument("--pretrain-budget", type=float, default=600.0, help="seconds per seed")
+    p.add_argument("--pretrain-lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=int, default=15, help="classifier epochs")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    if args.quick:
+        args.seeds, args.pretrain_epochs, args.epochs, args.pretrain_budget = "0", 1, 2, 30
+
+    data = datasets.load("rotten_tomatoes")
+    texts, labels = list(data.texts), np.asarray(data.y, dtype="float32")
+    order = np.random.default_rng(12345).permutation(len(texts))
+    test_idx, rest = order[:args.test], order[args.test:]
+    tok = Tokenizer(num_words=args.num_words, oov_token="<unk>")
+    tok.fit_on_texts([texts[i] for i in rest])  # never the test texts
+    ids = [s[:args.max_len] or [1] for s in tok.texts_to_sequences(texts)]
+    vocab = args.num_words + 1  # ids < num_words, plus the mask id
+    enc = dict(vocab_size=vocab, d_model=args.d_model, num_heads=args.heads, ff_dim=args.ff,
+               num_layers=args.layers, max_length=args.max_len, dropout=args.dropout)
+    n_lab = int(round(args.labelled * len(texts)))
+    print(f"{len(texts)} reviews: test {len(test_idx)}, labelled {n_lab} per seed, "
+          f"unlabelled {len(rest) - n_lab}; vocab {vocab}; encoder d_model {args.d_model}, "
+          f"{args.layers} layers, ff {args.ff}; threads {torch.get_num_threads()}", flush=True)
+
+    def pick(idx):
+        return [ids[i] for i in idx], labels[idx][:, None]
+
+    test = pick(test_idx)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    perm = np.random.default_rng(0).permutation(rest)
+    subsets = {seed: perm[i * n_lab:(i + 1) * n_lab] for i, seed in enumerate(seeds)}
+    corpus = [ids[i] for i in perm[len(seeds) * n_lab:]]  # unlabelled text only
+    held, corpus = corpus[:500], corpus[500:]  # MLM loss measured on unseen text
+
+    torch.manual_seed(0)
+    mlm = MaskedLanguageModel(**enc, mask_id=args.num_words)
+    before = mlm.evaluate_mlm(held, seed=99)
+    mlm.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.pretrain_lr),
+                loss="sparse_categorical_crossentropy", clipnorm=1.0)
+    t0 = time.perf_counter()
+    hist = mlm.pretrain(corpus, epochs=args.pretrain_epochs, batch_size=64, seed=0,
+                        verbose=1, time_budget=args.pretrain_budget)
+    pre_time = time.perf_counter() - t0
+    after = mlm.evaluate_mlm(held, seed=99)
+    print(f"pretraining on {len(corpus)} unlabelled reviews: held-out MLM loss {before:.3f} "
+          f"-> {after:.3f} after {len(hist['loss'])} epochs ({pre_time:.0f}s)", flush=True)
+
+    rows = []
+    for seed in seeds:
+        lab = subsets[seed]
+        n_val = max(1, n_lab // 10)
+        train, val = pick(lab[n_val:]), pick(lab[:n_val])
+        torch.manual_seed(seed + 1000)
+        pre = train_classifier(classifier_from_pretrained(mlm, num_classes=1), train, val,
+                               test, args, seed)
+        torch.manual_seed(seed + 1000)
+        scratch = train_classifier(TransformerClassifier(num_classes=1, **enc), train, val,
+                                   test, args, seed)
+        row = {"seed": seed, "pretrained_test_acc": pre["test"],
+               "pretrained_epoch": pre["epoch"], "scratch_test_acc": scratch["test"],
+               "scratch_epoch": scratch["epoch"], "difference": pre["test"] - scratch["test"]}
+        rows.append(row)
+        print(f"seed {seed}: test accuracy pretrained {pre['test']:.4f} (epoch "
+              f"{pre['epoch']}) vs scratch {scratch['test']:.4f} (epoch "
+              f"{scratch['epoch']}): {row['difference']:+.4f}", flush=True)
+
+    diffs = np.array([r["difference"] for r in rows])
+    spread = float(diffs.std(ddof=1)) if len(diffs) > 1 else 0.0
+    summary = {"bench": "bert_pretrain", "seeds": len(rows), "labelled": n_lab,
+               "test": len(test_idx), "unlabelled": len(corpus),
+               "mlm_loss_before": before, "mlm_loss_after": after,
+               "pretrain_epochs": len(hist["loss"]), "pretrain_seconds": round(pre_time, 1), "mean_difference": float(diffs.mean()),
+               "std_difference": spread, "min_difference": float(diffs.min()),
+               "max_difference": float(diffs.max()),
+               "pretrained_mean_acc": float(np.mean([r["pretrained_test_acc"] for r in rows])),
+               "scratch_mean_acc": float(np.mean([r["scratch_test_acc"] for r in rows])),
+               "config": {k: v for k, v in vars(args).items()}, "rows": rows}
+    print(f"\npretrained - scratch test accuracy over {len(rows)} seeds: mean "
+          f"{diffs.mean():+.4f}, std {spread:.4f}, min {diffs.min():+.4f}, max "
+          f"{diffs.max():+.4f} (pretrained {summary['pretrained_mean_acc']:.4f}, scratch "
+          f"{summary['scratch_mean_acc']:.4f})")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
