@@ -4,7 +4,7 @@ Target: >= 99% exact match on 10k held-out pairs within 10 minutes on 2 cores.
 Anchor: the Keras addition example reports 99% per-character accuracy after 100 epochs
 with LSTM(128). Trains examples/calculator.toml (override epochs with --epochs).
 
-    OMP_NUM_THREADS=2 python bench/task_calculator.py [--epochs 30] [--threads 2]
+    OMP_NUM_THREADS=1 python bench/task_calculator.py [--epochs 30] [--threads 2]
 """
 import argparse
 import time
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=None)
-parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
 parser.add_argument("--runs-dir", default=str(ROOT / "bench" / "out"))
 args = parser.parse_args()
 

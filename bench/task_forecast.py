@@ -4,7 +4,7 @@ Target: MASE below seasonal naive (mean of 3 seeds), Holt-Winters reported besid
 Measured by the issue's author on airline: seasonal naive 2.20, Holt-Winters 0.75, a
 plain LSTM on seasonal differences 1.36. Uses examples/forecast_{airline,sunspots}.toml.
 
-    OMP_NUM_THREADS=2 python bench/task_forecast.py [--seeds 0 1 2]
+    OMP_NUM_THREADS=1 python bench/task_forecast.py [--seeds 0 1 2]
 """
 import argparse
 from pathlib import Path

@@ -5,7 +5,7 @@ chosen on validation, fitted on the same split, in the same run) within 15 minut
 training on 2 cores. Anchor (issue): tuned MKN 2.35 bpc; a plain-PyTorch 2x256 LSTM,
 dropout 0.2, 2.26 at 10 and 2.24 at 15 CPU-minutes. Uses examples/hamlet_char_lstm.toml.
 
-    OMP_NUM_THREADS=2 python bench/task_hamlet.py [--epochs 20]
+    OMP_NUM_THREADS=1 python bench/task_hamlet.py [--epochs 20]
 """
 import argparse
 import time
@@ -17,7 +17,7 @@ from seqlab.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=None)
-parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
 args = parser.parse_args()
 
 cfg = Config.load(ROOT / "examples" / "hamlet_char_lstm.toml")

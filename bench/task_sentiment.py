@@ -5,7 +5,7 @@ unigram+bigram logistic regression fitted on the same split beside it. Anchor: K
 (2014) CNN-rand on MR 76.1%; measured by the issue's author with plain PyTorch: Kim CNN
 76.0%, BiLSTM 74.5%, logistic regression 77.2%. Uses examples/sentiment_rotten_tomatoes.toml.
 
-    OMP_NUM_THREADS=2 python bench/task_sentiment.py [--seeds 0 1 2] [--arch cnn]
+    OMP_NUM_THREADS=1 python bench/task_sentiment.py [--seeds 0 1 2] [--arch cnn]
 """
 import argparse
 from pathlib import Path

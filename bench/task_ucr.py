@@ -5,7 +5,7 @@ OSULeaf >= 95%. Anchors: Fawaz et al. (2019) mean accuracies FCN / ResNet: GunPo
 100 / 99.1, ItalyPowerDemand 96.1 / 96.3, ArrowHead 84.3 / 84.5, OSULeaf 97.7 / 97.9.
 Both the Conv1D FCN (examples/ucr_*_fcn.toml settings) and an LSTM classifier are run.
 
-    OMP_NUM_THREADS=2 python bench/task_ucr.py [--datasets gunpoint arrowhead] [--seeds 0 1 2]
+    OMP_NUM_THREADS=1 python bench/task_ucr.py [--datasets gunpoint arrowhead] [--seeds 0 1 2]
         [--models fcn lstm] [--epochs 300]
 """
 import argparse
@@ -26,7 +26,7 @@ parser.add_argument("--datasets", nargs="+", default=list(ANCHORS))
 parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 parser.add_argument("--models", nargs="+", default=["fcn", "lstm"])
 parser.add_argument("--epochs", type=int, default=300)
-parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
 args = parser.parse_args()
 
 MODELS = {"fcn": {"arch": "fcn", "filters": 128, "kernel_sizes": [8, 5, 3]},
