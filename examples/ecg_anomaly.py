@@ -19,6 +19,12 @@ Models: the LSTM autoencoder (encoder state -> RepeatVector -> LSTM decoder ->
 TimeDistributed(Dense(1))) and a Conv1D one; baseline: |x_t - mean| / std over the previous
 w samples, for w in 100, 250, 500 (the best of the three is the bar to beat).
 
+Measured (CPU, seed 0, defaults): rolling z-score ROC-AUC 0.43 / 0.54 / 0.65 (w = 100 / 250
+/ 500), LSTM autoencoder 0.72, Conv1D autoencoder 0.98. The LSTM autoencoder stays
+undertrained at this CPU budget (MSE 0.93 -> 0.56 while the Conv1D one reaches 0.004) and its
+AUC moves with the settings: 0.52 to 0.72 over the five variants tried (window 40 or 80,
+learning rate, reversed decoding); the Conv1D autoencoder is the reliable detector here.
+
     python examples/ecg_anomaly.py              # writes runs/ecg_anomaly/ecg_anomaly.png
 """
 from __future__ import annotations
