@@ -130,9 +130,6 @@ class TransformerSeq2Seq(Model):
                  for i in range(len(state) // 4)]
         offset = state[0].shape[2]  # steps already decoded
         y = self.target_embedding(token.unsqueeze(1), offset=offset)  # (B, 1, D)
-        # A fresh view carries no padding mask: TransformerDecoderLayer would pass an
-        # attached (B, 1) mask on as the key mask of all the cached keys (and fail).
-        y = y.view_as(y)
         h = self.transformer.decoder(y, memory, memory_mask=src_mask, cache=cache)
         new_state = []
         for c in cache:
