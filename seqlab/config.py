@@ -55,7 +55,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN)
+    arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN), "transformer" (seq2seq)
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
     units: int = 64                # hidden units per recurrent layer
     layers: int = 1                # stacked recurrent layers
@@ -66,6 +66,7 @@ class ModelConfig:
     filters: int = 128             # conv architectures: filters per conv layer
     kernel_sizes: list = field(default_factory=lambda: [8, 5, 3])  # conv architectures: kernel size of each conv layer
     attention: str = "none"        # seq2seq: "none", "bahdanau" (additive) or "luong" (dot)
+    heads: int = 4                 # arch = "transformer": attention heads (units = d_model)
     beam_width: int = 1            # seq2seq decoding: 1 = greedy, > 1 = beam search
 
 
@@ -140,7 +141,13 @@ class Config:
         """Check values a dataclass cannot: choices and ranges."""
         _choice(source, "task", self.task, TASKS)
         _choice(source, "[data] level", self.data.level, ("word", "char"))
-        _choice(source, "[model] arch", self.model.arch, ("rnn", "fcn", "cnn"))
+        _choice(source, "[model] arch", self.model.arch, ("rnn", "fcn", "cnn", "transformer"))
+        if self.model.arch == "transformer" and self.task != "seq2seq":
+            raise ConfigError(f'{source}: [model] arch = "transformer" is available for '
+                              f'task = "seq2seq"; use "rnn" or "cnn" for {self.task!r}.')
+        if self.model.arch in ("fcn", "cnn") and self.task != "classify":
+            raise ConfigError(f'{source}: [model] arch = {self.model.arch!r} is available for '
+                              f'task = "classify"; use "rnn" for {self.task!r}.')
         _choice(source, "[model] cell", self.model.cell, ("lstm", "gru", "rnn"))
         _choice(source, "[model] attention", self.model.attention, ("none", "bahdanau", "luong"))
         _choice(source, "[training] optimizer", self.training.optimizer,

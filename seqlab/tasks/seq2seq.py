@@ -222,9 +222,18 @@ def _tokenizer(vocab: dict) -> Tokenizer:
     return Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
 
 
-def build_model(cfg: Config, vocab: dict) -> EncoderDecoder:
+def build_model(cfg: Config, vocab: dict) -> nn.Module:
+    """The recurrent encoder-decoder, or (arch = "transformer") seqlab's Transformer, which
+    follows the same encode/step protocol, so the decoders above run on it unchanged."""
     tok = _tokenizer(vocab)
-    model = EncoderDecoder(cfg, tok.vocab_size)
+    m = cfg.model
+    if m.arch == "transformer":
+        from seqlab.models.transformers import TransformerSeq2Seq
+        model = TransformerSeq2Seq(tok.vocab_size, d_model=m.units, num_heads=m.heads,
+                                   ff_dim=4 * m.units, num_encoder_layers=m.layers,
+                                   num_decoder_layers=m.layers, dropout=m.dropout)
+    else:
+        model = EncoderDecoder(cfg, tok.vocab_size)
     return build_with(model, torch.ones(2, 3, dtype=torch.long),
                       torch.ones(2, 2, dtype=torch.long))
 
@@ -277,7 +286,7 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     from seqlab import plots
     common = Counter(data.train[2]).most_common(1)[0][0]
     baseline = float(np.mean([t == common for t in data.test[2]]))
-    if model.attention is not None and data.test[0]:
+    if getattr(model, "attention", None) is not None and data.test[0]:
         tok = _tokenizer(data.vocab)
         src = pad(data.test[0][:1]).to(next(model.parameters()).device)
         with torch.no_grad():

@@ -49,3 +49,17 @@ def test_teacher_forcing_equals_stepping(helpers, tmp_path):
                 logits, state, _ = model.step(tgt[:, t], state, enc, mask)
                 steps.append(logits)
         torch.testing.assert_close(full, torch.stack(steps, 1), atol=1e-5, rtol=1e-5)
+
+
+def test_transformer_arch_runs_through_the_recipe(tmp_path, helpers):
+    cfg = helpers.config(
+        tmp_path, "seq2seq",
+        {"dataset": "addition", "options": {"digits": 1, "count": 100, "reverse": True},
+         "level": "char"},
+        {"arch": "transformer", "units": 16, "heads": 2, "layers": 1, "beam_width": 2},
+        {"epochs": 1, "batch_size": 32}, name="transformer")
+    run, m = tasks.train(cfg, verbose=False)
+    assert 0.0 <= m["exact_match"] <= 1.0
+    _, task, model, vocab = tasks.load(run.path)
+    assert type(model).__name__ == "TransformerSeq2Seq"
+    assert tasks.evaluate(run.path)["exact_match"] == m["exact_match"]
