@@ -59,6 +59,8 @@ def main() -> None:
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--norm-first", action="store_true", help="pre-norm layers")
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr-decay", type=float, default=1.0,
+                   help="multiply the learning rate by this after every epoch")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--budget", type=float, default=1500.0, help="training seconds at most")
@@ -97,6 +99,8 @@ def main() -> None:
         curve.append((epoch + 1, round(logs["time"], 1), round(logs["loss"], 4), acc))
         print(f"  epoch {epoch + 1}: {logs['time']:.0f}s loss {logs['loss']:.4f} "
               f"val exact match {acc:.4f}", flush=True)
+        for group in model.optimizer.param_groups:
+            group["lr"] *= args.lr_decay
         return acc >= args.target
 
     start = time.perf_counter()
@@ -111,7 +115,8 @@ def main() -> None:
     beam = exact_match(model, test_q[:1000], test_a[:1000], beam_width=4)
     result = {"bench": "transformer_calculator", "train_examples": n_train,
               "test_examples": len(test_q), "parameters": model.count_params(),
-              "d_model": args.d_model, "layers": args.layers, "norm_first": args.norm_first, "epochs": len(curve),
+              "d_model": args.d_model, "layers": args.layers, "norm_first": args.norm_first,
+              "lr": args.lr, "lr_decay": args.lr_decay, "epochs": len(curve),
               "train_seconds": round(train_time, 1), "test_exact_match_greedy": greedy,
               "test_exact_match_beam4_first1000": beam,
               "decode_seconds_greedy": round(greedy_time, 2),
