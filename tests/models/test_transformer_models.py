@@ -301,30 +301,3 @@ def test_save_load_round_trip(make, inputs, tmp_path):
         assert torch.equal(again(*inputs), model(*inputs))
     assert again.count_params() == model.count_params()
 
-
-def test_the_seq2seq_task_recipe_runs_with_the_transformer():
-    from seqlab.config import Config
-    from seqlab.tasks import transformer_seq2seq as recipe
-    cfg = Config.from_dict({"task": "seq2seq", "data": {"dataset": "addition", "level": "char",
-                                                        "options": {"digits": 1, "count": 100}},
-                            "model": {"units": 16, "layers": 1, "beam_width": 2},
-                            "training": {"batch_size": 20}})
-    data = recipe.prepare(cfg)
-    model = recipe.build_model(cfg, data.vocab)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    rng = np.random.default_rng(0)
-    first = last = None
-    for _ in range(6):
-        for batch in recipe.train_batches(data, cfg, rng):
-            value, n = recipe.loss(model, batch, cfg)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            last = float(value.detach())
-            first = last if first is None else first
-    assert last < first
-    model.eval()
-    with torch.no_grad():
-        metrics = recipe.evaluate(model, data, cfg, "test")  # beam search of the RNN recipe
-    assert set(metrics) == {"exact_match", "char_accuracy"}
-    assert recipe.predict(model, data.vocab, cfg, ["3+4"])[0] is not None
