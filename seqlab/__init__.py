@@ -19,3 +19,4 @@ from seqlab.models import Model, Sequential  # noqa: E402
 from seqlab.io import load_model  # noqa: E402
 from seqlab.data import datasets  # noqa: E402  (seqlab.datasets.list()/load())
 from seqlab import keras  # noqa: E402  (import seqlab as tf; tf.keras.Sequential())
+from seqlab import embeddings  # noqa: E402  (seqlab.embeddings.Word2Vec)
