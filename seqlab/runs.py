@@ -193,9 +193,12 @@ class Run:
 
     # -------------------------------------------------------------- checkpoints
     def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer,
-                        epoch: int, history: list[dict]) -> None:
-        """Everything needed to continue after ``epoch`` (0-based, completed)."""
+                        epoch: int, history: list[dict], best: Optional[tuple] = None) -> None:
+        """Everything needed to continue after ``epoch`` (0-based, completed); ``best`` =
+        (score, epoch, weights) of the best validation epoch so far, when kept."""
         tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+        if best is not None:
+            tensors.update({f"best.{k}": v for k, v in best[2].items()})
         opt = optimizer.state_dict()
         opt_scalars = {}
         for idx, state in opt["state"].items():
@@ -216,6 +219,7 @@ class Run:
             "param_groups": opt["param_groups"], "optim_scalars": opt_scalars,
             "rng_numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
             "rng_python": _py_state_to_json(random.getstate()),
+            "best": None if best is None else {"score": best[0], "epoch": best[1]},
         })
 
     def has_checkpoint(self) -> bool:
@@ -223,7 +227,7 @@ class Run:
             self.file("checkpoint.safetensors").is_file()
 
     def load_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer):
-        """Restore model, optimizer and RNG states; returns (next_epoch, history)."""
+        """Restore model, optimizer and RNG states; returns (next_epoch, history, best)."""
         if not self.has_checkpoint():
             raise RunError(f"{self.path}: no checkpoint to resume from (it is written "
                            f"after each completed epoch).")
@@ -255,7 +259,11 @@ class Run:
         np.random.set_state((kind, tensors["rng.numpy"].numpy().astype(np.uint32), pos,
                              has_gauss, cached))
         random.setstate(_py_state_from_json(meta["rng_python"]))
-        return meta["epoch"] + 1, meta["history"]
+        best = meta.get("best")
+        if best is not None:
+            best = (best["score"], best["epoch"],
+                    {k[5:]: v for k, v in tensors.items() if k.startswith("best.")})
+        return meta["epoch"] + 1, meta["history"], best
 
 
 def load_state(model: nn.Module, state: dict, source: str) -> None:
@@ -321,12 +329,15 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
     validation metrics, prefixed ``val_`` in the history). A ``KeyboardInterrupt``
     (Ctrl-C, or a callback raising it) propagates *after* the last completed epoch
     was saved; ``resume=True`` continues from it with the same RNG states, so the
-    final metrics equal those of an uninterrupted run.
+    final metrics equal those of an uninterrupted run. With [training] keep_best the
+    weights of the epoch with the best validation ``task.MONITOR`` (metric, "max"/"min")
+    are restored at the end (Keras's ``restore_best_weights``).
     """
     cfg = run.config
     device = next(model.parameters()).device
     optimizer = make_optimizer(cfg, model.parameters())
-    start, history = run.load_checkpoint(model, optimizer) if resume else (0, [])
+    start, history, best = run.load_checkpoint(model, optimizer) if resume else (0, [], None)
+    key, mode = getattr(task, "MONITOR", (None, "max"))
     for epoch in range(start, cfg.training.epochs):
         model.train()
         rng = np.random.default_rng([cfg.training.seed, epoch])
@@ -352,11 +363,18 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
         row = {"epoch": epoch + 1, "loss": total / max(count, 1)}
         row.update({f"val_{k}": v for k, v in val.items() if isinstance(v, (int, float))})
         history.append(row)
-        run.save_checkpoint(model, optimizer, epoch, history)
+        if cfg.training.keep_best and key in val:
+            score = val[key] if mode == "max" else -val[key]
+            if best is None or score > best[0]:
+                best = (score, epoch + 1,
+                        {k: v.detach().clone() for k, v in model.state_dict().items()})
+        run.save_checkpoint(model, optimizer, epoch, history, best)
         run.write_history(history)
         if verbose:
             print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                             for k, v in row.items()), flush=True)
         for callback in callbacks:
             callback(epoch, row)
+    if best is not None:
+        model.load_state_dict(best[2])
     return history

@@ -94,6 +94,9 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
         metrics = task.evaluate(model, data, cfg, "test")
     metrics.update(task.finish(run, model, data, metrics) or {})
     metrics["epochs"] = len(history)
+    best = run.read_json("checkpoint.json").get("best") if run.has_checkpoint() else None
+    if best is not None:
+        metrics["best_epoch"] = best["epoch"]
     run.write_json("metrics.json", metrics)
     from seqlab import plots, report
     if history:

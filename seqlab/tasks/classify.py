@@ -35,6 +35,8 @@ from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, take)
 
+MONITOR = ("accuracy", "max")  # the validation metric [training] keep_best selects on
+
 
 class Classifier(nn.Module):
     """Texts (B, T) ids or series (B, T, D) -> logits (B, C)."""

@@ -36,6 +36,8 @@ from seqlab.layers import Dense
 from seqlab.tasks import Data
 from seqlab.tasks.common import build_with, load_dataset, minibatches, recurrent
 
+MONITOR = ("mase", "min")  # the validation metric [training] keep_best selects on
+
 
 class Forecaster(nn.Module):
     """(B, W, D) scaled window -> (B, h, D) the next h steps."""

@@ -39,6 +39,8 @@ from seqlab.layers import Dense, Dropout, Embedding
 from seqlab.tasks import Data
 from seqlab.tasks.common import build_with, load_dataset, recurrent
 
+MONITOR = ("cross_entropy", "min")  # the validation metric [training] keep_best selects on
+
 
 class LanguageModel(nn.Module):
     """ids (B, T) -> next-token logits (B, T, V); ``step`` for one token at a time."""

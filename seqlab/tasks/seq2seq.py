@@ -44,6 +44,8 @@ from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, take)
 
+MONITOR = ("exact_match", "max")  # the validation metric [training] keep_best selects on
+
 
 # ---------------------------------------------------------------------- attention
 class Attention(nn.Module):

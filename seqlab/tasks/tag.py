@@ -38,6 +38,8 @@ from seqlab.tasks.common import (build_with, length_batches, load_dataset, pad, 
 
 MAX_WORD = 20  # characters kept per word (the ends of longer words are cut)
 
+MONITOR = ("token_accuracy", "max")  # the validation metric [training] keep_best selects on
+
 
 class Tagger(nn.Module):
     def __init__(self, cfg: Config, words: int, chars: int, tags: int):

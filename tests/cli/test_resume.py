@@ -42,3 +42,25 @@ def test_interrupt_then_resume_matches_uninterrupted(tmp_path, helpers):
     h1 = (tmp_path / "runs" / "straight" / "history.csv").read_text()
     h2 = (run_dir / "history.csv").read_text()
     assert h1 == h2
+
+
+def test_rerun_reproduces_and_keep_best_survives_resume(tmp_path, helpers):
+    def cfg(name, keep_best=True):
+        c = _cfg(tmp_path, helpers, name)
+        c.training.keep_best = keep_best
+        c.training.epochs = 3
+        return c
+
+    _, first = tasks.train(cfg("a"), verbose=False)
+    _, again = tasks.train(cfg("b"), verbose=False)
+    assert first == again                        # same config and seed: same metrics
+    assert 1 <= first["best_epoch"] <= 3
+
+    def ctrl_c(epoch, logs):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted):
+        tasks.train(cfg("c"), callbacks=[ctrl_c], verbose=False)
+    _, resumed = tasks.train(resume=tmp_path / "runs" / "c", verbose=False)
+    assert resumed == first
