@@ -62,21 +62,12 @@ def pad(seqs: Sequence[Sequence[int]], value: int = 0, dtype=torch.long) -> torc
 
 def length_batches(lengths: Sequence[int], batch_size: int,
                    rng: Optional[np.random.Generator]) -> list[np.ndarray]:
-    """Index batches of similar lengths (less padding); shuffled when ``rng`` is given.
-
-    Sorted by length, cut into batches, then the batch order is shuffled: the classic
-    bucketing of seqlab.data.BucketBatchSampler, with the shuffle drawn from ``rng``.
-    """
-    lengths = np.asarray(lengths)
-    if rng is None:
-        order = np.argsort(lengths, kind="stable")
-    else:
-        jitter = rng.random(len(lengths))  # random order among equal lengths
-        order = np.lexsort((jitter, lengths))
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    if rng is not None:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    return batches
+    """Index batches of similar lengths (little padding): seqlab.data.BucketBatchSampler,
+    shuffled with a seed drawn from ``rng`` (training), or sorted by length (``rng=None``)."""
+    from seqlab.data import BucketBatchSampler
+    seed = 0 if rng is None else int(rng.integers(2**31))
+    sampler = BucketBatchSampler(lengths, batch_size, shuffle=rng is not None, seed=seed)
+    return [np.asarray(b, dtype=np.int64) for b in sampler.batches()]
 
 
 def minibatches(n: int, batch_size: int, rng: Optional[np.random.Generator]) -> Iterator[np.ndarray]:
