@@ -116,10 +116,15 @@ class Run:
     # -------------------------------------------------------------- create / open
     @classmethod
     def create(cls, config: Config) -> "Run":
-        """A fresh run folder ``runs_dir/name`` (an old one of that name is replaced)."""
+        """A fresh run folder ``runs_dir/name`` (an earlier run of that name is replaced;
+        any other existing file or folder there is an error, never deleted)."""
         path = Path(config.runs_dir) / config.name
         if path.exists():
-            shutil.rmtree(path)
+            if path.is_dir() and ((path / "config.toml").is_file() or not any(path.iterdir())):
+                shutil.rmtree(path)  # an earlier run of that name: start afresh
+            else:
+                raise RunError(f"{path} exists and is not a seqlab run folder; choose another "
+                               f"name = ... or runs_dir = ... in the config.")
         (path / "plots").mkdir(parents=True)
         run = cls(path, config)
         atomic_write(run.file("config.toml"), config.to_toml().encode("utf-8"))
