@@ -29,9 +29,11 @@ and the means are compared: seqlab must be within 5 points of gensim on both che
 Runs in its own venv, so that gensim never enters seqlab's dependencies:
 
     python3 -m venv bench/.venv-gensim
-    bench/.venv-gensim/bin/pip install gensim numpy scipy torch==2.13.0
+    bench/.venv-gensim/bin/pip install gensim numpy scipy torch==2.13.0 safetensors tqdm matplotlib
     bench/.venv-gensim/bin/pip install -e . --no-deps
     OMP_NUM_THREADS=1 bench/.venv-gensim/bin/python bench/word2vec_vs_gensim.py
+    # seqlab's faster mode (noise words shared within a batch):
+    ... word2vec_vs_gensim.py --batch-size 2048 --shared-negatives 32
 
 (started from another interpreter, the script re-runs itself in that venv when it exists).
 """
@@ -158,12 +160,16 @@ def main() -> None:
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--modes", default="sg,cbow", help="comma list of sg, cbow")
     p.add_argument("--corpora", default="planted,text", help="comma list of planted, text")
+    p.add_argument("--batch-size", type=int, default=1024, help="seqlab's pairs per step")
+    p.add_argument("--shared-negatives", type=int, default=0,
+                   help="seqlab's shared noise words per batch (0 = per pair, as gensim)")
     args = p.parse_args()
     set_threads_from_env()
     hp = dict(vector_size=args.dim, window=args.window, negative=args.negative,
               min_count=args.min_count, epochs=args.epochs, sample=1e-3, alpha=0.025,
               min_alpha=1e-4)
-    print(f"hyper-parameters (both libraries): {hp}")
+    print(f"hyper-parameters (both libraries): {hp}; seqlab batch_size={args.batch_size}, "
+          f"shared_negatives={args.shared_negatives}")
     figures, details = [], {}
     for corpus in args.corpora.split(","):
         planted = planted_corpus(20000, noise=0.6, seed=1) if corpus == "planted" else None
@@ -178,7 +184,8 @@ def main() -> None:
                 g = GensimWord2Vec(sentences, sg=sg, seed=seed, workers=1, **hp)
                 g_wps = n_tokens * args.epochs / (time.perf_counter() - t)
                 t = time.perf_counter()
-                s = Word2Vec(sentences, sg=sg, seed=seed, **hp)
+                s = Word2Vec(sentences, sg=sg, seed=seed, batch_size=args.batch_size,
+                             shared_negatives=args.shared_negatives, **hp)
                 s_wps = n_tokens * args.epochs / (time.perf_counter() - t)
                 questions = analogy_questions(s.wv) if not planted else None
                 for name, wv, wps in (("gensim", as_word_vectors(g), g_wps),
@@ -207,6 +214,8 @@ def main() -> None:
                             "note": f"seqlab {mean['seqlab']['wps']:.0f} w/s, gensim "
                                     f"{mean['gensim']['wps']:.0f} w/s, 1 thread each"})
     finish("word2vec_vs_gensim", args, figures, extra={"hyper_parameters": hp,
+                                                       "seqlab_batch_size": args.batch_size,
+                                                       "shared_negatives": args.shared_negatives,
                                                        "details": details})
     if any(not f["passed"] for f in figures if "passed" in f):
         sys.exit(1)

