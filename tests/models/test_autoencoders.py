@@ -206,3 +206,16 @@ def test_reverse_decoding_flips_the_rebuilt_window():
         flipped = ae(x)
         ae.reverse = False
         assert torch.allclose(flipped, torch.flip(ae(x), dims=[1]))
+
+
+def test_autoencoders_save_and_load(tmp_path):
+    import seqlab
+    torch.manual_seed(0)
+    x = torch.randn(4, 8)
+    for model in (Autoencoder(8, 3, hidden=(5,), activation="tanh", noise="masking",
+                              noise_level=0.2), VAE(8, 2, hidden=(4,))):
+        model.save(tmp_path / type(model).__name__)
+        loaded = seqlab.load_model(tmp_path / type(model).__name__)
+        model.eval(), loaded.eval()
+        assert type(loaded) is type(model)
+        assert torch.allclose(model(x), loaded(x))
