@@ -76,6 +76,7 @@ class TrainingConfig:
     batch_size: int = 64           # examples per gradient step
     optimizer: str = "adam"        # "adam", "sgd", "rmsprop" or "adagrad"
     learning_rate: float = 0.001   # step size
+    lr_schedule: str = "constant"  # "constant", or "cosine": decays to 0 along the epochs
     clipnorm: float = 1.0          # clip the global gradient norm (0 = off)
     weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
     class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
@@ -155,6 +156,8 @@ class Config:
                 ("adam", "sgd", "rmsprop", "adagrad"))
         _choice(source, "[training] class_weights", self.training.class_weights,
                 ("none", "balanced"))
+        _choice(source, "[training] lr_schedule", self.training.lr_schedule,
+                ("constant", "cosine"))
         _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
         for where, value in [("[training] epochs", self.training.epochs),
                              ("[training] batch_size", self.training.batch_size),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import random
 import shutil
@@ -311,6 +312,14 @@ def make_optimizer(cfg: Config, params: Iterable) -> torch.optim.Optimizer:
     return cls(params, lr=t.learning_rate, weight_decay=t.weight_decay)
 
 
+def learning_rate(cfg: Config, epoch: int) -> float:
+    """The rate of ``epoch`` (0-based): constant, or cosine from the rate down to 0."""
+    t = cfg.training
+    if t.lr_schedule == "cosine":
+        return t.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / t.epochs))
+    return t.learning_rate
+
+
 def to_device(batch, device: torch.device):
     if isinstance(batch, torch.Tensor):
         return batch.to(device)
@@ -344,6 +353,8 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
     start, history, best = run.load_checkpoint(model, optimizer) if resume else (0, [], None)
     key, mode = getattr(task, "MONITOR", (None, "max"))
     for epoch in range(start, cfg.training.epochs):
+        for group in optimizer.param_groups:  # a function of the epoch: nothing to save
+            group["lr"] = learning_rate(cfg, epoch)
         model.train()
         rng = np.random.default_rng([cfg.training.seed, epoch])
         total, count = 0.0, 0
