@@ -14,8 +14,9 @@ seeds vary the labelled subset and the initialisation of head and scratch model)
                 texts -> classifier_from_pretrained -> fine-tune on the labelled subset
     scratch:    the same TransformerClassifier, random encoder, same subset and recipe
 
-Both classifiers train ``--epochs`` epochs and keep the epoch with the best validation
-accuracy; the test accuracy at that epoch is reported. The script prints the difference
+Both classifiers train ``--epochs`` epochs for each learning rate of ``--lrs`` and keep
+the (learning rate, epoch) with the best validation accuracy; the test accuracy there is
+reported. The script prints the difference
 (pretrained - scratch) per seed, its mean and its spread (sample std, min, max).
 
     OMP_NUM_THREADS=1 python bench/bert_pretrain.py              # 3 seeds
@@ -39,9 +40,21 @@ from seqlab.models.pretraining import MaskedLanguageModel, classifier_from_pretr
 from seqlab.models.transformers import TransformerClassifier
 
 
-def train_classifier(model, train, val, test, args, seed) -> dict:
+def select(make, train, val, test, args, seed) -> dict:
+    """Train a fresh ``make()`` per learning rate of ``--lrs``; the run (and epoch) with
+    the best validation accuracy gives the test accuracy."""
+    best = {"val": -1.0}
+    for lr in [float(v) for v in args.lrs.split(",")]:
+        torch.manual_seed(seed + 1000)
+        run = train_classifier(make(), train, val, test, args, seed, lr)
+        if run["val"] > best["val"]:
+            best = {**run, "lr": lr}
+    return best
+
+
+def train_classifier(model, train, val, test, args, seed, lr) -> dict:
     """Fit epoch by epoch; the test accuracy at the epoch of best validation accuracy."""
-    model.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.lr),
+    model.compile(optimizer=seqlab.optimizers.Adam(learning_rate=lr),
                   loss="binary_crossentropy", metrics=["accuracy"], clipnorm=1.0)
     best = {"val": -1.0}
     for epoch in range(args.epochs):
@@ -70,7 +83,11 @@ def main() -> None:
     p.add_argument("--pretrain-budget", type=float, default=600.0, help="seconds per seed")
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=15, help="classifier epochs")
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lrs", default="5e-4",
+                   help="classifier learning rates tried (comma-separated); each model "
+                        "keeps the one with the best validation accuracy")
+    p.add_argument("--save-mlm", default=None, help="save the pretrained model here")
+    p.add_argument("--load-mlm", default=None, help="skip pretraining: load this model")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
@@ -105,40 +122,50 @@ def main() -> None:
     torch.manual_seed(0)
     mlm = MaskedLanguageModel(**enc, mask_id=args.num_words)
     before = mlm.evaluate_mlm(held, seed=99)
-    mlm.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.pretrain_lr),
-                loss="sparse_categorical_crossentropy", clipnorm=1.0)
     t0 = time.perf_counter()
-    hist = mlm.pretrain(corpus, epochs=args.pretrain_epochs, batch_size=64, seed=0,
-                        verbose=1, time_budget=args.pretrain_budget)
+    if args.load_mlm:
+        mlm = seqlab.load_model(args.load_mlm, compile=False)
+        hist = {"loss": [float("nan")]}
+    else:
+        mlm.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.pretrain_lr),
+                    loss="sparse_categorical_crossentropy", clipnorm=1.0)
+        hist = mlm.pretrain(corpus, epochs=args.pretrain_epochs, batch_size=64, seed=0,
+                            verbose=1, time_budget=args.pretrain_budget)
+        if args.save_mlm:
+            mlm.save(args.save_mlm)
     pre_time = time.perf_counter() - t0
     after = mlm.evaluate_mlm(held, seed=99)
+    unigram = np.bincount([t for text in corpus for t in text], minlength=vocab) + 1.0
+    unigram_loss = float(-np.mean([np.log(unigram[t] / unigram.sum()) for text in held
+                                   for t in text]))
     print(f"pretraining on {len(corpus)} unlabelled reviews: held-out MLM loss {before:.3f} "
-          f"-> {after:.3f} after {len(hist['loss'])} epochs ({pre_time:.0f}s)", flush=True)
+          f"-> {after:.3f} after {len(hist['loss'])} epochs ({pre_time:.0f}s); a unigram "
+          f"guess scores {unigram_loss:.3f}", flush=True)
 
     rows = []
     for seed in seeds:
         lab = subsets[seed]
         n_val = max(1, n_lab // 10)
         train, val = pick(lab[n_val:]), pick(lab[:n_val])
-        torch.manual_seed(seed + 1000)
-        pre = train_classifier(classifier_from_pretrained(mlm, num_classes=1), train, val,
-                               test, args, seed)
-        torch.manual_seed(seed + 1000)
-        scratch = train_classifier(TransformerClassifier(num_classes=1, **enc), train, val,
-                                   test, args, seed)
+        pre = select(lambda: classifier_from_pretrained(mlm, num_classes=1), train, val,
+                     test, args, seed)
+        scratch = select(lambda: TransformerClassifier(num_classes=1, **enc), train, val,
+                         test, args, seed)
         row = {"seed": seed, "pretrained_test_acc": pre["test"],
-               "pretrained_epoch": pre["epoch"], "scratch_test_acc": scratch["test"],
-               "scratch_epoch": scratch["epoch"], "difference": pre["test"] - scratch["test"]}
+               "pretrained_epoch": pre["epoch"], "pretrained_lr": pre["lr"],
+               "scratch_test_acc": scratch["test"], "scratch_epoch": scratch["epoch"],
+               "scratch_lr": scratch["lr"], "difference": pre["test"] - scratch["test"]}
         rows.append(row)
         print(f"seed {seed}: test accuracy pretrained {pre['test']:.4f} (epoch "
-              f"{pre['epoch']}) vs scratch {scratch['test']:.4f} (epoch "
-              f"{scratch['epoch']}): {row['difference']:+.4f}", flush=True)
+              f"{pre['epoch']}, lr {pre['lr']:g}) vs scratch {scratch['test']:.4f} (epoch "
+              f"{scratch['epoch']}, lr {scratch['lr']:g}): {row['difference']:+.4f}",
+              flush=True)
 
     diffs = np.array([r["difference"] for r in rows])
     spread = float(diffs.std(ddof=1)) if len(diffs) > 1 else 0.0
     summary = {"bench": "bert_pretrain", "seeds": len(rows), "labelled": n_lab,
                "test": len(test_idx), "unlabelled": len(corpus),
-               "mlm_loss_before": before, "mlm_loss_after": after,
+               "mlm_loss_before": before, "mlm_loss_after": after, "unigram_loss": unigram_loss,
                "pretrain_epochs": len(hist["loss"]), "pretrain_seconds": round(pre_time, 1), "mean_difference": float(diffs.mean()),
                "std_difference": spread, "min_difference": float(diffs.min()),
                "max_difference": float(diffs.max()),
