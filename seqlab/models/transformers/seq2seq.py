@@ -19,7 +19,6 @@ Shapes: B batch, S source steps, T target steps, D d_model, V vocabulary, W beam
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Optional, Sequence
 
@@ -220,8 +219,8 @@ class TransformerSeq2Seq(Model):
                   on_epoch_end=None) -> dict:
         """Teacher-forcing training on id lists (targets include start and end ids).
 
-        Uses the optimizer and ``clipnorm`` chosen in ``compile`` (the loss is always
-        cross-entropy on the target ids). Batches group similar source lengths.
+        Uses the optimizer and ``clipnorm`` chosen in ``compile`` (clipnorm bounds the
+        global gradient norm here; the loss is always cross-entropy on the target ids). Batches group similar source lengths.
         ``on_epoch_end(epoch, logs)`` may return True to stop; ``time_budget`` (seconds)
         stops after the epoch that exceeds it. Returns ``{"loss": [...]}`` per epoch.
         """
