@@ -7,6 +7,7 @@ with LSTM(128). Trains examples/calculator.toml (override epochs with --epochs).
     OMP_NUM_THREADS=1 python bench/task_calculator.py [--epochs 30] [--threads 2]
 """
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from seqlab import tasks
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
+# one folder per process: two copies of this script never share (and wipe) a run folder
+RUNS = str(ROOT / "bench" / "out" / f"runs-{Path(__file__).stem}-{os.getpid()}")
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
-parser.add_argument("--runs-dir", default=str(ROOT / "bench" / "out"))
+parser.add_argument("--runs-dir", default=RUNS)
 args = parser.parse_args()
 
 cfg = Config.load(ROOT / "examples" / "calculator.toml")

@@ -7,6 +7,7 @@ plain LSTM on seasonal differences 1.36. Uses examples/forecast_{airline,sunspot
     OMP_NUM_THREADS=1 python bench/task_forecast.py [--seeds 0 1 2]
 """
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from seqlab import tasks
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
+# one folder per process: two copies of this script never share (and wipe) a run folder
+RUNS = str(ROOT / "bench" / "out" / f"runs-{Path(__file__).stem}-{os.getpid()}")
 parser = argparse.ArgumentParser()
 parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 parser.add_argument("--datasets", nargs="+", default=["airline", "sunspots"])
@@ -25,7 +28,7 @@ for name in args.datasets:
     mase, m = [], {}
     for seed in args.seeds:
         cfg = Config.load(ROOT / "examples" / f"forecast_{name}.toml")
-        cfg.runs_dir, cfg.name = str(ROOT / "bench" / "out"), f"forecast_{name}_{seed}"
+        cfg.runs_dir, cfg.name = RUNS, f"forecast_{name}_{seed}"
         cfg.training.seed = seed
         _, m = tasks.train(cfg, verbose=False)
         mase.append(m["mase"])

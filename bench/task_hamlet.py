@@ -8,6 +8,7 @@ dropout 0.2, 2.26 at 10 and 2.24 at 15 CPU-minutes. Uses examples/hamlet_char_ls
     OMP_NUM_THREADS=1 python bench/task_hamlet.py [--epochs 20]
 """
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -15,13 +16,15 @@ from seqlab import tasks
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
+# one folder per process: two copies of this script never share (and wipe) a run folder
+RUNS = str(ROOT / "bench" / "out" / f"runs-{Path(__file__).stem}-{os.getpid()}")
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
 args = parser.parse_args()
 
 cfg = Config.load(ROOT / "examples" / "hamlet_char_lstm.toml")
-cfg.runs_dir, cfg.training.threads = str(ROOT / "bench" / "out"), args.threads
+cfg.runs_dir, cfg.training.threads = RUNS, args.threads
 if args.epochs:
     cfg.training.epochs = args.epochs
 t0 = time.time()

@@ -8,6 +8,7 @@ unigram+bigram logistic regression fitted on the same split beside it. Anchor: K
     OMP_NUM_THREADS=1 python bench/task_sentiment.py [--seeds 0 1 2] [--arch cnn]
 """
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from seqlab import tasks
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
+# one folder per process: two copies of this script never share (and wipe) a run folder
+RUNS = str(ROOT / "bench" / "out" / f"runs-{Path(__file__).stem}-{os.getpid()}")
 parser = argparse.ArgumentParser()
 parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 parser.add_argument("--arch", default="cnn")
@@ -24,7 +27,7 @@ args = parser.parse_args()
 accs, m = [], {}
 for seed in args.seeds:
     cfg = Config.load(ROOT / "examples" / "sentiment_rotten_tomatoes.toml")
-    cfg.runs_dir, cfg.name = str(ROOT / "bench" / "out"), f"rt_{args.arch}_{seed}"
+    cfg.runs_dir, cfg.name = RUNS, f"rt_{args.arch}_{seed}"
     cfg.training.seed, cfg.model.arch = seed, args.arch
     if args.arch == "rnn":
         cfg.model.bidirectional, cfg.model.units = True, 64

@@ -9,6 +9,7 @@ Both the Conv1D FCN (examples/ucr_*_fcn.toml settings) and an LSTM classifier ar
         [--models fcn lstm] [--epochs 300]
 """
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from seqlab import tasks
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
+# one folder per process: two copies of this script never share (and wipe) a run folder
+RUNS = str(ROOT / "bench" / "out" / f"runs-{Path(__file__).stem}-{os.getpid()}")
 ANCHORS = {"gunpoint": (99.0, 100.0, 99.1), "italy_power_demand": (95.5, 96.1, 96.3),
            "arrowhead": (83.0, 84.3, 84.5), "osuleaf": (95.0, 97.7, 97.9)}
 
@@ -38,7 +41,7 @@ for name in args.datasets:
         for seed in args.seeds:
             cfg = Config.from_dict({
                 "task": "classify", "name": f"ucr_{name}_{model}_{seed}",
-                "runs_dir": str(ROOT / "bench" / "out"),
+                "runs_dir": RUNS,
                 "data": {"dataset": name, "val_fraction": 0.0},
                 "model": MODELS[model],
                 "training": {"epochs": args.epochs, "batch_size": 16, "seed": seed,
