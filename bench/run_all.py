@@ -135,9 +135,11 @@ def write_report(runs: list[dict], args) -> str:
                 lines += [f"### {name}", "", f"Not measured: {st} (see bench/out/{name}.log).", ""]
             continue
         quick = " (shrunken sizes: --quick)" if d.get("quick") else ""
+        when = dt.datetime.fromtimestamp((OUT / f"{name}.json").stat().st_mtime,
+                                         dt.timezone.utc)
         lines += [f"### {name}{quick}", "",
-                  f"{d.get('repeats')} interleaved rounds; load average at the end "
-                  f"{d['machine'].get('load_avg_1min')}.", "",
+                  f"Measured {when:%Y-%m-%d %H:%M} UTC; {d.get('repeats')} interleaved rounds; "
+                  f"load average at the end {d['machine'].get('load_avg_1min')}.", "",
                   "| figure | median | min | max | unit | CPU-time ratio | goal |",
                   "|---|---|---|---|---|---|---|"]
         for f in d["figures"]:
@@ -145,7 +147,8 @@ def write_report(runs: list[dict], args) -> str:
             goal = "" if f.get("goal") is None else (
                 f">= {f['goal']} {'PASS' if f['passed'] else '**MISS**'}")
             note = f" ({f['note']})" if f.get("note") else ""
-            lines.append(f"| {f['name']}{note} | {_num(f['value'], u)} | {_num(f.get('min'), u)} "
+            label = f"{f['name']}{note}".replace("|", "\\|")
+            lines.append(f"| {label} | {_num(f['value'], u)} | {_num(f.get('min'), u)} "
                          f"| {_num(f.get('max'), u)} | {u} | {_num(f.get('cpu_ratio'), 'x')} "
                          f"| {goal} |")
         lines.append("")
