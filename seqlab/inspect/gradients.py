@@ -124,9 +124,9 @@ def hidden_gradients(model: torch.nn.Module, x, y, loss: Optional[Callable] = No
 
     >>> import seqlab
     >>> from seqlab.layers import SimpleRNN, Dense
-    >>> m = seqlab.Sequential([SimpleRNN(4, input_shape=(6, 1)), Dense(1)])
+    >>> m = seqlab.Sequential([SimpleRNN(4, input_shape=(6, 1), name="rnn"), Dense(1)])
     >>> flow = hidden_gradients(m, torch.randn(2, 6, 1), torch.zeros(2, 1))
-    >>> flow.norms["simple_rnn"].shape
+    >>> flow.norms["rnn"].shape
     (6,)
     """
     clone = _copy(model, dtype, x).eval()
