@@ -26,11 +26,11 @@ the padding index 0 (Keras writes the OOV token for it), and stops at the end to
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
+
+from seqlab.io import atomic_write_bytes
 
 __all__ = ["Tokenizer", "text_to_word_sequence", "tokenizer_from_json", "DEFAULT_FILTERS"]
 
@@ -53,18 +53,8 @@ def text_to_word_sequence(text: str, filters: str = DEFAULT_FILTERS, lower: bool
 
 
 def write_text_atomic(path: Union[str, Path], text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder + os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` (UTF-8) atomically: see ``seqlab.io.atomic_write_bytes``."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 class Tokenizer:

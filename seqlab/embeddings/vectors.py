@@ -11,11 +11,12 @@ Shapes: V vocabulary, E vector size.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
+
+from seqlab.io import atomic_write_bytes
 
 PathLike = Union[str, os.PathLike]
 
@@ -106,17 +107,10 @@ class WordVectors:
             if not w or any(ch.isspace() for ch in w):
                 raise ValueError(f"save_word2vec_format: word {w!r} is empty or contains "
                                  f"whitespace, which the text format cannot store.")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(f"{len(self)} {self.vector_size}\n")
-                for w, v in zip(self.index_to_key, self.vectors):
-                    f.write(w + " " + " ".join(f"{x:.6g}" for x in v) + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        lines = [f"{len(self)} {self.vector_size}\n"]
+        lines += [w + " " + " ".join(f"{x:.6g}" for x in v) + "\n"
+                  for w, v in zip(self.index_to_key, self.vectors)]
+        atomic_write_bytes(path, "".join(lines).encode("utf-8"))
 
     @classmethod
     def load_word2vec_format(cls, path: PathLike) -> "WordVectors":
