@@ -25,12 +25,21 @@ import torch.nn.functional as F
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [eps, 1 - eps]
 
 
+def _differ_by_trailing_one(a, b) -> bool:
+    """True when ``a`` is ``b`` plus a last axis of size 1, or the other way round."""
+    a, b = tuple(a), tuple(b)
+    if len(a) < len(b):
+        a, b = b, a
+    return len(a) == len(b) + 1 and a[-1] == 1 and a[:-1] == b
+
+
 def _match(y_pred: torch.Tensor, y_true: torch.Tensor, loss: str) -> torch.Tensor:
-    """``y_true`` as a float tensor shaped like ``y_pred`` ((B,) is accepted for (B, 1))."""
+    """``y_true`` as a float tensor shaped like ``y_pred``. As in Keras, the shapes may
+    differ only by a trailing axis of size 1: (B,) for (B, 1), (B, T) for (B, T, 1)."""
     y_true = y_true.to(y_pred.dtype)
     if y_true.shape == y_pred.shape:
         return y_true
-    if y_true.numel() == y_pred.numel() and y_true.shape[0] == y_pred.shape[0]:
+    if _differ_by_trailing_one(y_true.shape, y_pred.shape):
         return y_true.reshape(y_pred.shape)  # (B,) -> (B, 1)
     hint = ""
     if loss == "categorical_crossentropy" and y_true.dim() == y_pred.dim() - 1:

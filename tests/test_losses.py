@@ -70,6 +70,19 @@ def test_wrong_target_shapes_give_one_clear_sentence():
         losses.get("hinge_x")
 
 
+def test_targets_are_reshaped_only_across_a_trailing_axis_of_one():
+    # (B,) for (B, 1) and (B, T) for (B, T, 1) are the same targets ...
+    assert losses.mean_squared_error(torch.zeros(4, 1), torch.ones(4)).tolist() == [1.0] * 4
+    per = losses.mean_absolute_error(torch.zeros(2, 3, 1), torch.full((2, 3), 2.0))
+    assert per.tolist() == [[2.0] * 3] * 2
+    # ... but targets with the same number of values in another layout are a mistake,
+    # never silently reshaped: (2, 3, 4) laid out as (2, 4, 3) would scramble the steps.
+    with pytest.raises(ValueError, match=r"targets of shape \(2, 3, 4\) do not match .* \(2, 4, 3\)"):
+        losses.mean_squared_error(torch.zeros(2, 4, 3), torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match=r"targets of shape \(5, 3, 2\)"):
+        losses.binary_crossentropy(torch.full((5, 6), 0.5), torch.zeros(5, 3, 2))
+
+
 def test_model_with_sigmoid_output_trains_on_logits():
     # A saturated sigmoid: the loss the model reports is the exact logit loss, not the
     # clipped probability loss.
