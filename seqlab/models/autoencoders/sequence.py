@@ -28,6 +28,10 @@ from seqlab.models.model import Model
 class _SequenceAE(Model):
     """Shared parts: input checks, MSE loss terms, per-step reconstruction errors."""
 
+    def build(self, input_shape) -> None:
+        with torch.no_grad():  # one dummy window creates every lazily built weight
+            self.forward(torch.zeros(1, self.timesteps, self.features))
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
@@ -84,10 +88,6 @@ class RecurrentAutoencoder(_SequenceAE):
         self.head = TimeDistributed(Dense(self.features))  # (B, T, D)
         self.build_once((None, self.timesteps, self.features))
 
-    def build(self, input_shape) -> None:
-        with torch.no_grad():
-            self.forward(torch.zeros(1, self.timesteps, self.features))
-
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> the encoder's final state h (B, H)"""
         self._check(x)
@@ -128,10 +128,6 @@ class ConvAutoencoder(_SequenceAE):
                                      for f in filters[::-1])
         self.head = Conv1D(self.features, k, padding="same")  # linear output (B, T, D)
         self.build_once((None, self.timesteps, self.features))
-
-    def build(self, input_shape) -> None:
-        with torch.no_grad():
-            self.forward(torch.zeros(1, self.timesteps, self.features))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> (B, ceil(T / 2^n), F_last)"""
