@@ -145,10 +145,7 @@ def test_truncated_bptt_bad_arguments():
 
 
 def test_bptt_equals_autograd_through_seqlab_simple_rnn():
-    try:
-        from seqlab.layers import SimpleRNN
-    except ImportError:
-        pytest.skip("seqlab.layers.SimpleRNN is not available yet")
+    from seqlab.layers import SimpleRNN
     B, T, D, H, O = 3, 10, 4, 6, 2
     params, x, target = random_problem(7, B, T, D, H, O, "mse")
     L, grads = bp.bptt(params, x, target)

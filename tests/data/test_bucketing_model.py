@@ -1,7 +1,6 @@
 """A model fed bucketed, per-batch-padded, masked batches computes for every sequence
 the outputs that sequence gets when run alone (no padding at all)."""
 import numpy as np
-import pytest
 import torch
 from torch.utils.data import DataLoader
 
@@ -9,9 +8,6 @@ import seqlab
 from seqlab import layers
 from seqlab.data import BucketBatchSampler, collate_padded
 
-pytestmark = pytest.mark.skipif(
-    not (hasattr(seqlab, "Sequential") and hasattr(layers, "LSTM")),
-    reason="needs seqlab.Sequential and seqlab.layers.LSTM")
 
 
 def test_trained_with_bucketing_outputs_match_each_sequence_alone():

@@ -7,11 +7,7 @@ from torch.utils.data import DataLoader
 from seqlab import Model, Sequential, layers
 from seqlab.models.adapters import SequenceData
 
-try:
-    from seqlab.layers.recurrent import LSTM, SimpleRNN
-except ImportError:  # the recurrent family is built by another helper
-    LSTM = SimpleRNN = None
-needs_rnn = pytest.mark.skipif(SimpleRNN is None, reason="seqlab.layers.recurrent missing")
+from seqlab.layers.recurrent import LSTM, SimpleRNN
 
 
 def sentiment_data(n, rng, k=4):
@@ -26,7 +22,6 @@ def sentiment_data(n, rng, k=4):
     return xs, ys.astype("float32")
 
 
-@needs_rnn
 def test_003_listing_learns_a_sentiment_task():
     rng = np.random.default_rng(0)
     x_train, y_train = sentiment_data(800, rng)
@@ -70,6 +65,28 @@ def test_same_seed_same_weights_and_history():
     assert runs[0][0]["loss"] != runs[2][0]["loss"]
     assert set(runs[0][0]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(runs[0][0]["val_loss"]) == 3
+
+
+def test_validation_split_holds_out_the_last_samples():
+    # Keras: the last fraction of the samples, taken before shuffling, never trained on.
+    x, y = _xor_like(40)
+    model = _mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    h = model.fit(x, y, epochs=2, batch_size=8, verbose=0, seed=0, validation_split=0.25)
+    val_loss, val_acc = model.evaluate(x[30:], y[30:], verbose=0)
+    assert h.history["val_loss"][-1] == pytest.approx(val_loss, rel=1e-6)
+    assert h.history["val_accuracy"][-1] == pytest.approx(val_acc)
+    first = model.evaluate(x[:10], y[:10], verbose=0)[0]
+    assert abs(first - val_loss) > 1e-4  # the check above can tell the two ends apart
+    # the same rule for variable-length sequences (bucketed, padded per batch)
+    rng = np.random.default_rng(1)
+    seqs = [rng.integers(1, 9, int(n)).tolist() for n in rng.integers(2, 9, 40)]
+    labels = np.array([float(3 in s) for s in seqs], "float32")
+    rnn = Sequential([layers.Embedding(10, 4), LSTM(4), layers.Dense(1, activation="sigmoid")])
+    rnn.compile(optimizer="adam", loss="binary_crossentropy")
+    h = rnn.fit(seqs, labels, epochs=1, batch_size=8, verbose=0, seed=0, validation_split=0.25)
+    assert h.history["val_loss"][-1] == pytest.approx(
+        rnn.evaluate(seqs[30:], labels[30:], verbose=0), rel=1e-5)
 
 
 def test_verbosity(capsys):
@@ -134,7 +151,6 @@ def test_variable_length_batches_are_bucketed_and_padded_per_batch():
     assert waste < 0.25 * full
 
 
-@needs_rnn
 def test_variable_length_predictions_equal_each_sequence_alone():
     torch.manual_seed(0)
     model = Sequential([layers.Embedding(30, 6), LSTM(5), layers.Dense(2)])
@@ -179,7 +195,6 @@ def test_dataloader_input():
     assert len(seq_model.fit(seq_loader, verbose=0).history["loss"]) == 1
 
 
-@needs_rnn
 def test_predict_on_a_padded_dataloader_cuts_each_row_to_its_length():
     from seqlab.data.batching import collate_padded
     torch.manual_seed(0)

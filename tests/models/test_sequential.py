@@ -6,11 +6,7 @@ from torch import nn
 
 from seqlab import Model, Sequential, layers
 
-try:
-    from seqlab.layers.recurrent import LSTM, GRU, SimpleRNN
-except ImportError:  # the recurrent family is built by another helper
-    LSTM = GRU = SimpleRNN = None
-needs_rnn = pytest.mark.skipif(LSTM is None, reason="seqlab.layers.recurrent not available")
+from seqlab.layers.recurrent import GRU, LSTM, SimpleRNN
 
 
 def test_shapes_propagate_before_any_data():
@@ -107,7 +103,6 @@ def test_subclassed_model_is_an_nn_module():
     assert "Total params: 150" in text
 
 
-@needs_rnn
 @pytest.mark.parametrize("rnn", ["LSTM", "GRU"])
 def test_mask_from_embedding_reaches_the_recurrent_layer(rnn):
     torch.manual_seed(0)
@@ -123,7 +118,6 @@ def test_mask_from_embedding_reaches_the_recurrent_layer(rnn):
         torch.testing.assert_close(batch[i:i + 1], alone, atol=1e-5, rtol=1e-5)
 
 
-@needs_rnn
 def test_explicit_padding_mask_passes_through_embedding():
     # No mask_zero: the mask given to the model (what fit builds for variable-length
     # data) must still reach the LSTM.

@@ -5,11 +5,7 @@ from seqlab import Sequential, layers
 from seqlab.layers.base import reset_name_counts
 from seqlab.models.summary import format_shape
 
-try:
-    from seqlab.layers.recurrent import GRU, LSTM, SimpleRNN
-except ImportError:  # the recurrent family is built by another helper
-    GRU = LSTM = SimpleRNN = None
-needs_rnn = pytest.mark.skipif(SimpleRNN is None, reason="seqlab.layers.recurrent missing")
+from seqlab.layers.recurrent import GRU, LSTM, SimpleRNN
 
 
 def _course_listing(rnn):
@@ -25,7 +21,6 @@ def _totals(text):
     return [line for line in text.splitlines() if "params:" in line]
 
 
-@needs_rnn
 @pytest.mark.parametrize("make, rnn_params, total", [
     (lambda: SimpleRNN(128), 24704, "89,994"),
     (lambda: LSTM(128), 98816, "164,106"),
@@ -42,7 +37,6 @@ def test_001_listings_print_the_course_totals(make, rnn_params, total):
     assert rows[2].split()[-3:] == ["(None,", "10)", "1290"]
 
 
-@needs_rnn
 def test_001_deep_encoder():
     model = Sequential()
     model.add(layers.Embedding(input_dim=1000, output_dim=64))
@@ -57,7 +51,6 @@ def test_001_deep_encoder():
     assert _totals(text)[0] == "Total params: 361,098"
 
 
-@needs_rnn
 def test_003_imdb_listing_exact_table():
     reset_name_counts()
     model = Sequential()
