@@ -1,4 +1,6 @@
 """Core layers: golden values, parity with torch, shapes, configs and errors."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -74,10 +76,33 @@ def test_dropout_scales_in_training_and_is_identity_in_eval():
     assert torch.equal(layer(x), x)
 
 
+def _phi(v):  # standard normal CDF
+    return 0.5 * (1 + math.erf(v / math.sqrt(2)))
+
+
+_SELU_A, _SELU_L = 1.6732632423543772, 1.0507009873554805
+FORMULAS = {  # each activation's textbook formula, element by element
+    "linear": lambda v: v, "step": lambda v: float(v >= 0), "heaviside": lambda v: float(v >= 0),
+    "relu": lambda v: max(v, 0.0), "leaky_relu": lambda v: v if v > 0 else 0.2 * v,
+    "sigmoid": lambda v: 1 / (1 + math.exp(-v)), "tanh": math.tanh,
+    "elu": lambda v: v if v > 0 else math.exp(v) - 1, "gelu": lambda v: v * _phi(v),
+    "hard_sigmoid": lambda v: min(max(v + 3, 0.0), 6.0) / 6,  # Keras 3: relu6(x + 3) / 6
+    "softplus": lambda v: math.log1p(math.exp(v)), "softsign": lambda v: v / (1 + abs(v)),
+    "swish": lambda v: v / (1 + math.exp(-v)), "silu": lambda v: v / (1 + math.exp(-v)),
+    "selu": lambda v: _SELU_L * (v if v > 0 else _SELU_A * (math.exp(v) - 1)),
+}
+
+
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
-def test_every_named_activation_runs_and_keeps_shape(name):
-    x = torch.linspace(-3, 3, 12).reshape(3, 4)
-    assert activations.get(name)(x).shape == x.shape
+def test_every_named_activation_follows_its_formula(name):
+    x = torch.linspace(-4, 4, 12, dtype=torch.float64).reshape(3, 4)
+    y = activations.get(name)(x)
+    assert y.shape == x.shape
+    if name == "softmax":
+        expected = np.exp(x.numpy()) / np.exp(x.numpy()).sum(-1, keepdims=True)
+    else:
+        expected = np.vectorize(FORMULAS[name])(x.numpy())
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-7, atol=1e-12)
 
 
 def test_activation_golden_values():
