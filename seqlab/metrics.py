@@ -38,6 +38,11 @@ def sparse_categorical_accuracy(y_pred, y_true) -> torch.Tensor:
     """[ argmax p == y ]   # (B, C), (B,) -> (B,)"""
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
+    if tuple(y_true.shape) != tuple(y_pred.shape[:-1]):  # else it would broadcast silently
+        raise ValueError(
+            f"sparse_categorical_accuracy: targets must be class ids of shape "
+            f"{tuple(y_pred.shape[:-1])} for outputs of shape {tuple(y_pred.shape)}, got "
+            f"{tuple(y_true.shape)}. For one-hot targets use 'categorical_accuracy'.")
     return (y_pred.argmax(dim=-1) == y_true.long()).to(y_pred.dtype)
 
 

@@ -37,3 +37,12 @@ def test_unknown_metric_error():
     import pytest
     with pytest.raises(ValueError, match="unknown metric 'f7'"):
         metrics.resolve("f7")
+
+
+def test_sparse_accuracy_rejects_targets_that_are_not_class_ids():
+    import pytest
+    p = torch.tensor([[0.1, 0.9], [0.8, 0.2]])
+    assert metrics.sparse_categorical_accuracy(p, torch.tensor([[1], [1]])).tolist() == [1.0, 0.0]
+    # one-hot targets would broadcast against the (B,) argmax into a (B, C) grid
+    with pytest.raises(ValueError, match=r"class ids of shape \(2,\).*got \(2, 2\)"):
+        metrics.sparse_categorical_accuracy(p, torch.tensor([[0.0, 1.0], [0.0, 1.0]]))
