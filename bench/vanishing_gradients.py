@@ -113,7 +113,7 @@ def main(argv=None) -> int:
             r0 = hidden_gradients(model, probe.x, probe.y[:, None]).ratio()
             best, secs, epochs = train(model, data, val, args.budget)
             flow = hidden_gradients(model, probe.x, probe.y[:, None])
-            trained_flows.setdefault(cell, flow)
+            trained_flows[f"{cell} seed {seed}"] = flow
             rows.append((cell, seed, best, secs, epochs, best < 0.01, r0, flow.ratio()))
             print(f"{cell:9s} {seed:4d} {best:12.4f} {secs:8.0f} {epochs:6d} "
                   f"{str(best < 0.01):>7s} {r0:10.3g} {flow.ratio():13.3g}", flush=True)
