@@ -103,6 +103,12 @@ def test_gradient_norm_logger_records_every_parameter(tmp_path):
     model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[log])
     assert len(log.norms) == 5                       # kernel, recurrent, bias, Dense x2
     assert all(len(v) == 8 and all(n > 0 for n in v) for v in log.norms.values())
+    # gradients (not weights), after clipping: every logged norm is within clipnorm
+    model.compile("adam", "mse", clipnorm=1e-3)
+    clipped, every2 = GradientNormLogger(), GradientNormLogger(every=2)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[clipped, every2])
+    assert all(0 < n <= 1e-3 * (1 + 1e-5) for v in clipped.norms.values() for n in v)
+    assert {k: v[1::2] for k, v in clipped.norms.items()} == every2.norms
 
 
 def test_plots_are_written(tmp_path):
