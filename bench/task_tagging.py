@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seqlab.config import Config  # noqa: E402
+from seqlab import runs  # noqa: E402
 from seqlab.runs import make_optimizer, seed_everything  # noqa: E402
 from seqlab.tasks import tag  # noqa: E402
 
@@ -59,6 +60,9 @@ def train_one(cfg: Config, minutes: float, log) -> dict:
     best, best_state, best_epoch, epochs = -1.0, None, 0, 0
     t0 = time.time()
     for epoch in range(cfg.training.epochs):
+        if hasattr(runs, "learning_rate"):  # [training] lr_schedule, as runs.train_epochs
+            for group in optimizer.param_groups:
+                group["lr"] = runs.learning_rate(cfg, epoch)
         model.train()
         rng = np.random.default_rng([cfg.training.seed, epoch])
         for batch in tag.train_batches(data, cfg, rng):
@@ -97,6 +101,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=None, help="at most this many epochs")
     p.add_argument("--minutes", type=float, default=None,
                    help="wall-clock training budget per seed (stops after that epoch)")
+    p.add_argument("--lr-schedule", default=None, choices=["constant", "cosine"],
+                   help="override [training] lr_schedule (cosine decays to 0 over --epochs)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-append", action="store_true", help="do not write bench/out/tasks.md")
     args = p.parse_args()
@@ -112,6 +118,8 @@ def main() -> None:
         minutes = args.minutes or 15.0
     if args.epochs:
         cfg0.training.epochs = args.epochs
+    if args.lr_schedule:
+        cfg0.training.lr_schedule = args.lr_schedule
 
     lines: list[str] = []
 
@@ -137,7 +145,8 @@ def main() -> None:
     per_seed = " ".join(f"{r['acc']:.2f}" for r in results)
     lines.append(
         f"| Turkish UPOS ({mode}) | word+char Bi{m.cell.upper()}({m.units}) tagger, seeds "
-        f"{seeds}, <= {cfg0.training.epochs} epochs / {minutes:g} min per seed "
+        f"{seeds}, <= {cfg0.training.epochs} epochs ({getattr(cfg0.training, 'lr_schedule', 'constant')} "
+        f"lr {cfg0.training.learning_rate:g}) / {minutes:g} min per seed "
         f"({', '.join(str(r['epochs']) for r in results)} run) | token accuracy "
         f"{acc:.2f}% ({per_seed}) | MFT {mft:.2f}% "
         f"(+{acc - mft:.2f} pts) | >= {TARGET}% and >= +{MARGIN} pts | "
