@@ -56,6 +56,11 @@ class Embedding(Layer):
                                  f"({self.input_dim}, {self.output_dim}), got {matrix.shape}.")
             with torch.no_grad():
                 self.embeddings.copy_(torch.as_tensor(matrix, dtype=self.embeddings.dtype))
+            # Not a config entry: the matrix is saved with the other weights (safetensors),
+            # and get_config() must stay JSON. ``weights`` is the 6th positional argument.
+            args, kw = self._init_args
+            object.__setattr__(self, "_init_args",
+                               (args[:5], {k: v for k, v in kw.items() if k != "weights"}))
         self.built = True
         self.build_input_shape = self.batch_input_shape
         self.trainable = self._trainable
@@ -63,7 +68,14 @@ class Embedding(Layer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.is_floating_point():
             x = x.long()
-        out = nn.functional.embedding(x, self.embeddings)  # (B, T) -> (B, T, E)
+        try:
+            out = nn.functional.embedding(x, self.embeddings)  # (B, T) -> (B, T, E)
+        except IndexError:  # torch's "index out of range in self": say which ids and why
+            raise ValueError(
+                f"{self.name} (Embedding): token ids must lie in [0, {self.input_dim}), got "
+                f"ids in [{int(x.min())}, {int(x.max())}]. Give the layer input_dim="
+                f"{int(x.max()) + 1} or more (the vocabulary size, padding 0 included), or "
+                f"limit the tokenizer's num_words.") from None
         return attach_mask(out, self.compute_mask(x, None))
 
     def compute_mask(self, inputs, mask=None) -> Optional[torch.Tensor]:

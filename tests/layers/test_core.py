@@ -135,6 +135,28 @@ def test_time_distributed_applies_the_same_dense_at_every_step():
     assert td.count_params() == 4 * 3 + 3
 
 
+def test_embedding_out_of_range_ids_get_a_clear_error():
+    emb = Embedding(5, 3, name="emb")
+    for bad, seen in ((torch.tensor([[1, 7]]), r"\[1, 7\]"), (torch.tensor([[-1, 2]]), r"\[-1, 2\]")):
+        with pytest.raises(ValueError, match=r"emb \(Embedding\): token ids must lie in "
+                                             r"\[0, 5\), got ids in " + seen + ".*input_dim"):
+            emb(bad)
+
+
+def test_pretrained_embedding_saves_and_loads(tmp_path):
+    from seqlab import Sequential, load_model
+    vectors = np.random.default_rng(0).normal(size=(6, 3)).astype("float32")
+    model = Sequential([Embedding.from_pretrained(vectors), Dense(2)])
+    x = np.array([[1, 2, 5]])
+    path = tmp_path / "m.safetensors"
+    model.save(path)  # the matrix travels with the weights, not in the JSON config
+    again = load_model(path)
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    np.testing.assert_array_equal(again.layers[0].get_weights()[0], vectors)
+    assert not again.layers[0].embeddings.requires_grad  # still frozen
+    assert "weights" not in again.layers[0].get_config()
+
+
 def test_embedding_lookup_mask_and_course_parameter_count():
     emb = Embedding(input_dim=1000, output_dim=64, mask_zero=True)
     assert emb.count_params() == 64000
