@@ -98,19 +98,13 @@ class Model(Layer):
         self.built = True
         self.build_input_shape = tuple(input_shape)
 
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
+    @Layer.trainable.setter
     def trainable(self, value: bool) -> None:
         """Freeze (False) or unfreeze (True) every layer of the model, as Keras does."""
-        self._trainable = bool(value)
         for module in self.modules():
             if module is not self and isinstance(module, Layer):
                 module.trainable = value
-        for p in self.parameters():
-            p.requires_grad_(self._trainable)
+        Layer.trainable.fset(self, value)  # the flag and every parameter's requires_grad
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,

@@ -66,6 +66,10 @@ def test_frozen_layer_stays_frozen_and_is_counted():
     assert "Non-trainable params: 40" in text and "Trainable params: 10" in text
     model.trainable = False
     assert all(not p.requires_grad for p in model.parameters())
+    assert not model.trainable and not any(layer.trainable for layer in model.layers)
+    model.trainable = True  # Keras: unfreezing the model unfreezes every layer
+    assert all(p.requires_grad for p in model.parameters())
+    assert model.trainable and all(layer.trainable for layer in model.layers)
 
 
 def test_logits_for_the_loss_probabilities_for_the_user():
