@@ -217,11 +217,19 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     np.add.at(matrix, (y_te, pred), 1)
     plots.confusion_matrix(matrix, data.vocab["classes"], run.plots_dir / "confusion_matrix.png")
     out = {"baseline_majority": float(np.mean(y_te == np.bincount(y_tr, minlength=C).argmax()))}
-    if data.vocab["text"] and data.info.get("raw_text"):
+    if data.vocab["text"] and data.info.get("raw_text") and _has_sklearn():
         out["baseline_logreg_ngrams"] = logreg_baseline(data.info["raw_text"]["train"], y_tr,
                                                         data.info["raw_text"]["test"], y_te,
                                                         run.config.data.level)
     return out
+
+
+def _has_sklearn() -> bool:
+    try:
+        import sklearn  # noqa: F401  (the [datasets] extra installs it)
+        return True
+    except ImportError:
+        return False
 
 
 def logreg_baseline(train_texts, y_train, test_texts, y_test, level: str = "word") -> float:
