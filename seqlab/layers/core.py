@@ -53,6 +53,12 @@ class Dense(Layer):
         self.bias = nn.Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if x.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(f"{self.name} (Dense): built for {self.kernel.shape[0]} input "
+                             f"features, got input of shape {tuple(x.shape)}. Feed "
+                             f"(..., {self.kernel.shape[0]}) or use a new layer.")
+        if not x.is_floating_point():
+            x = x.to(self.kernel.dtype)  # token ids or 0/1 features, as Keras casts them
         y = torch.matmul(x, self.kernel)  # (..., D) @ (D, U) -> (..., U)
         if self.bias is not None:
             y = y + self.bias

@@ -56,6 +56,20 @@ def test_dense_rejects_bad_units_naming_layer_and_value(units):
         Dense(units, name="head")
 
 
+def test_dense_wrong_feature_size_after_build_names_the_layer_and_the_sizes():
+    dense = Dense(2, input_shape=(3,), name="head")
+    dense(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"head \(Dense\): built for 3 input features, got "
+                                         r"input of shape \(2, 4\)"):
+        dense(torch.zeros(2, 4))
+
+
+def test_dense_casts_integer_inputs():
+    dense = Dense(1, kernel_initializer=1.0, bias_initializer=0.5)
+    y = dense(torch.tensor([[1, 2, 3]]))  # int64 features, as Conv1D accepts them
+    assert y.dtype == torch.float32 and y.tolist() == [[6.5]]
+
+
 def test_unknown_activation_names_the_choices():
     with pytest.raises(ValueError, match="unknown activation 'relux'.*relu"):
         Dense(3, activation="relux")
