@@ -16,6 +16,7 @@ Shapes: N samples, B batch, T time, D features.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
@@ -24,6 +25,17 @@ import torch
 from torch.utils.data import DataLoader
 
 from seqlab.layers.base import get_mask
+
+
+def validation_cut(n: int, fraction: float) -> int:
+    """Where ``validation_split`` cuts ``n`` samples, as Keras 3 does: the first
+    floor(n * (1 - fraction)) train, the rest validate; neither part may be empty."""
+    cut = int(math.floor(n * (1.0 - fraction) + 1e-9))  # 1e-9: 10 * (1 - 0.9) is 0.99999...
+    if cut == 0 or cut == n:
+        part = "no training samples" if cut == 0 else "no validation samples"
+        raise ValueError(f"fit(): validation_split={fraction} of {n} samples leaves {part}. "
+                         f"Use more data, another fraction, or validation_data=(x_val, y_val).")
+    return cut
 
 
 @dataclass
@@ -83,7 +95,7 @@ class ArrayData:
 
     def split(self, fraction: float) -> tuple["ArrayData", "ArrayData"]:
         """Keras's validation_split: the *last* ``fraction`` of the samples, before shuffling."""
-        cut = len(self) - int(round(len(self) * fraction))
+        cut = validation_cut(len(self), fraction)
         ys = (None, None) if self.y is None else (self.y[:cut], self.y[cut:])
         return ArrayData(self.x[:cut], ys[0]), ArrayData(self.x[cut:], ys[1])
 
@@ -128,7 +140,7 @@ class SequenceData:
         return new
 
     def split(self, fraction: float) -> tuple["SequenceData", "SequenceData"]:
-        cut = len(self) - int(round(len(self) * fraction))
+        cut = validation_cut(len(self), fraction)
         return self._subset(range(0, cut)), self._subset(range(cut, len(self)))
 
     def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0,

@@ -89,6 +89,26 @@ def test_validation_split_holds_out_the_last_samples():
         rnn.evaluate(seqs[30:], labels[30:], verbose=0), rel=1e-5)
 
 
+@pytest.mark.parametrize("n,split,train", [(10, 0.35, 6), (10, 0.25, 7), (7, 0.5, 3)])
+def test_validation_split_point_is_keras(n, split, train):
+    # Keras 3: the first floor(n * (1 - split)) samples train, the rest validate
+    x, y = _xor_like(n)
+    model = _mlp()
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    h = model.fit(x, y, epochs=1, batch_size=n, verbose=0, seed=0, validation_split=split)
+    assert h.history["val_loss"][-1] == pytest.approx(
+        model.evaluate(x[train:], y[train:], verbose=0), rel=1e-6)
+
+
+@pytest.mark.parametrize("n,split", [(3, 0.7), (1, 0.5)])
+def test_validation_split_that_leaves_a_part_empty_is_an_error(n, split):
+    x, y = _xor_like(n)
+    model = _mlp()
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    with pytest.raises(ValueError, match=rf"validation_split={split} of {n} samples leaves"):
+        model.fit(x, y, epochs=1, verbose=0, validation_split=split)
+
+
 def test_verbosity(capsys):
     x, y = _xor_like(32)
     model = _mlp()
