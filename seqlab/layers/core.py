@@ -115,11 +115,27 @@ class Reshape(Layer):
         if sum(s == -1 for s in self.target_shape) > 1:
             raise ValueError(f"Reshape {self.name}: at most one -1 in target_shape, "
                              f"got {self.target_shape}.")
+        if any(s == 0 or s < -1 for s in self.target_shape):
+            raise ValueError(f"Reshape {self.name}: target_shape entries must be positive or "
+                             f"-1 (one inferred axis), got {self.target_shape}.")
+
+    def _check_size(self, sample_shape: Shape) -> None:
+        if None in sample_shape:
+            return
+        n = int(np.prod(sample_shape))
+        known = int(np.prod([s for s in self.target_shape if s != -1]))
+        if (n % known if -1 in self.target_shape else n != known):
+            raise ValueError(
+                f"{self.name} (Reshape): cannot reshape samples of shape {tuple(sample_shape)} "
+                f"({n} values) to target_shape {self.target_shape}. Choose sizes whose "
+                f"product is {n} (one of them may be -1).")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_size(tuple(x.shape[1:]))
         return x.reshape((x.shape[0],) + self.target_shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self._check_size(tuple(input_shape[1:]))
         if -1 in self.target_shape:
             rest = input_shape[1:]
             known = -int(np.prod(self.target_shape))

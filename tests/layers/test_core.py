@@ -138,6 +138,17 @@ def test_shape_layers_forward_and_compute_output_shape_agree():
     assert RepeatVector(5).compute_output_shape((None, 7)) == (None, 5, 7)
 
 
+def test_reshape_to_an_incompatible_shape_names_the_layer_and_the_sizes():
+    msg = r"rs \(Reshape\): cannot reshape samples of shape \(3, 4\) \(12 values\)"
+    with pytest.raises(ValueError, match=msg):
+        Reshape((4, 4), name="rs")(torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match=msg):  # before any data, e.g. in a Sequential
+        Reshape((5, -1), name="rs").compute_output_shape((None, 3, 4))
+    with pytest.raises(ValueError, match=r"target_shape entries must be positive or -1"):
+        Reshape((0, 3))
+    assert Reshape((-1, 2)).compute_output_shape((None, None, 4)) == (None, None, 2)
+
+
 def test_time_distributed_applies_the_same_dense_at_every_step():
     torch.manual_seed(0)
     td = TimeDistributed(Dense(3))
