@@ -138,6 +138,19 @@ def get(loss: Union[str, Callable]) -> Callable:
                      f"{sorted(LOSSES)} or pass a callable loss(y_pred, y_true).")
 
 
+def scalar_loss(loss: Optional[Callable]) -> Callable:
+    """``loss(out, y)`` averaged to one number (a per-sample loss is meaned); MSE when
+    ``loss`` is None. Used where a loop calls the loss by itself (truncated BPTT, the
+    gradient inspection), e.g. ``scalar_loss(model.loss)`` for a compiled model."""
+    if not callable(loss):
+        return lambda out, y: ((out - y) ** 2).mean()
+
+    def mean_loss(out, y):
+        value = loss(out, y)
+        return value.mean() if value.dim() else value
+    return mean_loss
+
+
 def name_of(loss: Union[str, Callable]) -> Optional[str]:
     """The canonical name of a built-in loss (for saving), else None."""
     fn = get(loss)

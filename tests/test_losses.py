@@ -93,3 +93,12 @@ def test_model_with_sigmoid_output_trains_on_logits():
     assert loss == pytest.approx(100.0, rel=1e-5)
     # predictions are still probabilities
     assert model.predict(np.ones((1, 1), "float32"))[0, 0] == pytest.approx(1.0)
+
+
+def test_scalar_loss_means_per_sample_losses_and_defaults_to_mse():
+    out, y = torch.tensor([[1.0, 3.0], [0.0, 0.0]]), torch.tensor([[0.0, 1.0], [0.0, 2.0]])
+    assert losses.scalar_loss(None)(out, y).item() == pytest.approx((1 + 4 + 0 + 4) / 4)
+    mae = losses.scalar_loss(losses.get("mae"))(out, y)  # per sample [1.5, 1.0] -> 1.25
+    assert mae.dim() == 0 and mae.item() == pytest.approx(1.25)
+    total = losses.scalar_loss(lambda o, t: (o - t).abs().sum())(out, y)  # already a scalar
+    assert total.item() == pytest.approx(5.0)

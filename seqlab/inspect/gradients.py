@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from seqlab.layers.recurrent.rnn import RNN
+from seqlab.losses import scalar_loss
 from seqlab.models.callbacks import Callback
 
 
@@ -84,16 +85,6 @@ def _copy(model: torch.nn.Module, dtype: Optional[torch.dtype], x) -> torch.nn.M
     return clone
 
 
-def _default_loss(model) -> Callable:
-    loss = getattr(model, "loss", None)
-    if callable(loss):
-        def per_batch(out, y):
-            value = loss(out, y)
-            return value.mean() if value.dim() else value
-        return per_batch
-    return lambda out, y: ((out - y) ** 2).mean()
-
-
 @dataclass
 class GradientFlow:
     """||dL/dh_t|| per recurrent layer. ``norms[name]`` has shape (T,), in processing order
@@ -135,7 +126,7 @@ def hidden_gradients(model: torch.nn.Module, x, y, loss: Optional[Callable] = No
         raise ValueError("hidden_gradients: the model has no seqlab recurrent layer "
                          "(SimpleRNN, LSTM, GRU, RNN, Bidirectional).")
     x, y = _as_tensor(x, dtype), _as_tensor(y, dtype)
-    loss_fn = loss or _default_loss(model)
+    loss_fn = loss or scalar_loss(getattr(model, "loss", None))
     with _probed(layers) as log:
         out = clone(x)
         value = loss_fn(out, y)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from seqlab.layers.recurrent.rnn import RNN
+from seqlab.losses import scalar_loss
 
 
 @contextlib.contextmanager
@@ -91,7 +92,7 @@ def truncated_bptt(model: torch.nn.Module, x, y, k1: int, k2: Optional[int] = No
     ref = next(model.parameters())
     x = x.to(ref.device, ref.dtype if x.is_floating_point() else x.dtype)
     y = y.to(ref.device, ref.dtype if y.is_floating_point() else y.dtype)
-    loss_fn = loss or _compiled_loss(model)
+    loss_fn = loss or scalar_loss(getattr(model, "loss", None))
     T = x.shape[1]
     losses = []
     with _stateful(model) as layers:
@@ -119,13 +120,3 @@ def truncated_bptt(model: torch.nn.Module, x, y, k1: int, k2: Optional[int] = No
             if t == T:
                 break
     return losses
-
-
-def _compiled_loss(model) -> Callable:
-    loss = getattr(model, "loss", None)
-    if callable(loss):
-        def mean_loss(out, target):
-            value = loss(out, target)
-            return value.mean()
-        return mean_loss
-    return lambda out, target: ((out - target) ** 2).mean()
