@@ -129,7 +129,8 @@ class Model(Layer):
         if loss is None:
             raise ValueError("compile(): loss is required, e.g. loss='binary_crossentropy'.")
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
-            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            if value is not None and (isinstance(value, bool)
+                                      or not (isinstance(value, (int, float)) and value > 0)):
                 raise ValueError(f"compile(): {arg} must be a positive number, got {value!r}.")
         self._optimizer_spec = optimizers_mod.get(optimizer)
         self.optimizer = (self._optimizer_spec

@@ -278,3 +278,10 @@ def test_errors_are_one_clear_sentence():
         _mlp().evaluate(x, y)
     with pytest.raises(TypeError, match="got text, expected numbers"):
         model.predict(["a good film", "a bad film"])
+
+
+@pytest.mark.parametrize("arg,value", [("clipnorm", True), ("clipnorm", 0), ("clipvalue", -1.0),
+                                       ("clipvalue", "1")])
+def test_compile_refuses_clip_settings_that_are_not_positive_numbers(arg, value):
+    with pytest.raises(ValueError, match=rf"{arg} must be a positive number, got {value!r}"):
+        _mlp().compile(optimizer="sgd", loss="mse", **{arg: value})
