@@ -86,9 +86,12 @@ class _Monitor(Callback):
         return float(value)
 
     def improved(self, value: float) -> bool:
+        return self._beats(value, self.best)
+
+    def _beats(self, value: float, reference: float) -> bool:
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
 
 
 class EarlyStopping(_Monitor):
@@ -101,7 +104,8 @@ class EarlyStopping(_Monitor):
         mode: "min", "max" or "auto" (max for accuracies, min otherwise).
         restore_best_weights: at the end of training, put back the weights of the best
             epoch (whether training stopped early or ran all its epochs).
-        baseline: stop if the monitored value does not beat it within ``patience``.
+        baseline: stop if the monitored value does not beat it within ``patience``
+            epochs (improvements below it are still tracked, as in Keras).
 
     ``stopped_epoch`` is the epoch at which training stopped (0 if it did not).
     """
@@ -118,20 +122,22 @@ class EarlyStopping(_Monitor):
     def on_train_begin(self, logs=None) -> None:
         self.wait, self.stopped_epoch, self.best_epoch = 0, 0, None
         self.best = math.inf if self.mode == "min" else -math.inf
-        if self.baseline is not None:
-            self.best = float(self.baseline)
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None) -> None:
+        # Keras 3's rule: every improvement is tracked (and its weights kept), but only
+        # one that also beats ``baseline`` resets the patience; never stops at epoch 0.
         value = self.current(logs)
+        self.wait += 1
         if self.improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = {k: v.detach().clone()
                                      for k, v in self.model.state_dict().items()}
+            if self.baseline is None or self._beats(value, float(self.baseline)):
+                self.wait = 0
             return
-        self.wait += 1
-        if self.wait >= self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

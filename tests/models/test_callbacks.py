@@ -80,6 +80,26 @@ def test_early_stopping_patience_and_restore_best_weights():
     assert h.history["score"] == [3.0, 1.0, 2.0, 1.5]
 
 
+def test_early_stopping_baseline_follows_keras():
+    # Keras 3: improvements are tracked (and their weights kept) even while the baseline
+    # is not beaten; only beating the baseline resets the patience; never stops at epoch 0.
+    x, y = _data()
+    snaps = Snapshots()
+    stop = EarlyStopping(monitor="score", patience=1, baseline=2.0, restore_best_weights=True)
+    model = _model()
+    h = model.fit(x, y, epochs=4, verbose=0,
+                  callbacks=[Inject([3.0, 2.5, 2.6, 2.4]), snaps, stop])
+    # epoch 0 improves (no stop at 0), 1 improves, 2 does not and patience is used up
+    assert h.epoch == [0, 1, 2] and stop.stopped_epoch == 2
+    assert stop.best == 2.5 and stop.best_epoch == 1
+    for got, want in zip(model.get_weights(), snaps.weights[1]):
+        np.testing.assert_array_equal(got, want)
+    # beating the baseline resets the patience
+    stop = EarlyStopping(monitor="score", patience=1, baseline=2.0)
+    h = _model().fit(x, y, epochs=4, verbose=0, callbacks=[Inject([1.5, 1.4, 1.3, 1.6]), stop])
+    assert h.epoch == [0, 1, 2, 3] and stop.stopped_epoch == 3
+
+
 def test_early_stopping_mode_and_errors():
     assert EarlyStopping(monitor="val_accuracy").mode == "max"
     assert EarlyStopping(monitor="val_loss").mode == "min"
