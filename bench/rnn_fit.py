@@ -135,6 +135,19 @@ class TorchLoop:
         return len(seqs)
 
     @torch.no_grad()
+    def accuracy_lists(self, seqs: list, y: torch.Tensor) -> float:
+        """Accuracy read as epoch_bucketed trains: post-padded, h at each row's last step."""
+        self.net.eval()
+        pred = []
+        for i in range(0, len(seqs), 512):
+            chunk = seqs[i:i + 512]
+            xb = nn.utils.rnn.pad_sequence(chunk, batch_first=True).to(self.device)  # (B, T)
+            h, _ = self.net.rnn(self.net.emb(xb))  # (B, T, H)
+            last = h[torch.arange(len(chunk)), torch.tensor([len(c) - 1 for c in chunk])]
+            pred.append(self.net.out(last).squeeze(1).cpu())
+        return float(((torch.cat(pred) > 0).float() == y).float().mean())
+
+    @torch.no_grad()
     def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:
         self.net.eval()
         pred = torch.cat([self.net(x[i:i + 512].to(self.device)).cpu()
@@ -286,6 +299,9 @@ def main(argv=None):
                                     "pad-256", res, "torch_bucketed", "torch_pad256"))
         figures.append({"name": f"test accuracy after {reps} epochs, torch loop pad-256",
                         "value": acc_t, "unit": ""})
+        acc_b = loop_b.accuracy_lists([torch.from_numpy(s_) for s_ in test_seqs], Yt)
+        figures.append({"name": f"test accuracy after {reps} epochs, hand-written torch "
+                                f"bucketing", "value": acc_b, "unit": ""})
         if "seqlab_lists" in cands:
             acc_s = seqlab_accuracy(m, test_seqs, test_y)
             figures.append(rate_figure("bucketed lstm(64) seqlab fit on lists", res,
