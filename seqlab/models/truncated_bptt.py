@@ -7,7 +7,8 @@ Truncated BPTT updates every ``k1`` steps and backpropagates only ``k2 >= k1`` s
         run the model over x[t-k2 : t] starting from the (detached) state at t-k2
         loss = the loss of the last k1 outputs;  backward;  optimizer step
 
-The state at the start of the next window is advanced without gradient, so each step of the
+The state at the start of the next window is carried from the pass that reached it (k1 = k2,
+as a Keras stateful layer does) or advanced without gradient (k2 > k1), so each step of the
 stream is seen by exactly one loss term and gradients never cross a window's start.
 With ``k1 = k2 = len(stream)`` this is exactly full BPTT (tested).
 
@@ -119,4 +120,6 @@ def truncated_bptt(model: torch.nn.Module, x, y, k1: int, k2: Optional[int] = No
             losses.append(float(value.detach()))
             if t == T:
                 break
+            if k1 == k2:  # the next window starts at t: keep the state this pass ended with
+                start, start_state = t, _get(layers)
     return losses

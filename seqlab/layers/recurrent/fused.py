@@ -123,16 +123,18 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
         xc = torch.cat([xc, pad.unsqueeze(-1)], dim=-1)               # (B, T, D + 1)
         weights = _lstm_hold_weights(weights, state[0].shape[-1])
     y, final = _call(kind, xc, hx, weights, training)                 # (B, T, H)
-    H = y.shape[-1]
-    y_pad = torch.cat([y.new_zeros(B, 1, H), y], dim=1)                # (B, 1 + T, H)
-    last = y_pad.gather(1, lengths.view(B, 1, 1).expand(-1, 1, H)).squeeze(1)  # (B, H)
+    # Each row's last real step: its output, and its final h (a row with no real step
+    # outputs zeros and keeps its initial state). Row indexing, no full-size copies.
+    has = (lengths > 0).unsqueeze(1)                                   # (B, 1)
+    h_at = y[torch.arange(B, device=y.device), (lengths - 1).clamp(min=0)]  # (B, H)
+    last = torch.where(has, h_at, torch.zeros_like(h_at))              # (B, H)
+    h_final = torch.where(has, h_at, state[0])                         # (B, H)
     outputs = None
     if keep_outputs:  # output at step t = output of the latest real step <= t
+        H = y.shape[-1]
+        y_pad = torch.cat([y.new_zeros(B, 1, H), y], dim=1)            # (B, 1 + T, H)
         count = mask.long().cumsum(1)                                  # (B, T)
         outputs = y_pad.gather(1, count.unsqueeze(-1).expand(-1, -1, H))  # (B, T, H)
-    h0 = state[0].unsqueeze(1)                                         # (B, 1, H)
-    h_final = torch.cat([h0, y], dim=1).gather(
-        1, lengths.view(B, 1, 1).expand(-1, 1, H)).squeeze(1)          # (B, H)
     if kind == "lstm":
         # the caller asked for h only: c of short rows is then unknown
         return outputs, last, [h_final, final[1] if need_all_states else None]
