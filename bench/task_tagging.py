@@ -14,6 +14,7 @@ bench/out/tasks.md.
 
     OMP_NUM_THREADS=1 python bench/task_tagging.py --quick      # 1 seed, 300 sentences
     OMP_NUM_THREADS=1 python bench/task_tagging.py [--seeds 0 1 2] [--minutes 15]
+        [--epochs 8 --lr-schedule cosine] [--set model.char_embedding_dim=64 ...]
 """
 from __future__ import annotations
 
@@ -103,6 +104,8 @@ def main() -> None:
                    help="wall-clock training budget per seed (stops after that epoch)")
     p.add_argument("--lr-schedule", default=None, choices=["constant", "cosine"],
                    help="override [training] lr_schedule (cosine decays to 0 over --epochs)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a field of examples/turkish_upos.toml, e.g. model.layers=2")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-append", action="store_true", help="do not write bench/out/tasks.md")
     args = p.parse_args()
@@ -118,6 +121,12 @@ def main() -> None:
         minutes = args.minutes or 15.0
     if args.epochs:
         cfg0.training.epochs = args.epochs
+    for item in args.set:
+        key, _, value = item.partition("=")
+        section, _, field = key.partition(".")
+        old = getattr(getattr(cfg0, section), field)  # AttributeError names a bad key
+        new = value.lower() in ("1", "true") if isinstance(old, bool) else type(old)(value)
+        setattr(getattr(cfg0, section), field, new)
     if args.lr_schedule:
         cfg0.training.lr_schedule = args.lr_schedule
 
@@ -142,10 +151,12 @@ def main() -> None:
     m = cfg0.model
     load = os.getloadavg()[0]
     mode = "quick" if args.quick else "full"
+    overrides = "".join(f" {item}" for item in args.set)
+    schedule = getattr(cfg0.training, "lr_schedule", "constant")
     per_seed = " ".join(f"{r['acc']:.2f}" for r in results)
     lines.append(
         f"| Turkish UPOS ({mode}) | word+char Bi{m.cell.upper()}({m.units}) tagger, seeds "
-        f"{seeds}, <= {cfg0.training.epochs} epochs ({getattr(cfg0.training, 'lr_schedule', 'constant')} "
+        f"{seeds}{overrides}, <= {cfg0.training.epochs} epochs ({schedule} "
         f"lr {cfg0.training.learning_rate:g}) / {minutes:g} min per seed "
         f"({', '.join(str(r['epochs']) for r in results)} run) | token accuracy "
         f"{acc:.2f}% ({per_seed}) | MFT {mft:.2f}% "
