@@ -168,7 +168,8 @@ def build_model(cfg: Config, vocab: dict) -> Classifier:
 def train_batches(data: Data, cfg: Config, rng):
     x, y = data.train
     weights = _class_weights(cfg, y, len(data.vocab["classes"]))
-    for idx in length_batches([len(s) for s in x], cfg.training.batch_size, rng):
+    for idx in length_batches([len(s) for s in x], cfg.training.batch_size, rng,
+                              drop_small=cfg.model.arch == "fcn"):
         yield (*_batch(data.vocab, take(x, idx)), torch.as_tensor(y[idx]), weights)
 
 

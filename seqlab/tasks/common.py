@@ -61,13 +61,19 @@ def pad(seqs: Sequence[Sequence[int]], value: int = 0, dtype=torch.long) -> torc
 
 
 def length_batches(lengths: Sequence[int], batch_size: int,
-                   rng: Optional[np.random.Generator]) -> list[np.ndarray]:
+                   rng: Optional[np.random.Generator], drop_small: bool = False
+                   ) -> list[np.ndarray]:
     """Index batches of similar lengths (little padding): seqlab.data.BucketBatchSampler,
-    shuffled with a seed drawn from ``rng`` (training), or sorted by length (``rng=None``)."""
+    shuffled with a seed drawn from ``rng`` (training), or sorted by length (``rng=None``).
+    ``drop_small`` drops a batch of less than half ``batch_size`` (a batch of 2 gives
+    BatchNormalization useless statistics that its moving averages then absorb)."""
     from seqlab.data import BucketBatchSampler
     seed = 0 if rng is None else int(rng.integers(2**31))
     sampler = BucketBatchSampler(lengths, batch_size, shuffle=rng is not None, seed=seed)
-    return [np.asarray(b, dtype=np.int64) for b in sampler.batches()]
+    batches = [np.asarray(b, dtype=np.int64) for b in sampler.batches()]
+    if drop_small and len(batches) > 1:
+        batches = [b for b in batches if 2 * len(b) >= batch_size]
+    return batches
 
 
 def minibatches(n: int, batch_size: int, rng: Optional[np.random.Generator]) -> Iterator[np.ndarray]:
