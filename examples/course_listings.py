@@ -6,11 +6,10 @@ Seed 001, "RNN avec Keras": three models printed with their summaries (89,994 / 
 139,402 parameters) and the "Deep Encoder". Seed 003, "Building a RNN": the two-layer
 SimpleRNN sentiment model, compiled with rmsprop + binary cross-entropy and trained. The
 course trains it on IMDB (Keras downloads it; this machine has no network), so here it
-learns a generated stand-in with the same shapes: sequences of word ids (vocabulary 10,000,
-padded to 256) whose label is the polarity of the opinion words spread through the review.
+learns `seqlab.datasets.load("toy_reviews")`, a generated stand-in with the same shapes:
+word-id sequences (vocabulary 10,000, padded to 256) labelled by the polarity of the
+opinion words spread through each review.
 """
-import numpy as np
-
 # ---- the only changed lines: were `import tensorflow as tf`, `from tensorflow.keras import
 # ---- layers`, `from tensorflow.keras.models import Sequential`, `...layers import ...`,
 # ---- `from tensorflow.keras.preprocessing import sequence`
@@ -48,27 +47,11 @@ model.summary()
 
 
 # ---------------------------------------------------------------- data (IMDB stand-in)
-def make_reviews(n, seed):
-    """Reviews of 240-256 word ids; each word is a "positive" (2..51) or "negative" (52..101)
-    word with probability 0.25, of the review's polarity three times out of four."""
-    rng = np.random.default_rng(seed)
-    X, y = [], np.zeros(n, dtype=np.float32)
-    for i in range(n):
-        length = int(rng.integers(240, 257))
-        ids = rng.integers(102, 10000, length)
-        label = rng.integers(0, 2)
-        opinion = rng.random(length) < 0.25
-        agrees = rng.random(length) < 0.75
-        positive = np.where(agrees, label == 1, label == 0)
-        words = np.where(positive, rng.integers(2, 52, length), rng.integers(52, 102, length))
-        ids[opinion] = words[opinion]
-        X.append(ids.tolist())
-        y[i] = label
-    return X, y
-
-
-X_train, y_train = make_reviews(10000, seed=0)
-X_test, y_test = make_reviews(1000, seed=1)
+# Reviews of 240-256 words: padded 'post' as in the listing, the SimpleRNN reads the zeros
+# after the review last, so long tails of padding would wash the review out of its state.
+train = tf.datasets.load("toy_reviews", count=10000, min_length=240, seed=0)
+test = tf.datasets.load("toy_reviews", count=1000, min_length=240, seed=1)
+X_train, y_train, X_test, y_test = train.x, train.y, test.x, test.y
 
 # ---------------------------------------------------------------- seed 003, verbatim
 X_train = sequence.pad_sequences(X_train,
