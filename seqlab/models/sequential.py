@@ -97,12 +97,20 @@ class Sequential(Model):
         if not isinstance(layer, nn.Module):
             raise TypeError(f"{self.name}.add(): expected a layer (an nn.Module), got "
                             f"{type(layer).__name__} {layer!r:.60}.")
-        if not self._stack and getattr(layer, "batch_input_shape", None) is not None:
+        first = not self._stack
+        previous_input = self._input_shape
+        if first and getattr(layer, "batch_input_shape", None) is not None:
             self._input_shape = tuple(layer.batch_input_shape)
         self._stack.append(layer)
         self._shapes.append(None)
         if self._input_shape is not None:
-            self._propagate(self._input_shape)
+            try:
+                self._propagate(self._input_shape)
+            except Exception:  # the layer does not fit: leave the model as it was
+                del self._stack[-1]
+                self._shapes.pop()
+                self._input_shape = previous_input
+                raise
 
     def pop(self) -> nn.Module:
         """Remove and return the last layer."""

@@ -164,3 +164,12 @@ def test_nested_models_in_a_stack():
     assert "?" in wrapped.summary(print_fn=None)  # a subclass's shape: after the first call
     assert wrapped(torch.zeros(3, 2)).shape == (3, 1)
     assert "(None, 6)" in wrapped.summary(print_fn=None)
+
+
+def test_add_of_a_layer_that_does_not_fit_leaves_the_model_unchanged():
+    model = Sequential([layers.Dense(6, input_shape=(4,))])
+    with pytest.raises(ValueError):
+        model.add(layers.Reshape((4, 4)))     # 6 values cannot become 4 x 4
+    assert len(model.layers) == 1 and model.output_shape == (None, 6)
+    model.add(layers.Reshape((2, 3)))
+    assert model.output_shape == (None, 2, 3)
