@@ -3,10 +3,10 @@ from seqlab.layers.base import Layer
 from seqlab.layers.core import (Activation, Dense, Dropout, Flatten, Reshape, RepeatVector,
                                 TimeDistributed)
 from seqlab.layers.embedding import Embedding
-from seqlab.layers.conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv2D,
-                                GlobalAveragePooling1D, GlobalAveragePooling2D,
-                                GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
-                                MaxPooling2D)
+from seqlab.layers.conv import Conv1D, Conv2D
+from seqlab.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                                   GlobalAveragePooling2D, GlobalMaxPooling1D,
+                                   GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention)
 from seqlab.layers.normalization import BatchNormalization, LayerNormalization

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from seqlab.layers.base import attach_mask
-from seqlab.layers.conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv2D,
-                                GlobalAveragePooling1D, GlobalAveragePooling2D,
-                                GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
-                                MaxPooling2D)
+from seqlab.layers.conv import Conv1D, Conv2D
+from seqlab.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                                   GlobalAveragePooling2D, GlobalMaxPooling1D,
+                                   GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 
 ATOL = 1e-5
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
