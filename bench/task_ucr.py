@@ -30,6 +30,9 @@ parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 parser.add_argument("--models", nargs="+", default=["fcn", "lstm"])
 parser.add_argument("--epochs", type=int, default=300)
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
+parser.add_argument("--lr-schedule", default="plateau",
+                    help="FCN: 'plateau' (x0.5 after 50 epochs without a lower training loss, "
+                         "min 1e-4, as Wang et al. 2017) or 'constant'")
 args = parser.parse_args()
 
 MODELS = {"fcn": {"arch": "fcn", "filters": 128, "kernel_sizes": [8, 5, 3]},
@@ -46,7 +49,8 @@ for name in args.datasets:
                 "model": MODELS[model],
                 "training": {"epochs": args.epochs, "batch_size": 16, "seed": seed,
                              "learning_rate": 0.001 if model == "fcn" else 0.003,
-                             "threads": args.threads}})
+                             "threads": args.threads,
+                             "lr_schedule": args.lr_schedule if model == "fcn" else "constant"}})
             _, m = tasks.train(cfg, verbose=False)
             accs.append(100 * m["accuracy"])
         target, fcn, resnet = ANCHORS[name]

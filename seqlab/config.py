@@ -76,7 +76,10 @@ class TrainingConfig:
     batch_size: int = 64           # examples per gradient step
     optimizer: str = "adam"        # "adam", "sgd", "rmsprop" or "adagrad"
     learning_rate: float = 0.001   # step size
-    lr_schedule: str = "constant"  # "constant", or "cosine": decays to 0 along the epochs
+    lr_schedule: str = "constant"  # "constant"; "cosine": decays to 0 along the epochs;
+                                   # "plateau": x0.5 after lr_patience epochs without a lower loss
+    lr_patience: int = 50          # "plateau": epochs without improvement of the training loss
+    min_learning_rate: float = 1e-4  # "plateau": the rate never goes below this
     clipnorm: float = 1.0          # clip the global gradient norm (0 = off)
     weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
     class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
@@ -157,10 +160,11 @@ class Config:
         _choice(source, "[training] class_weights", self.training.class_weights,
                 ("none", "balanced"))
         _choice(source, "[training] lr_schedule", self.training.lr_schedule,
-                ("constant", "cosine"))
+                ("constant", "cosine", "plateau"))
         _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
         for where, value in [("[training] epochs", self.training.epochs),
                              ("[training] batch_size", self.training.batch_size),
+                             ("[training] lr_patience", self.training.lr_patience),
                              ("[model] units", self.model.units),
                              ("[model] layers", self.model.layers),
                              ("[model] beam_width", self.model.beam_width),

@@ -27,7 +27,7 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -312,11 +312,25 @@ def make_optimizer(cfg: Config, params: Iterable) -> torch.optim.Optimizer:
     return cls(params, lr=t.learning_rate, weight_decay=t.weight_decay)
 
 
-def learning_rate(cfg: Config, epoch: int) -> float:
-    """The rate of ``epoch`` (0-based): constant, or cosine from the rate down to 0."""
+def learning_rate(cfg: Config, epoch: int, history: Sequence[dict] = ()) -> float:
+    """The rate of ``epoch`` (0-based): constant; cosine from the rate down to 0; or
+    "plateau" (Keras's ReduceLROnPlateau on the training loss, as Wang et al.'s FCN is
+    trained): halved after ``lr_patience`` epochs without a lower loss, never below
+    ``min_learning_rate``. It is a function of the epoch and the saved history, so a
+    resumed run follows the same rates."""
     t = cfg.training
     if t.lr_schedule == "cosine":
         return t.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / t.epochs))
+    if t.lr_schedule == "plateau":
+        lr, best, waited = t.learning_rate, math.inf, 0
+        for row in history[:epoch]:
+            if row["loss"] < best:
+                best, waited = row["loss"], 0
+            else:
+                waited += 1
+                if waited >= t.lr_patience:
+                    lr, waited = max(lr * 0.5, min(t.min_learning_rate, t.learning_rate)), 0
+        return lr
     return t.learning_rate
 
 
@@ -354,7 +368,7 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
     key, mode = getattr(task, "MONITOR", (None, "max"))
     for epoch in range(start, cfg.training.epochs):
         for group in optimizer.param_groups:  # a function of the epoch: nothing to save
-            group["lr"] = learning_rate(cfg, epoch)
+            group["lr"] = learning_rate(cfg, epoch, history)
         model.train()
         rng = np.random.default_rng([cfg.training.seed, epoch])
         total, count = 0.0, 0
