@@ -22,54 +22,34 @@ import csv
 import io
 import json
 import math
-import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from seqlab.config import Config
 from seqlab.errors import RunError
+from seqlab.io import atomic_write_bytes
 
 FORMAT = 1  # run-folder format version, checked on load
 
 
 # ---------------------------------------------------------------------- atomic files
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+# One writer for every file seqlab writes: temp file + fsync + rename (seqlab.io).
+atomic_write = atomic_write_bytes
 
 
 def atomic_save_tensors(path: Path, tensors: dict, metadata: Optional[dict] = None) -> None:
     """safetensors file written atomically (contiguous CPU copies of the tensors)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, safetensors_bytes(tensors, metadata=metadata))
 
 
 def write_json(path: Path, obj) -> None:
