@@ -77,6 +77,9 @@ def main(argv=None) -> int:
     p.add_argument("--train", type=int, default=10000)
     p.add_argument("--cells", default="SimpleRNN,LSTM,GRU")
     p.add_argument("--parts", default="init,train,clip", help="which of init,train,clip to run")
+    p.add_argument("--init", default="orthogonal", choices=["orthogonal", "uniform"],
+                   help="initialiser of the trained models: 'orthogonal' (seqlab/Keras "
+                        "default) or 'uniform' (PyTorch's default)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     T = args.T
@@ -104,21 +107,24 @@ def main(argv=None) -> int:
                        title=f"at initialisation, adding problem T={T}")
 
     # 2. Train each cell; gradient flow after training.
-    print(f"\n{'cell':9s} {'seed':>4s} {'best val MSE':>12s} {'seconds':>8s} {'epochs':>6s} "
+    suffix = "" if args.init == "orthogonal" else f"_{args.init}"
+    train_init = None if args.init == "orthogonal" else torch_default_init
+    print(f"\ntrained from the {args.init} initialiser, Adam lr 1e-3, batch 64:")
+    print(f"{'cell':9s} {'seed':>4s} {'best val MSE':>12s} {'seconds':>8s} {'epochs':>6s} "
           f"{'success':>7s} {'ratio init':>10s} {'ratio trained':>13s}")
     trained_flows, rows = {}, []
     for cell in cells if "train" in parts else []:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            model = build(cell, T, args.units, seed)
+            model = build(cell, T, args.units, seed, train_init)
             r0 = hidden_gradients(model, probe.x, probe.y[:, None]).ratio()
             best, secs, epochs = train(model, data, val, args.budget)
             flow = hidden_gradients(model, probe.x, probe.y[:, None])
-            trained_flows[f"{cell} seed {seed}"] = flow
+            trained_flows[f"{cell} seed {seed}, {args.init}"] = flow
             rows.append((cell, seed, best, secs, epochs, best < 0.01, r0, flow.ratio()))
             print(f"{cell:9s} {seed:4d} {best:12.4f} {secs:8.0f} {epochs:6d} "
                   f"{str(best < 0.01):>7s} {r0:10.3g} {flow.ratio():13.3g}", flush=True)
     if trained_flows:
-        plot_gradient_flow(trained_flows, OUT / f"gradient_flow_T{T}.png",
+        plot_gradient_flow(trained_flows, OUT / f"gradient_flow_T{T}{suffix}.png",
                        title=f"after training, adding problem T={T}")
     print("\nsuccess rate: " + ", ".join(
         f"{c} {sum(r[5] for r in rows if r[0] == c)}/{args.seeds}" for c in cells))
@@ -142,7 +148,7 @@ def main(argv=None) -> int:
               f"largest gradient norm {biggest:.3g}; ||recurrent kernel|| after "
               f"{w_norm:.3g} (before {3 * args.units ** 0.5:.3g}); loss per epoch = "
               + ", ".join(f"{v:.3g}" for v in hist.history["loss"]))
-    print(f"\nfigures: {OUT}/gradient_flow_T{T}.png, {OUT}/gradient_flow_init_T{T}.png")
+    print(f"\nfigures: {OUT}/gradient_flow_T{T}{suffix}.png, {OUT}/gradient_flow_init_T{T}.png")
     return 0
 
 

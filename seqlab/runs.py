@@ -339,7 +339,8 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
     was saved; ``resume=True`` continues from it with the same RNG states, so the
     final metrics equal those of an uninterrupted run. With [training] keep_best the
     weights of the epoch with the best validation ``task.MONITOR`` (metric, "max"/"min")
-    are restored at the end (Keras's ``restore_best_weights``).
+    are restored at the end (Keras's ``restore_best_weights``); without a validation
+    split, the weights of the epoch with the lowest training loss.
     """
     cfg = run.config
     device = next(model.parameters()).device
@@ -373,8 +374,10 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
         row = {"epoch": epoch + 1, "loss": total / max(count, 1)}
         row.update({f"val_{k}": v for k, v in val.items() if isinstance(v, (int, float))})
         history.append(row)
-        if cfg.training.keep_best and key in val:
-            score = val[key] if mode == "max" else -val[key]
+        if cfg.training.keep_best:
+            # the validation metric; without a validation split, the lowest training loss
+            # (Keras's ModelCheckpoint(monitor="loss"), as Fawaz et al. select their FCNs)
+            score = (val[key] if mode == "max" else -val[key]) if key in val else -row["loss"]
             if best is None or score > best[0]:
                 best = (score, epoch + 1,
                         {k: v.detach().clone() for k, v in model.state_dict().items()})

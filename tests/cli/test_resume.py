@@ -64,3 +64,16 @@ def test_rerun_reproduces_and_keep_best_survives_resume(tmp_path, helpers):
         tasks.train(cfg("c"), callbacks=[ctrl_c], verbose=False)
     _, resumed = tasks.train(resume=tmp_path / "runs" / "c", verbose=False)
     assert resumed == first
+
+
+def test_keep_best_without_validation_split_keeps_the_lowest_training_loss(tmp_path, helpers):
+    cfg = _cfg(tmp_path, helpers, "no_val")
+    cfg.data.val_fraction = 0.0
+    cfg.training.keep_best = True
+    cfg.training.epochs = 5
+    cfg.training.learning_rate = 0.3    # large steps: the last epoch is not the best one
+    run, metrics = tasks.train(cfg, verbose=False)
+    losses = [row["loss"] for row in json.loads((run.path / "checkpoint.json").read_text())
+              ["history"]]
+    assert losses[-1] > min(losses)
+    assert metrics["best_epoch"] == 1 + losses.index(min(losses))
