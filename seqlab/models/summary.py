@@ -22,8 +22,11 @@ separators. Columns widen when a name or shape is longer than its column.
     Non-trainable params: 0
     _________________________________________________________________
 
-An unknown output shape (a layer not built yet, or a plain torch module before the
-first call) prints as ``?``.
+A model written as a class lists its sub-layers in the order it creates them; the
+layers kept in an ``nn.ModuleList`` (or ``nn.ModuleDict``) are listed one by one, each
+with its own output shape, as Keras lists the layers of a Python list attribute. An
+unknown output shape (a layer not built yet, or a plain torch module before the first
+call) prints as ``?``.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from seqlab.layers.base import Layer
 
 HEADERS = ("Layer (type)", "Output Shape", "Param #")
 POSITIONS = (0.45, 0.85, 1.0)  # Keras 2's column stops for sequential-like models
+CONTAINERS = (nn.ModuleList, nn.ModuleDict)  # hold layers, compute nothing themselves
 
 
 def format_shape(shape: Any) -> str:
@@ -47,19 +51,28 @@ def format_shape(shape: Any) -> str:
 
 
 def _rows(model: nn.Module) -> list[tuple[str, str, int]]:
-    """(``name (Type)``, output shape, parameter count) for each top-level layer."""
+    """(``name (Type)``, output shape, parameter count) for each top-level layer
+    (the layers of a ModuleList one by one)."""
     from seqlab.models.sequential import Sequential
 
     if isinstance(model, Sequential):
         pairs = list(zip(model.layers, model._shapes))
     else:
-        pairs = [(child, _output_shape_of(child)) for child in model.children()]
+        pairs = [(layer, _output_shape_of(layer)) for layer in _layers_of(model)]
     rows = []
     for layer, shape in pairs:
         name = getattr(layer, "name", None) or type(layer).__name__.lower()
         count = count_params(layer)
         rows.append((f"{name} ({type(layer).__name__})", format_shape(shape), count))
     return rows
+
+
+def _layers_of(module: nn.Module) -> list[nn.Module]:
+    """The children of ``module``, with the layers inside its containers in their place."""
+    found = []
+    for child in module.children():
+        found.extend(_layers_of(child) if isinstance(child, CONTAINERS) else [child])
+    return found
 
 
 def count_params(module: nn.Module) -> int:

@@ -99,3 +99,49 @@ def test_format_shape():
     assert format_shape((None, None, 64)) == "(None, None, 64)"
     assert format_shape([(None, 8), (None, 8)]) == "[(None, 8), (None, 8)]"
     assert format_shape(None) == "?"
+
+
+def _table_rows(text):
+    """(name (Type), output shape, count) of each layer row of a summary table."""
+    lines = text.splitlines()
+    body = lines[lines.index(next(l for l in lines if l.startswith("="))) + 1:]
+    rows = []
+    for line in body:
+        if line.startswith(("_", "=", "Total", "Trainable", "Non-trainable")) or not line:
+            continue
+        head, count = line.rsplit(None, 1)
+        name, shape = head.split(") ", 1)
+        rows.append((name + ")", shape.strip(), int(count)))
+    return rows
+
+
+@pytest.mark.parametrize("make", ["dense", "stacked", "vae", "conv", "recurrent"])
+def test_autoencoder_summaries_list_the_layers_of_their_module_lists(make):
+    from seqlab.models.autoencoders import (VAE, Autoencoder, ConvAutoencoder,
+                                            RecurrentAutoencoder)
+    reset_name_counts()
+    model = {"dense": lambda: Autoencoder(64, 8),
+             "stacked": lambda: Autoencoder(64, 8, hidden=(32, 16)),
+             "vae": lambda: VAE(64, latent_dim=2, hidden=(32,)),
+             "conv": lambda: ConvAutoencoder(20, 1, filters=(16, 8), kernel_size=7),
+             "recurrent": lambda: RecurrentAutoencoder(20, 1, units=8)}[make]()
+    text = model.summary(print_fn=None)
+    total = sum(p.numel() for p in model.parameters())
+    assert "?" not in text and "ModuleList" not in text
+    assert _totals(text)[0] == f"Total params: {total:,}"
+    rows = _table_rows(text)
+    assert sum(count for _, _, count in rows) == total
+    if make == "stacked":  # 64 -> 32 -> 16 -> 8 -> 16 -> 32 -> 64, Dense (D+1) * U each
+        assert rows == [("dense (Dense)", "(None, 32)", 65 * 32),
+                        ("dense_1 (Dense)", "(None, 16)", 33 * 16),
+                        ("dense_2 (Dense)", "(None, 8)", 17 * 8),
+                        ("dense_3 (Dense)", "(None, 16)", 9 * 16),
+                        ("dense_4 (Dense)", "(None, 32)", 17 * 32),
+                        ("dense_5 (Dense)", "(None, 64)", 33 * 64)]
+    if make == "conv":  # time halves twice, then doubles twice; Conv1D: (k * C_in + 1) * F
+        assert [shape for _, shape, _ in rows] == ["(None, 10, 16)", "(None, 5, 8)",
+                                                    "(None, 10, 8)", "(None, 20, 16)",
+                                                    "(None, 20, 1)"]
+        assert [count for _, _, count in rows] == [(7 * 1 + 1) * 16, (7 * 16 + 1) * 8,
+                                                   (7 * 8 + 1) * 8, (7 * 8 + 1) * 16,
+                                                   (7 * 16 + 1) * 1]
