@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from seqlab.layers import attention, initializers
+from seqlab.layers.attention import chunked, scaled_dot_product
 from seqlab.layers.base import attach_mask
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention, causal_mask,
@@ -74,13 +75,13 @@ def test_fast_path_really_calls_torch_kernel(monkeypatch):
 
 @pytest.mark.parametrize("masked", [False, True])
 def test_chunked_cpu_dropout_path_equals_formula_with_the_same_seed(monkeypatch, masked):
-    """CPU training with dropout runs the formula in chunks (attention._ChunkedAttention);
+    """CPU training with dropout runs the formula in chunks (chunked._ChunkedAttention);
     with the same seed it draws the same dropout masks, so it must match the formula."""
-    monkeypatch.setattr(attention, "_CHUNK_ELEMENTS", 300)  # several chunks of 4 sequences
-    monkeypatch.setattr(attention, "_CHUNKED_FROM", 0)  # even for these small scores
+    monkeypatch.setattr(chunked, "_CHUNK_ELEMENTS", 300)  # several chunks of 4 sequences
+    monkeypatch.setattr(scaled_dot_product, "_CHUNKED_FROM", 0)  # even for small scores
     calls = []
-    real = attention._ChunkedAttention.apply
-    monkeypatch.setattr(attention._ChunkedAttention, "apply",
+    real = chunked._ChunkedAttention.apply
+    monkeypatch.setattr(chunked._ChunkedAttention, "apply",
                         lambda *a: calls.append(1) or real(*a))
     torch.manual_seed(0)
     q, k, v = (torch.randn(9, 2, 6, 4, requires_grad=True) for _ in range(3))

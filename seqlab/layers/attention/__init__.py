@@ -24,34 +24,13 @@ dk ``key_dim``, dv ``value_dim``.
 """
 from __future__ import annotations
 
-import sys
-import types
-
-from seqlab.layers.attention import chunked, scaled_dot_product
-from seqlab.layers.attention.chunked import _CHUNK_ELEMENTS, _ChunkedAttention
+from seqlab.layers.attention.chunked import _ChunkedAttention
 from seqlab.layers.attention.masks import (causal_mask, dropout, dropout_mask, keep_mask,
                                            random_bits)
 from seqlab.layers.attention.multi_head import MultiHeadAttention
 from seqlab.layers.attention.positional import PositionalEncoding
-from seqlab.layers.attention.scaled_dot_product import (_CHUNKED_FROM,
-                                                        ScaledDotProductAttention,
+from seqlab.layers.attention.scaled_dot_product import (ScaledDotProductAttention,
                                                         scaled_dot_product_attention)
-
-# The chunked path's tuning constants used to be globals of one ``attention`` module, and
-# code (the tests) sets them there: ``seqlab.layers.attention._CHUNKED_FROM = 0``.
-# Setting one on this package sets it in the file that reads it.
-_TUNING = {"_CHUNK_ELEMENTS": chunked, "_CHUNKED_FROM": scaled_dot_product}
-
-
-class _AttentionPackage(types.ModuleType):
-    def __setattr__(self, name, value):
-        if name in _TUNING:
-            setattr(_TUNING[name], name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _AttentionPackage
-
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "dropout", "dropout_mask",
            "ScaledDotProductAttention", "MultiHeadAttention", "PositionalEncoding"]
