@@ -41,21 +41,30 @@ from seqlab.models.transformers import TransformerClassifier
 
 
 def select(make, train, val, test, args, seed) -> dict:
-    """Train a fresh ``make()`` per learning rate of ``--lrs``; the run (and epoch) with
-    the best validation accuracy gives the test accuracy."""
+    """Train a fresh ``make()`` per (learning rate of ``--lrs``, encoder rate scale of
+    ``--encoder-lr-scales``); the run (and epoch) with the best validation accuracy gives
+    the test accuracy. Both models choose from the same grid."""
     best = {"val": -1.0}
     for lr in [float(v) for v in args.lrs.split(",")]:
-        torch.manual_seed(seed + 1000)
-        run = train_classifier(make(), train, val, test, args, seed, lr)
-        if run["val"] > best["val"]:
-            best = {**run, "lr": lr}
+        for scale in [float(v) for v in args.encoder_lr_scales.split(",")]:
+            torch.manual_seed(seed + 1000)
+            run = train_classifier(make(), train, val, test, args, seed, lr, scale)
+            if run["val"] > best["val"]:
+                best = {**run, "lr": lr, "encoder_lr_scale": scale}
     return best
 
 
-def train_classifier(model, train, val, test, args, seed, lr) -> dict:
-    """Fit epoch by epoch; the test accuracy at the epoch of best validation accuracy."""
-    model.compile(optimizer=seqlab.optimizers.Adam(learning_rate=lr),
-                  loss="binary_crossentropy", metrics=["accuracy"], clipnorm=1.0)
+def train_classifier(model, train, val, test, args, seed, lr, scale=1.0) -> dict:
+    """Fit epoch by epoch; the test accuracy at the epoch of best validation accuracy.
+    The encoder's parameters learn at ``scale * lr``, the head at ``lr`` (discriminative
+    fine-tuning, Howard & Ruder 2018: a small scale keeps the pretrained features)."""
+    body = [p for p in model.body.parameters()]
+    ids = {id(p) for p in body}
+    head = [p for p in model.parameters() if id(p) not in ids]
+    optimizer = torch.optim.Adam([{"params": body, "lr": scale * lr},
+                                  {"params": head, "lr": lr}], lr=lr)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"],
+                  clipnorm=1.0)
     best = {"val": -1.0}
     for epoch in range(args.epochs):
         model.fit(train[0], train[1], epochs=epoch + 1, initial_epoch=epoch,
@@ -86,6 +95,11 @@ def main() -> None:
     p.add_argument("--lrs", default="5e-4",
                    help="classifier learning rates tried (comma-separated); each model "
                         "keeps the one with the best validation accuracy")
+    p.add_argument("--encoder-lr-scales", default="1",
+                   help="encoder learning rate / head learning rate, tried (comma-separated) "
+                        "like --lrs")
+    p.add_argument("--no-tie", action="store_true",
+                   help="MLM output layer with its own matrix instead of the embedding's")
     p.add_argument("--save-mlm", default=None, help="save the pretrained model here")
     p.add_argument("--load-mlm", default=None, help="skip pretraining: load this model")
     p.add_argument("--batch-size", type=int, default=32)
@@ -120,7 +134,7 @@ def main() -> None:
     held, corpus = corpus[:500], corpus[500:]  # MLM loss measured on unseen text
 
     torch.manual_seed(0)
-    mlm = MaskedLanguageModel(**enc, mask_id=args.num_words)
+    mlm = MaskedLanguageModel(**enc, mask_id=args.num_words, tie_weights=not args.no_tie)
     before = mlm.evaluate_mlm(held, seed=99)
     t0 = time.perf_counter()
     if args.load_mlm:
@@ -157,8 +171,9 @@ def main() -> None:
                "scratch_lr": scratch["lr"], "difference": pre["test"] - scratch["test"]}
         rows.append(row)
         print(f"seed {seed}: test accuracy pretrained {pre['test']:.4f} (epoch "
-              f"{pre['epoch']}, lr {pre['lr']:g}) vs scratch {scratch['test']:.4f} (epoch "
-              f"{scratch['epoch']}, lr {scratch['lr']:g}): {row['difference']:+.4f}",
+              f"{pre['epoch']}, lr {pre['lr']:g} x{pre['encoder_lr_scale']:g}) vs scratch "
+              f"{scratch['test']:.4f} (epoch {scratch['epoch']}, lr {scratch['lr']:g} "
+              f"x{scratch['encoder_lr_scale']:g}): {row['difference']:+.4f}",
               flush=True)
 
     diffs = np.array([r["difference"] for r in rows])

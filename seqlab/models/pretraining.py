@@ -11,6 +11,11 @@ cross-entropy at the selected positions only::
     ids  "the film is a [MASK] delight"   labels  "-   -    -  -  sheer   -"
     MaskedLanguageModel: TransformerTextEncoder -> Dense(D, gelu) -> LayerNorm -> Dense(V)
 
+As in BERT, the last Dense reuses the input embedding matrix (``tie_weights=True``):
+logits = h E^T + b. Every masked guess then scores all V embeddings, so each word's
+vector learns from every prediction (not only when the word appears), which matters
+on a small corpus, and the head adds V parameters instead of D V.
+
 The mask id must be an id that no text uses: ``mask_token_id(vocab_size)`` takes one
 past the tokenizer's ids, so the model's vocabulary is ``vocab_size + 1``.
 ``classifier_from_pretrained`` then builds a ``TransformerClassifier`` whose encoder
@@ -86,6 +91,7 @@ class MaskedLanguageModel(Model):
 
     Args: those of ``TransformerTextEncoder`` (``vocab_size`` includes the mask id), plus
         mask_id: the id that hides a token (default ``vocab_size - 1``).
+        tie_weights: the output layer shares the token embedding matrix (BERT).
 
     >>> mlm = MaskedLanguageModel(vocab_size=21, d_model=16, num_heads=2, ff_dim=32,
     ...                           num_layers=1)
@@ -97,7 +103,7 @@ class MaskedLanguageModel(Model):
                  ff_dim: int = 512, num_layers: int = 2, max_length: int = 512,
                  dropout: float = 0.1, norm_first: bool = False,
                  learned_positions: bool = False, mask_id: Optional[int] = None,
-                 name: Optional[str] = None):
+                 tie_weights: bool = True, name: Optional[str] = None):
         super().__init__(name=name)
         self.vocab_size = check_positive_int(f"MaskedLanguageModel {self.name}",
                                              "vocab_size", vocab_size)
@@ -114,8 +120,12 @@ class MaskedLanguageModel(Model):
         self.transform.build_once((None, None, d_model))
         self.transform_norm = LayerNormalization(epsilon=1e-5, name=f"{self.name}_norm")
         self.transform_norm.build_once((None, None, d_model))
-        self.decoder = Dense(vocab_size, name=f"{self.name}_decoder")
-        self.decoder.build_once((None, None, d_model))
+        self.tie_weights = bool(tie_weights)
+        if self.tie_weights:
+            self.decoder_bias = torch.nn.Parameter(torch.zeros(vocab_size))  # (V,)
+        else:
+            self.decoder = Dense(vocab_size, name=f"{self.name}_decoder")
+            self.decoder.build_once((None, None, d_model))
 
     def forward(self, ids: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.body(ids, mask=mask)  # (B, T, D)
@@ -123,7 +133,10 @@ class MaskedLanguageModel(Model):
 
     def predict_tokens(self, h: torch.Tensor) -> torch.Tensor:
         """The MLM head on encoder vectors: (..., D) -> logits (..., V)."""
-        return self.decoder(self.transform_norm(self.transform(h)))
+        h = self.transform_norm(self.transform(h))  # (..., D)
+        if self.tie_weights:
+            return F.linear(h, self.body.embedding.tokens.embeddings, self.decoder_bias)
+        return self.decoder(h)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape) + (self.vocab_size,)
