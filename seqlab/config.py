@@ -45,6 +45,7 @@ class DataConfig:
     max_samples: int = 0           # use only the first N training examples (0 = all), for quick runs
     test_fraction: float = 0.1     # held-out test share when the dataset has no official split
     val_fraction: float = 0.1      # validation share (taken from the training part)
+    split_seed: int = -1           # seeds the train/val/test split (-1 = [training] seed)
     window: int = 24               # forecast: input window length (time steps)
     horizon: int = 1               # forecast: steps predicted at once
     seasonality: int = 0           # forecast: season length m for MASE / seasonal naive (0 = from dataset, else 1)

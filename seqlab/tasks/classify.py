@@ -33,7 +33,7 @@ from seqlab.layers import (BatchNormalization, Conv1D, Dense, Dropout, Embedding
                            GlobalAveragePooling1D, GlobalMaxPooling1D)
 from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
-                                 recurrent, split_indices, take)
+                                 recurrent, split_indices, split_seed, take)
 
 MONITOR = ("accuracy", "max")  # the validation metric [training] keep_best selects on
 
@@ -109,7 +109,7 @@ def _load(cfg: Config):
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     x, y, classes, official = _load(cfg)
-    seed, d = cfg.training.seed, cfg.data
+    seed, d = split_seed(cfg), cfg.data
     tr, va, te = split_indices(len(x), 0.0 if "val" in official else d.val_fraction,
                                0.0 if "test" in official else d.test_fraction, seed)
     x_va, y_va = official.get("val", (take(x, va), y[va]))

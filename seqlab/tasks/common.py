@@ -37,6 +37,11 @@ def build_with(model: torch.nn.Module, *example) -> torch.nn.Module:
 
 
 # ---------------------------------------------------------------------- splits
+def split_seed(cfg: Config) -> int:
+    """The seed of the train/val/test split: [data] split_seed, or [training] seed if -1."""
+    return cfg.training.seed if cfg.data.split_seed < 0 else cfg.data.split_seed
+
+
 def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int):
     """Shuffled index arrays (train, val, test) of sizes about (1 - v - t, v, t) * n."""
     order = np.random.default_rng(seed).permutation(n)

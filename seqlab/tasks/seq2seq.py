@@ -42,7 +42,7 @@ from seqlab.errors import SeqlabError
 from seqlab.layers import Dense, Embedding
 from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
-                                 recurrent, split_indices, take)
+                                 recurrent, split_indices, split_seed, take)
 
 MONITOR = ("exact_match", "max")  # the validation metric [training] keep_best selects on
 
@@ -200,7 +200,7 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     if cfg.data.max_len:
         sources = [s[:cfg.data.max_len] for s in sources]
     tr, va, te = split_indices(len(sources), cfg.data.val_fraction, cfg.data.test_fraction,
-                               cfg.training.seed)
+                               split_seed(cfg))
     if cfg.data.max_samples:
         tr = tr[:cfg.data.max_samples]
     if vocab is None:

@@ -34,7 +34,7 @@ from seqlab.errors import SeqlabError
 from seqlab.layers import Dense, Dropout, Embedding
 from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, length_batches, load_dataset, pad, recurrent,
-                                 split_indices, take)
+                                 split_indices, split_seed, take)
 
 MAX_WORD = 20  # characters kept per word (the ends of longer words are cut)
 
@@ -94,7 +94,7 @@ def _load(cfg: Config):
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     sents, tags = _load(cfg)
     tr, va, te = split_indices(len(sents), cfg.data.val_fraction, cfg.data.test_fraction,
-                               cfg.training.seed)
+                               split_seed(cfg))
     if cfg.data.max_samples:
         tr = tr[:cfg.data.max_samples]
     if vocab is None:

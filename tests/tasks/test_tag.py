@@ -40,3 +40,19 @@ def test_tagger_beats_most_frequent_tag_on_unseen_words(tmp_path, helpers):
     _, task, model, vocab = tasks.load(run.path)
     out = task.predict(model, vocab, run.config, ["bir zozik mumular kekedi"])
     assert out == ["bir/DET zozik/ADJ mumular/NOUN kekedi/VERB"]
+
+
+def test_split_seed_fixes_the_split_across_training_seeds(tmp_path, helpers):
+    path = _treebank(tmp_path / "tb.tsv", n=100)
+    task = tasks.get("tag")
+
+    def test_sentences(seed, split_seed):
+        cfg = helpers.config(tmp_path, "tag", {"dataset": "file", "path": str(path),
+                                               "text_column": "tokens", "label_column": "tags",
+                                               "split_seed": split_seed}, {},
+                             {"seed": seed})
+        return [" ".join(map(str, s)) for s in task.prepare(cfg).test[0]]
+
+    assert test_sentences(1, split_seed=0) == test_sentences(2, split_seed=0)
+    assert test_sentences(0, split_seed=-1) == test_sentences(5, split_seed=0)
+    assert test_sentences(1, split_seed=-1) != test_sentences(2, split_seed=-1)
