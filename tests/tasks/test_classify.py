@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import torch
 import pytest
 
 from seqlab import tasks
@@ -47,5 +48,14 @@ def test_series_fcn_and_balanced_weights(tmp_path, monkeypatch, helpers):
     assert len(data.test[1]) == 100                          # the official test split is kept
     w = next(iter(classify.train_batches(data, cfg, np.random.default_rng(0))))[-1]
     assert w[1] > w[0]                                       # the rare class weighs more
-    _, metrics = tasks.train(cfg, verbose=False)
+    run, metrics = tasks.train(cfg, verbose=False)
     assert metrics["accuracy"] >= 0.95, metrics
+    # [training] population_stats: the first BatchNormalization holds the exact mean and
+    # variance of its inputs (the first convolution) over the training series
+    _, _, model, _ = tasks.load(run.path)
+    with torch.no_grad():
+        x = torch.as_tensor(np.stack(data.train[0]))  # the training split (val held out)
+        h = model.convs[0](x).reshape(-1, 8)  # (N T, F)
+    torch.testing.assert_close(model.norms[0].moving_mean, h.mean(0), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(model.norms[0].moving_variance, h.var(0, unbiased=False),
+                               atol=1e-4, rtol=1e-4)
