@@ -3,7 +3,12 @@
 Targets (mean of 3 seeds): GunPoint >= 99%, ItalyPowerDemand >= 95.5%, ArrowHead >= 83%,
 OSULeaf >= 95%. Anchors: Fawaz et al. (2019) mean accuracies FCN / ResNet: GunPoint
 100 / 99.1, ItalyPowerDemand 96.1 / 96.3, ArrowHead 84.3 / 84.5, OSULeaf 97.7 / 97.9.
-Both the Conv1D FCN (examples/ucr_*_fcn.toml settings) and an LSTM classifier are run.
+Both the Conv1D FCN and an LSTM classifier are run. Each (dataset, model) trains the
+settings of examples/ucr_<dataset>_<model>.toml when that file exists (one place for
+them), else the defaults below; --epochs / --batch-size / --lr-schedule override both.
+The ArrowHead FCN follows Fawaz et al. exactly: batch min(N/10, 16) = 3, 2000 epochs, the
+weights of the lowest training loss; every FCN ends with BatchNormalization's population
+statistics ([training] population_stats).
 
     OMP_NUM_THREADS=1 python bench/task_ucr.py [--datasets gunpoint arrowhead] [--seeds 0 1 2]
         [--models fcn lstm] [--epochs 300]
@@ -28,32 +33,53 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--datasets", nargs="+", default=list(ANCHORS))
 parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 parser.add_argument("--models", nargs="+", default=["fcn", "lstm"])
-parser.add_argument("--epochs", type=int, default=300)
+parser.add_argument("--epochs", type=int, default=None)
+parser.add_argument("--batch-size", type=int, default=None)
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
-parser.add_argument("--lr-schedule", default="plateau",
-                    help="FCN: 'plateau' (x0.5 after 50 epochs without a lower training loss, "
-                         "min 1e-4, as Wang et al. 2017) or 'constant'")
+parser.add_argument("--lr-schedule", default=None,
+                    help="'plateau' (x0.5 after 50 epochs without a lower training loss, "
+                         "min 1e-4, as Wang et al. 2017), 'constant' or 'cosine'")
 args = parser.parse_args()
 
-MODELS = {"fcn": {"arch": "fcn", "filters": 128, "kernel_sizes": [8, 5, 3]},
-          "lstm": {"arch": "rnn", "cell": "lstm", "units": 64}}
-print(f"{'dataset':20s} {'model':5s} {'acc % (seeds)':28s} mean   target  FCN/ResNet anchor  min")
-for name in args.datasets:
+DEFAULTS = {  # used when examples/ucr_<dataset>_<model>.toml does not exist
+    "fcn": {"model": {"arch": "fcn", "filters": 128, "kernel_sizes": [8, 5, 3]},
+            "training": {"epochs": 300, "batch_size": 16, "learning_rate": 0.001,
+                         "lr_schedule": "plateau"}},
+    "lstm": {"model": {"arch": "rnn", "cell": "lstm", "units": 64},
+             "training": {"epochs": 200, "batch_size": 16, "learning_rate": 0.003}}}
+
+
+def config(name: str, model: str, seed: int) -> Config:
+    path = ROOT / "examples" / f"ucr_{name}_{model}.toml"
+    if path.exists():
+        cfg = Config.load(path)
+    else:
+        cfg = Config.from_dict({"task": "classify", "data": {"dataset": name,
+                                                            "val_fraction": 0.0},
+                                **DEFAULTS[model]})
+    cfg.name, cfg.runs_dir = f"ucr_{name}_{model}_{seed}", RUNS
+    t = cfg.training
+    t.seed, t.threads = seed, args.threads
+    t.epochs = args.epochs or t.epochs
+    t.batch_size = args.batch_size or t.batch_size
+    t.lr_schedule = args.lr_schedule or t.lr_schedule
+    return cfg
+
+
+print(f"{'dataset':20s} {'model':5s} {'acc % (seeds)':28s} mean   target  FCN/ResNet anchor  "
+      f"min/seed  settings")
+KEYS = {k.replace("_", ""): k for k in ANCHORS}  # "ItalyPowerDemand" -> "italy_power_demand"
+for name in [KEYS.get(d.lower().replace("_", ""), d) for d in args.datasets]:
     for model in args.models:
         accs, t0 = [], time.time()
         for seed in args.seeds:
-            cfg = Config.from_dict({
-                "task": "classify", "name": f"ucr_{name}_{model}_{seed}",
-                "runs_dir": RUNS,
-                "data": {"dataset": name, "val_fraction": 0.0},
-                "model": MODELS[model],
-                "training": {"epochs": args.epochs, "batch_size": 16, "seed": seed,
-                             "learning_rate": 0.001 if model == "fcn" else 0.003,
-                             "threads": args.threads,
-                             "lr_schedule": args.lr_schedule if model == "fcn" else "constant"}})
+            cfg = config(name, model, seed)
             _, m = tasks.train(cfg, verbose=False)
             accs.append(100 * m["accuracy"])
         target, fcn, resnet = ANCHORS[name]
+        t = cfg.training
         print(f"{name:20s} {model:5s} {' '.join(f'{a:5.1f}' for a in accs):28s} "
               f"{np.mean(accs):5.1f}  >= {target:4.1f}  {fcn} / {resnet}  "
-              f"{(time.time() - t0) / 60:.1f}", flush=True)
+              f"{(time.time() - t0) / 60 / len(accs):6.1f}  {t.epochs} epochs, batch "
+              f"{t.batch_size}, lr {t.learning_rate} {t.lr_schedule}"
+              f"{', keep_best' if t.keep_best else ''}", flush=True)
