@@ -64,6 +64,7 @@ class ModelConfig:
     embedding_dim: int = 64        # token vector size (text inputs); 0 = one-hot-free raw features
     char_embedding_dim: int = 0    # tag: character-level word encoder size (0 = words only)
     dropout: float = 0.0           # dropout between layers, in [0, 1)
+    word_dropout: float = 0.25     # tag: a training word seen n times becomes OOV with probability a / (a + n)
     filters: int = 128             # conv architectures: filters per conv layer
     kernel_sizes: list = field(default_factory=lambda: [8, 5, 3])  # conv architectures: kernel size of each conv layer
     attention: str = "none"        # seq2seq: "none", "bahdanau" (additive) or "luong" (dot)
@@ -180,6 +181,9 @@ class Config:
                              ("[data] val_fraction", self.data.val_fraction)]:
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"{source}: {where} must be in [0, 1), got {value}.")
+        if self.model.word_dropout < 0:
+            raise ConfigError(f"{source}: [model] word_dropout must be >= 0 (0 = off), got "
+                              f"{self.model.word_dropout}.")
         if self.training.learning_rate <= 0:
             raise ConfigError(f"{source}: [training] learning_rate must be > 0, "
                               f"got {self.training.learning_rate}.")

@@ -10,8 +10,10 @@ reads the sentence both ways, so each tag sees its left and right context:
     concat                 -> Bidirectional(recurrent) x layers       (B, T, 2H)
                            -> Dense(K) tag logits per token           (B, T, K)
 
-During training 5% of the known words are replaced by the OOV id (word dropout), so the
-OOV vector is learned. Reported: token accuracy (also on out-of-vocabulary words), per-tag
+During training a word seen n times in the training data is replaced by the OOV id with
+probability a / (a + n), a = [model] word_dropout (Kiperwasser & Goldberg 2016): rare
+words often, frequent ones almost never, so the OOV vector is learned and the tagger
+learns to read the characters of words it has (almost) never seen, as at test time. Reported: token accuracy (also on out-of-vocabulary words), per-tag
 F1 (a bar plot) and the most-frequent-tag baseline (each word's most frequent training
 tag; unseen words get the most frequent tag overall).
 
@@ -122,12 +124,24 @@ def _tok(vocab: dict, key: str) -> Tokenizer:
     return Tokenizer.from_json(json.dumps(vocab[key]))
 
 
-def _inputs(vocab: dict, sentences: list, rng=None):
-    """Word ids (B, T) and character ids (B, T, L) of a batch of token lists."""
+def word_dropout_probabilities(vocab: dict, alpha: float) -> np.ndarray:
+    """(V,) probability that a training word id becomes OOV: alpha / (alpha + count)."""
+    words = _tok(vocab, "words")
+    p = np.zeros(words.vocab_size)
+    for w, i in words.word_index.items():
+        if 1 < i < len(p):  # never padding (0) or the OOV id (1)
+            p[i] = alpha / (alpha + words.word_counts.get(w, 0))
+    return p
+
+
+def _inputs(vocab: dict, sentences: list, rng=None, drop: Optional[np.ndarray] = None):
+    """Word ids (B, T) and character ids (B, T, L) of a batch of token lists; with ``rng``
+    and ``drop`` (word_dropout_probabilities), training word dropout."""
     words, chars = _tok(vocab, "words"), _tok(vocab, "chars")
     ids = words.texts_to_sequences(sentences)
-    if rng is not None:                                                    # word dropout
-        ids = [[1 if rng.random() < 0.05 else i for i in s] for s in ids]
+    if rng is not None and drop is not None:                              # word dropout
+        ids = [np.where(rng.random(len(s)) < drop[s], 1, s).tolist() if s else s
+               for s in ids]
     w = pad(ids)                                                           # (B, T)
     c = torch.zeros(w.shape[0], w.shape[1], MAX_WORD, dtype=torch.long)   # (B, T, L)
     for b, sent in enumerate(sentences):
@@ -145,9 +159,10 @@ def build_model(cfg: Config, vocab: dict) -> Tagger:
 
 
 def train_batches(data: Data, cfg: Config, rng):
+    drop = word_dropout_probabilities(data.vocab, cfg.model.word_dropout)
     for idx in length_batches([len(s) for s, _ in data.train], cfg.training.batch_size, rng):
         batch = take(data.train, idx)
-        w, c = _inputs(data.vocab, [s for s, _ in batch], rng)
+        w, c = _inputs(data.vocab, [s for s, _ in batch], rng, drop)
         yield w, c, pad([t for _, t in batch])
 
 

@@ -56,3 +56,15 @@ def test_split_seed_fixes_the_split_across_training_seeds(tmp_path, helpers):
     assert test_sentences(1, split_seed=0) == test_sentences(2, split_seed=0)
     assert test_sentences(0, split_seed=-1) == test_sentences(5, split_seed=0)
     assert test_sentences(1, split_seed=-1) != test_sentences(2, split_seed=-1)
+
+
+def test_word_dropout_hits_rare_words_often_and_frequent_words_rarely():
+    from seqlab.data import Tokenizer
+    from seqlab.tasks.tag import word_dropout_probabilities
+    import json
+    tok = Tokenizer(oov_token="<unk>")
+    tok.fit_on_texts([["bir"] * 99 + ["kitap"]])
+    p = word_dropout_probabilities({"words": json.loads(tok.to_json())}, 0.25)
+    assert p[0] == p[1] == 0.0                                  # padding, OOV
+    assert p[tok.word_index["kitap"]] == 0.25 / 1.25            # seen once: 20%
+    assert p[tok.word_index["bir"]] == 0.25 / 99.25             # seen 99 times: 0.25%
