@@ -53,10 +53,12 @@ def build(cell: str, T: int, units: int, seed: int, init=None, lr: float = 1e-3,
     return model
 
 
-def train(model, data, val, budget: float, batch_size: int = 64, target: float = 0.01):
-    """Train epoch by epoch until validation MSE < target or the time budget is spent."""
+def train(model, data, val, budget: float, batch_size: int = 64, target: float = 0.01,
+          max_epochs: int = 0):
+    """Train epoch by epoch until validation MSE < target, the time budget is spent or
+    ``max_epochs`` (when > 0) have run."""
     start, best, epoch = time.perf_counter(), float("inf"), 0
-    while time.perf_counter() - start < budget:
+    while time.perf_counter() - start < budget and (not max_epochs or epoch < max_epochs):
         model.fit(data.x, data.y[:, None], batch_size=batch_size, epochs=epoch + 1,
                   initial_epoch=epoch, verbose=0, seed=epoch)
         mse = float(model.evaluate(val.x, val.y[:, None], verbose=0))
@@ -73,6 +75,9 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--budget", type=float, default=600.0, help="seconds per training run")
+    p.add_argument("--max-epochs", type=int, default=0,
+                   help="stop each training run after this many epochs (0 = only the budget): "
+                        "the same amount of training whatever the load of the machine")
     p.add_argument("--units", type=int, default=64)
     p.add_argument("--train", type=int, default=10000)
     p.add_argument("--cells", default="SimpleRNN,LSTM,GRU")
@@ -117,7 +122,8 @@ def main(argv=None) -> int:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             model = build(cell, T, args.units, seed, train_init)
             r0 = hidden_gradients(model, probe.x, probe.y[:, None]).ratio()
-            best, secs, epochs = train(model, data, val, args.budget)
+            best, secs, epochs = train(model, data, val, args.budget,
+                                       max_epochs=args.max_epochs)
             flow = hidden_gradients(model, probe.x, probe.y[:, None])
             trained_flows[f"{cell} seed {seed}, {args.init}"] = flow
             rows.append((cell, seed, best, secs, epochs, best < 0.01, r0, flow.ratio()))
