@@ -46,7 +46,8 @@ DEFAULTS = {  # used when examples/ucr_<dataset>_<model>.toml does not exist
             "training": {"epochs": 300, "batch_size": 16, "learning_rate": 0.001,
                          "lr_schedule": "plateau"}},
     "lstm": {"model": {"arch": "rnn", "cell": "lstm", "units": 64},
-             "training": {"epochs": 200, "batch_size": 16, "learning_rate": 0.003}}}
+             "training": {"epochs": 300, "batch_size": 16, "learning_rate": 0.001,
+                          "lr_schedule": "plateau", "keep_best": True}}}
 
 
 def config(name: str, model: str, seed: int) -> Config:
