@@ -21,14 +21,23 @@ RUNS = str(ROOT / "bench" / "out" / f"runs-{Path(__file__).stem}-{os.getpid()}")
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
+parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a field of examples/hamlet_char_lstm.toml, e.g. "
+                         "training.batch_size=32")
 args = parser.parse_args()
 
 cfg = Config.load(ROOT / "examples" / "hamlet_char_lstm.toml")
 cfg.runs_dir, cfg.training.threads = RUNS, args.threads
+for item in args.set:
+    cfg.override(item)
 if args.epochs:
     cfg.training.epochs = args.epochs
 t0 = time.time()
 run, m = tasks.train(cfg, verbose=False)
+t = cfg.training
+print(f"settings: {t.epochs} epochs, batch {t.batch_size}, lr {t.learning_rate} "
+      f"{t.lr_schedule}, clipnorm {t.clipnorm}, dropout {cfg.model.dropout}; "
+      f"{' '.join(args.set)}")
 print(f"Hamlet char LM {cfg.model.layers}x{cfg.model.cell.upper()}({cfg.model.units}): "
       f"test {m['bits_per_char']:.3f} bpc; modified Kneser-Ney (order "
       f"{m['baseline_kneser_ney_order']}) {m['baseline_kneser_ney_bits']:.3f} bpc; "

@@ -125,11 +125,7 @@ def main() -> None:
         args.set = FULL + args.set
         minutes = args.minutes or 15.0
     for item in args.set:
-        key, _, value = item.partition("=")
-        section, _, field = key.partition(".")
-        old = getattr(getattr(cfg0, section), field)  # AttributeError names a bad key
-        new = value.lower() in ("1", "true") if isinstance(old, bool) else type(old)(value)
-        setattr(getattr(cfg0, section), field, new)
+        cfg0.override(item)
     if args.epochs:
         cfg0.training.epochs = args.epochs
     if args.lr_schedule:

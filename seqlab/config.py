@@ -190,6 +190,24 @@ class Config:
         if self.data.dataset == "file" and not self.data.path:
             raise ConfigError(f'{source}: [data] dataset = "file" needs path = "your_file.csv".')
 
+    def override(self, item: str) -> None:
+        """Apply one ``"section.key=value"`` (e.g. ``"training.epochs=5"``), the value
+        converted to the field's type (booleans from true/false/1/0)."""
+        key, sep, value = item.partition("=")
+        section, _, name = key.strip().partition(".")
+        part = getattr(self, section, None) if section in _SECTIONS else None
+        if not sep or part is None or not hasattr(part, name):
+            raise ConfigError(f"override {item!r}: expected SECTION.KEY=VALUE with SECTION one "
+                              f"of {', '.join(_SECTIONS)} and KEY a field of it.")
+        old = getattr(part, name)
+        if isinstance(old, bool):
+            new = value.strip().lower() in ("1", "true", "yes")
+        elif isinstance(old, (list, dict)):
+            new = tomllib.loads(f"v = {value}")["v"]
+        else:
+            new = type(old)(value)
+        setattr(part, name, new)
+
     # ------------------------------------------------------------------ writing
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
