@@ -285,3 +285,38 @@ def test_errors_are_one_clear_sentence():
 def test_compile_refuses_clip_settings_that_are_not_positive_numbers(arg, value):
     with pytest.raises(ValueError, match=rf"{arg} must be a positive number, got {value!r}"):
         _mlp().compile(optimizer="sgd", loss="mse", **{arg: value})
+
+
+def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient(monkeypatch):
+    """fit() runs a big LSTM batch as slices of 32 rows (faster on the CPU); the loss and
+    the gradient are those of the whole batch; GRU models run in one piece."""
+    from seqlab.models import training
+    from seqlab.models.adapters import Batch
+
+    def make(layer):
+        torch.manual_seed(0)
+        m = Sequential([layers.Embedding(50, 8, mask_zero=True), layer,
+                               layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        return m
+
+    x = torch.randint(1, 50, (70, 128))
+    x[:10, :40] = 0                                              # some padded rows
+    y = torch.randint(0, 2, (70, 1)).float()
+    batch = Batch(x, y, None, None)
+    model = make(layers.LSTM(16))
+    model(x[:2])
+    assert training.micro_batch_rows(model, batch) == 32        # 70 rows -> 32, 32, 6
+    grads = []
+    for rows in (32, 10_000):
+        monkeypatch.setattr(training, "MICRO_ROWS", rows)
+        model._micro_batch_ok = None
+        model.zero_grad()
+        loss = training._step_outputs(model, batch, training.Accumulator())
+        loss.backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    gru = make(layers.GRU(16, reset_after=True))
+    gru(x[:2])
+    assert training.micro_batch_rows(gru, batch) == 70
