@@ -14,8 +14,9 @@ During training a word seen n times in the training data is replaced by the OOV 
 probability a / (a + n), a = [model] word_dropout (Kiperwasser & Goldberg 2016): rare
 words often, frequent ones almost never, so the OOV vector is learned and the tagger
 learns to read the characters of words it has (almost) never seen, as at test time.
-Reported: token accuracy (also on out-of-vocabulary words), per-tag F1 (a bar plot) and the most-frequent-tag baseline (each word's most frequent training
-tag; unseen words get the most frequent tag overall).
+Reported: token accuracy (also on out-of-vocabulary words), per-tag F1 (a bar plot) and
+the most-frequent-tag baseline (each word's most frequent training tag; unseen words get
+the most frequent tag overall).
 
 Shapes: B sentences, T words, L characters per word, E/C embedding sizes, H units, K tags.
 """
