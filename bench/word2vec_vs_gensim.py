@@ -58,7 +58,9 @@ sys.path.insert(0, str(ROOT))
 try:
     import gensim  # noqa: F401
 except ImportError:
-    if VENV_PY.exists() and Path(sys.executable).resolve() != VENV_PY.resolve():
+    # (compare the environments, not the interpreters: a venv's python is a link to
+    # the same binary as the project's)
+    if VENV_PY.exists() and Path(sys.prefix).resolve() != VENV_PY.parents[1].resolve():
         sys.exit(subprocess.call([str(VENV_PY), __file__, *sys.argv[1:]]))
     sys.exit("word2vec_vs_gensim: gensim is not installed here. Create its venv as the "
              "docstring of bench/word2vec_vs_gensim.py says, then run the script again.")
