@@ -130,8 +130,9 @@ class Accumulator:
 
 
 # Micro-batches: on the CPU, torch's fused LSTM kernel (oneDNN) runs a batch of 128
-# sequences as 4 slices of 32 about 1.3-1.8x faster than in one piece (the per-step
-# working set stays in cache; measured with bench/rnn_fit.py and LSTM(64/128), T 64-256).
+# sequences faster as 4 slices of 32 than in one piece (the per-step working set stays
+# in cache): 1.5-1.6x for a bare LSTM(64/128) at T 64-256, 1.1-1.35x for the
+# Embedding + LSTM(64) model of bench/rnn_fit.py (docs/results/speed.md).
 # The loss is the same sum over all samples divided by the same count, so the gradient
 # is the full batch's (up to float rounding). GRU and SimpleRNN kernels get slower when
 # sliced, and BatchNormalization or stateful layers depend on the whole batch: those
