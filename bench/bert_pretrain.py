@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -88,7 +89,42 @@ def train_classifier(model, train, val, test, args, seed, lr, scale=1.0,
     return best
 
 
-def main() -> None:
+def prepare(args) -> SimpleNamespace:
+    """The data of a run: the tokenised reviews, the fixed test set, each seed's labelled
+    subset, the pretraining texts and the 500 held-out texts that measure the MLM loss."""
+    data = datasets.load("rotten_tomatoes")
+    texts, labels = list(data.texts), np.asarray(data.y, dtype="float32")
+    order = np.random.default_rng(12345).permutation(len(texts))
+    test_idx, rest = order[:args.test], order[args.test:]
+    tok = Tokenizer(num_words=args.num_words, oov_token="<unk>")
+    tok.fit_on_texts([texts[i] for i in rest])  # never the test texts
+    ids = [s[:args.max_len] or [1] for s in tok.texts_to_sequences(texts)]
+    vocab = args.num_words + 1  # ids < num_words, plus the mask id
+    enc = dict(vocab_size=vocab, d_model=args.d_model, num_heads=args.heads, ff_dim=args.ff,
+               num_layers=args.layers, max_length=args.max_len, dropout=args.dropout)
+    n_lab = int(round(args.labelled * len(texts)))
+
+    def pick(idx):
+        return [ids[i] for i in idx], labels[idx][:, None]
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    perm = np.random.default_rng(0).permutation(rest)
+    subsets = {seed: perm[i * n_lab:(i + 1) * n_lab] for i, seed in enumerate(seeds)}
+    unlabelled = perm[len(seeds) * n_lab:]
+    held, corpus_idx = unlabelled[:500], unlabelled[500:]  # MLM loss measured on unseen text
+    if args.corpus == "all":
+        corpus_idx = np.concatenate([perm[:len(seeds) * n_lab], corpus_idx])
+    corpus = [ids[i] for i in corpus_idx]  # text only, never a label
+    if args.plots:
+        for seq in tok.texts_to_sequences(data.plots):
+            corpus += [seq[i:i + args.max_len] for i in range(0, len(seq), args.max_len)
+                       if len(seq[i:i + args.max_len]) >= 8]
+    return SimpleNamespace(n_texts=len(texts), test_idx=test_idx, test=pick(test_idx),
+                           pick=pick, seeds=seeds, subsets=subsets, n_lab=n_lab,
+                           held=[ids[i] for i in held], corpus=corpus, vocab=vocab, enc=enc)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--test", type=int, default=2000, help="fixed test reviews")
@@ -126,42 +162,21 @@ def main() -> None:
     p.add_argument("--load-mlm", default=None, help="skip pretraining: load this model")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--quick", action="store_true")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.pretrain_epochs, args.epochs, args.pretrain_budget = "0", 1, 2, 30
+    return args
 
-    data = datasets.load("rotten_tomatoes")
-    texts, labels = list(data.texts), np.asarray(data.y, dtype="float32")
-    order = np.random.default_rng(12345).permutation(len(texts))
-    test_idx, rest = order[:args.test], order[args.test:]
-    tok = Tokenizer(num_words=args.num_words, oov_token="<unk>")
-    tok.fit_on_texts([texts[i] for i in rest])  # never the test texts
-    ids = [s[:args.max_len] or [1] for s in tok.texts_to_sequences(texts)]
-    vocab = args.num_words + 1  # ids < num_words, plus the mask id
-    enc = dict(vocab_size=vocab, d_model=args.d_model, num_heads=args.heads, ff_dim=args.ff,
-               num_layers=args.layers, max_length=args.max_len, dropout=args.dropout)
-    n_lab = int(round(args.labelled * len(texts)))
-    print(f"{len(texts)} reviews: test {len(test_idx)}, labelled {n_lab} per seed, "
-          f"unlabelled {len(rest) - n_lab}; vocab {vocab}; encoder d_model {args.d_model}, "
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+
+    d = prepare(args)
+    enc, held, corpus, test, pick = d.enc, d.held, d.corpus, d.test, d.pick
+    seeds, subsets, n_lab, test_idx, vocab = d.seeds, d.subsets, d.n_lab, d.test_idx, d.vocab
+    print(f"{d.n_texts} reviews: test {len(test_idx)}, labelled {n_lab} per seed, "
+          f"pretraining texts {len(corpus)}; vocab {vocab}; encoder d_model {args.d_model}, "
           f"{args.layers} layers, ff {args.ff}; threads {torch.get_num_threads()}", flush=True)
-
-    def pick(idx):
-        return [ids[i] for i in idx], labels[idx][:, None]
-
-    test = pick(test_idx)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    perm = np.random.default_rng(0).permutation(rest)
-    subsets = {seed: perm[i * n_lab:(i + 1) * n_lab] for i, seed in enumerate(seeds)}
-    unlabelled = perm[len(seeds) * n_lab:]
-    held, corpus_idx = unlabelled[:500], unlabelled[500:]  # MLM loss measured on unseen text
-    if args.corpus == "all":
-        corpus_idx = np.concatenate([perm[:len(seeds) * n_lab], corpus_idx])
-    held = [ids[i] for i in held]
-    corpus = [ids[i] for i in corpus_idx]  # text only, never a label
-    if args.plots:
-        for seq in tok.texts_to_sequences(data.plots):
-            corpus += [seq[i:i + args.max_len] for i in range(0, len(seq), args.max_len)
-                       if len(seq[i:i + args.max_len]) >= 8]
 
     torch.manual_seed(0)
     mlm = MaskedLanguageModel(**enc, mask_id=args.num_words, tie_weights=not args.no_tie)

@@ -130,52 +130,84 @@ class Accumulator:
 
 
 # Micro-batches: on the CPU, torch's fused LSTM kernel (oneDNN) runs a batch of 128
-# sequences faster as 4 slices of 32 than in one piece (the per-step working set stays
-# in cache): 1.5-1.6x for a bare LSTM(64/128) at T 64-256, 1.1-1.35x for the
-# Embedding + LSTM(64) model of bench/rnn_fit.py (docs/results/speed.md).
-# The loss is the same sum over all samples divided by the same count, so the gradient
-# is the full batch's (up to float rounding). GRU and SimpleRNN kernels get slower when
-# sliced, and BatchNormalization or stateful layers depend on the whole batch: those
-# models run in one piece.
-MICRO_ROWS, MICRO_MIN_TOKENS = 32, 8192
+# sequences faster as 4 slices of 32, each slice's backward right after its forward (the
+# slice's working set is still in cache): Embedding + LSTM(64), T=171, 138 ms whole, 108
+# ms as 4 forwards then one backward, 83 ms slice by slice (docs/results/speed.md).
+# Each slice back-propagates its loss *sum*; the summed gradients are then divided by
+# the batch's count, so the gradient is the full batch's (up to float rounding) and the
+# optimizer takes one step. GRU and SimpleRNN kernels get slower when sliced, and
+# BatchNormalization or stateful layers depend on the whole batch: those models run in
+# one piece.
+MICRO_MIN_TOKENS = 8192
+MICRO_ROWS = None  # rows per slice; None: chosen from the LSTM's width (micro_rows_for)
+
+
+def micro_rows_for(units: int) -> int:
+    """Rows per slice for an LSTM of ``units`` cells: about 8,192 gate values per step
+    (rows * 4 * units), within [16, 64]. Measured here (Embedding(10000, 32) + LSTM,
+    128 rows, forward and backward): units 32: 82 ms whole, 51 in slices of 64; 64: 138
+    -> 83 (32 rows); 128: 383 -> 249 (16 rows); 256: 551 -> 408 (16 rows)."""
+    return min(64, max(16, 2048 // max(int(units), 1)))
 
 
 def micro_batch_rows(model, batch: Batch) -> int:
     """Rows per slice of this training batch (the whole batch = no slicing)."""
     rows = batch.x.shape[0] if isinstance(batch.x, torch.Tensor) else 0
-    if (rows <= MICRO_ROWS or batch.x.dim() < 2 or batch.x.device.type != "cpu"
+    if (rows <= 16 or batch.x.dim() < 2 or batch.x.device.type != "cpu"
             or rows * batch.x.shape[1] < MICRO_MIN_TOKENS):
         return rows
-    flags = getattr(model, "_micro_batch_ok", None)
-    if flags is None:  # decided once per model
+    slice_rows = getattr(model, "_micro_batch_ok", None)
+    if slice_rows is None:  # decided once per model: 0 = never slice
         from seqlab.layers.normalization import BatchNormalization
         from seqlab.layers.recurrent import LSTM
         from seqlab.layers.recurrent.fused import fused_kind
         mods = list(model.modules())
-        flags = (model.loss in losses_mod.LOSSES.values()  # per-sample losses: exact
-                 and any(isinstance(m, LSTM) and fused_kind(m.cell)[0] == "lstm"
-                         for m in mods)
-                 and not any(isinstance(m, BatchNormalization) or getattr(m, "stateful", False)
-                             for m in mods))
-        model._micro_batch_ok = flags
-    return MICRO_ROWS if flags else rows
+        widths = [m.units for m in mods
+                  if isinstance(m, LSTM) and fused_kind(m.cell)[0] == "lstm"]
+        ok = (model.loss in losses_mod.LOSSES.values()  # per-sample losses: exact
+              and widths
+              and not any(isinstance(m, BatchNormalization) or getattr(m, "stateful", False)
+                          for m in mods))
+        slice_rows = micro_rows_for(max(widths)) if ok else 0
+        model._micro_batch_ok = slice_rows
+    if not slice_rows:
+        return rows
+    return min(rows, MICRO_ROWS or slice_rows)
+
+
+def _slices(batch: Batch, rows: int) -> list[Batch]:
+    n = batch.x.shape[0] if isinstance(batch.x, torch.Tensor) else rows
+    if rows >= n:
+        return [batch]
+    return [Batch(batch.x[i:i + rows], None if batch.y is None else batch.y[i:i + rows],
+                  None if batch.mask is None else batch.mask[i:i + rows], None)
+            for i in range(0, n, rows)]
 
 
 def _step_outputs(model, batch: Batch, acc: Accumulator) -> torch.Tensor:
-    """Forward pass, loss and metrics of one batch; returns the loss to minimise (the
-    batch may run as row slices, see ``micro_batch_rows``: same loss)."""
-    rows = micro_batch_rows(model, batch)
-    n = batch.x.shape[0] if isinstance(batch.x, torch.Tensor) else rows
-    parts = [batch] if rows >= n else [
-        Batch(batch.x[i:i + rows], None if batch.y is None else batch.y[i:i + rows],
-              None if batch.mask is None else batch.mask[i:i + rows], None)
-        for i in range(0, n, rows)]
-    totals, counts = [], []
-    for part in parts:
-        total, count = _part_outputs(model, part, acc)
-        totals.append(total)
-        counts.append(count)
+    """Forward pass, loss and metrics of one batch: the mean loss (no backward)."""
+    totals, counts = zip(*(_part_outputs(model, part, acc)
+                           for part in _slices(batch, micro_batch_rows(model, batch))))
     return sum(totals) / sum(counts).clamp_min(1)
+
+
+def _backward(model, batch: Batch, acc: Accumulator) -> None:
+    """Gradients of the batch's mean loss, slice by slice when ``micro_batch_rows``
+    slices it (each slice's backward follows its forward; same gradient)."""
+    parts = _slices(batch, micro_batch_rows(model, batch))
+    if len(parts) == 1:
+        total, count = _part_outputs(model, batch, acc)
+        (total / count.clamp_min(1)).backward()
+        return
+    count = 0.0
+    for part in parts:
+        total, n = _part_outputs(model, part, acc)
+        total.backward()  # d(sum)/dw, accumulated in .grad
+        count += float(n)
+    scale = 1.0 / max(count, 1.0)
+    for p in model.parameters():
+        if p.grad is not None:
+            p.grad.mul_(scale)
 
 
 def _part_outputs(model, batch: Batch, acc: Accumulator):
@@ -279,9 +311,8 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         shown = time.perf_counter()
         for i, batch in enumerate(data.batches(batch_size, shuffle, shuffle_seed, epoch)):
             batch = batch.to(dev)
-            loss = _step_outputs(model, batch, acc)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            _backward(model, batch, acc)
             _clip(model)
             optimizer.step()
             if cbs.wants_batch_end:

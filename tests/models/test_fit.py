@@ -288,8 +288,8 @@ def test_compile_refuses_clip_settings_that_are_not_positive_numbers(arg, value)
 
 
 def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient(monkeypatch):
-    """fit() runs a big LSTM batch as slices of 32 rows (faster on the CPU); the loss and
-    the gradient are those of the whole batch; GRU models run in one piece."""
+    """fit() runs a big LSTM batch as row slices (faster on the CPU); the loss and the
+    gradient are those of the whole batch; GRU models run in one piece."""
     from seqlab.models import training
     from seqlab.models.adapters import Batch
 
@@ -306,17 +306,20 @@ def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient(monk
     batch = Batch(x, y, None, None)
     model = make(layers.LSTM(16))
     model(x[:2])
-    assert training.micro_batch_rows(model, batch) == 32        # 70 rows -> 32, 32, 6
+    assert training.micro_batch_rows(model, batch) == 64        # LSTM(16): 70 -> 64, 6
+    assert [training.micro_rows_for(u) for u in (16, 64, 128, 512)] == [64, 32, 16, 16]
     grads = []
     for rows in (32, 10_000):
         monkeypatch.setattr(training, "MICRO_ROWS", rows)
         model._micro_batch_ok = None
-        model.zero_grad()
-        loss = training._step_outputs(model, batch, training.Accumulator())
-        loss.backward()
-        grads.append([p.grad.clone() for p in model.parameters()])
+        model.zero_grad(set_to_none=True)
+        acc = training.Accumulator()
+        training._backward(model, batch, acc)
+        grads.append([p.grad.clone() for p in model.parameters()] + [acc.result()["loss"]])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    whole = training._step_outputs(model, batch, training.Accumulator())  # evaluate's path
+    assert abs(float(whole) - grads[0][-1]) < 1e-6
     gru = make(layers.GRU(16, reset_after=True))
     gru(x[:2])
     assert training.micro_batch_rows(gru, batch) == 70
