@@ -215,6 +215,11 @@ def load_model(path: PathLike, compile: bool = True):
     Compile settings are saved only when the loss and metrics are given by name (a
     custom callable cannot be stored as JSON): compile such a model again after loading.
     """
+    # seqlab's own model families register their classes when imported.
+    import seqlab.models.autoencoders  # noqa: F401
+    import seqlab.models.pretraining  # noqa: F401
+    import seqlab.models.transformers  # noqa: F401
+
     metadata, tensors = _read(path)
     meta = _description(path, metadata)
     try:

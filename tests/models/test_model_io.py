@@ -283,3 +283,30 @@ def test_nested_sequential_round_trip(tmp_path):
     again = load_model(tmp_path / "nested.safetensors")
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
     assert again.layers[2].name == "inner" and isinstance(again.layers[2], Sequential)
+
+
+def test_a_fresh_interpreter_loads_every_seqlab_model_family(tmp_path):
+    """``import seqlab; seqlab.load_model(path)`` knows the autoencoders, the masked LM
+    and the Transformer models without importing their modules first."""
+    from seqlab.models.autoencoders import VAE, Autoencoder
+    from seqlab.models.pretraining import MaskedLanguageModel
+
+    torch.manual_seed(0)
+    models = {"ae": Autoencoder(input_dim=6, code_dim=2),
+              "vae": VAE(input_dim=6, latent_dim=2, hidden=(4,)),
+              "mlm": MaskedLanguageModel(vocab_size=11, d_model=8, num_heads=2, ff_dim=16,
+                                         num_layers=1)}
+    for name, model in models.items():
+        model.save(tmp_path / f"{name}.safetensors")
+    code = textwrap.dedent(f"""
+        import seqlab
+        for name in ("ae", "vae", "mlm"):
+            m = seqlab.load_model({str(tmp_path)!r} + "/" + name + ".safetensors",
+                                  compile=False)
+            print(name, type(m).__name__)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ae", "Autoencoder", "vae", "VAE", "mlm",
+                                  "MaskedLanguageModel"]
