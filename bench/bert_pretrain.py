@@ -5,22 +5,28 @@ same classifier trained from scratch on that subset.
 Data: Rotten Tomatoes review snippets (``seqlab.datasets.load("rotten_tomatoes")``,
 12,808, fresh/rotten). A fixed test set (``--test`` reviews) is never used for
 anything but the final accuracy. Each seed gets its own labelled subset, ``--labelled``
-of the data (10% by default; 90% of it trains, 10% picks the epoch); the subsets of the
-seeds are disjoint. The text of every other non-test review, without labels, is the
-pretraining corpus (one pretraining run, shared by the seeds: CPU time is scarce; the
-seeds vary the labelled subset and the initialisation of head and scratch model).
+of the data (10% by default); the subsets of the seeds are disjoint. The pretraining
+corpus (one pretraining run, shared by the seeds: CPU time is scarce; the seeds vary the
+labelled subset and the initialisation of head and scratch model) is the text, never the
+label, of the other non-test reviews (``--corpus others``) or of every non-test review
+(``--corpus all``), plus with ``--plots`` the corpus's unlabelled plot summaries.
 
     pretrained: MaskedLanguageModel.pretrain (15% of tokens, 80/10/10) on the unlabelled
                 texts -> classifier_from_pretrained -> fine-tune on the labelled subset
     scratch:    the same TransformerClassifier, random encoder, same subset and recipe
 
-Both classifiers train ``--epochs`` epochs for each learning rate of ``--lrs`` and keep
-the (learning rate, epoch) with the best validation accuracy; the test accuracy there is
-reported. The script prints the difference
-(pretrained - scratch) per seed, its mean and its spread (sample std, min, max).
+Both classifiers choose, from the same grid of fine-tuning recipes (``--lrs``,
+``--encoder-lr-scales``, ``--embedding-lr-scales``, ``--word-dropouts``) and up to
+``--epochs`` epochs, on the labelled subset only (``--select``: a 10% validation split,
+or cross-validation then training on the whole subset); the test accuracy of the choice
+is reported. The script prints the difference (pretrained - scratch) per seed, its mean
+and its spread (sample std, min, max).
 
-    OMP_NUM_THREADS=1 python bench/bert_pretrain.py              # 3 seeds
+    OMP_NUM_THREADS=1 python bench/bert_pretrain.py --save-mlm mlm.safetensors   # 10%
+    OMP_NUM_THREADS=1 python bench/bert_pretrain.py --load-mlm mlm.safetensors --labelled 0.02
     OMP_NUM_THREADS=1 python bench/bert_pretrain.py --quick      # smoke run
+
+The defaults are session 3's recipe (docs/results/bert_pretrain.md).
 
 Prints the figures and one JSON line at the end; writes nothing.
 """
@@ -41,30 +47,76 @@ from seqlab.models.pretraining import MaskedLanguageModel, classifier_from_pretr
 from seqlab.models.transformers import TransformerClassifier
 
 
-def select(make, train, val, test, args, seed) -> dict:
-    """Train a fresh ``make()`` per (learning rate of ``--lrs``, encoder rate scale of
-    ``--encoder-lr-scales``); the run (and epoch) with the best validation accuracy gives
-    the test accuracy. Both models choose from the same grid."""
+UNK = 1  # the tokenizer's id of <unk>
+
+
+def grid(args) -> list[dict]:
+    """Every fine-tuning recipe tried (the same grid for both classifiers)."""
+    floats = lambda text: [float(v) for v in text.split(",")]  # noqa: E731
+    return [{"lr": lr, "encoder_lr_scale": scale, "embedding_lr_scale": emb, "word_dropout": d}
+            for lr in floats(args.lrs) for scale in floats(args.encoder_lr_scales)
+            for emb in floats(args.embedding_lr_scales) for d in floats(args.word_dropouts)]
+
+
+def select(make, labelled, test, args, seed) -> dict:
+    """Choose the recipe and the number of epochs on the labelled subset only, then
+    report the test accuracy of that choice.
+
+    ``--select val``: 90% of the subset trains, 10% validates; the (recipe, epoch) with
+    the best validation accuracy gives the test accuracy of that very model.
+    ``--select cv``: ``--folds``-fold cross-validation on the subset picks the (recipe,
+    epochs) with the best mean validation accuracy over the folds (ten times more
+    validation reviews, so less luck in the choice); a fresh model then trains on the
+    whole subset with that recipe for that many epochs."""
+    x, y = labelled
+    n = len(x)
+    if args.select == "val":
+        n_val = max(1, n // 10)
+        train, val = (x[n_val:], y[n_val:]), (x[:n_val], y[:n_val])
+        best = {"val": -1.0}
+        for recipe in grid(args):
+            torch.manual_seed(seed + 1000)
+            model = make()
+            curve = train_classifier(model, train, recipe, args, seed,
+                                     watch=[val, test])  # [(val, test)] per epoch
+            epoch = int(np.argmax([v for v, _ in curve]))
+            if curve[epoch][0] > best["val"]:
+                best = {"val": curve[epoch][0], "test": curve[epoch][1], "epoch": epoch + 1,
+                        **recipe}
+        return best
+    folds = np.array_split(np.arange(n), args.folds)
     best = {"val": -1.0}
-    for lr in [float(v) for v in args.lrs.split(",")]:
-        for scale in [float(v) for v in args.encoder_lr_scales.split(",")]:
-            for emb_scale in [float(v) for v in args.embedding_lr_scales.split(",")]:
-                torch.manual_seed(seed + 1000)
-                run = train_classifier(make(), train, val, test, args, seed, lr, scale,
-                                       emb_scale)
-                if run["val"] > best["val"]:
-                    best = {**run, "lr": lr, "encoder_lr_scale": scale,
-                            "embedding_lr_scale": emb_scale}
+    for recipe in grid(args):
+        curves = []
+        for k, fold in enumerate(folds):
+            rest = np.setdiff1d(np.arange(n), fold)
+            torch.manual_seed(seed + 1000 + k)
+            curve = train_classifier(make(), ([x[i] for i in rest], y[rest]), recipe, args,
+                                     seed + k, watch=[([x[i] for i in fold], y[fold])])
+            curves.append([v for v, in curve])
+        mean = np.mean(curves, axis=0)  # (epochs,) mean validation accuracy over folds
+        epoch = int(np.argmax(mean))
+        if mean[epoch] > best["val"]:
+            best = {"val": float(mean[epoch]), "epoch": epoch + 1, **recipe}
+    torch.manual_seed(seed + 1000)
+    final = train_classifier(make(), labelled, best, args, seed, watch=[test],
+                             epochs=best["epoch"])
+    best["test"] = final[-1][0]
     return best
 
 
-def train_classifier(model, train, val, test, args, seed, lr, scale=1.0,
-                     emb_scale=1.0) -> dict:
-    """Fit epoch by epoch; the test accuracy at the epoch of best validation accuracy.
-    The encoder's parameters learn at ``scale * lr``, the head at ``lr`` (discriminative
-    fine-tuning, Howard & Ruder 2018: a small scale keeps the pretrained features), and
-    the token embeddings at ``emb_scale * scale * lr`` (0 freezes them: the words of the
-    training reviews then stay where the words seen only in pretraining are)."""
+def train_classifier(model, train, recipe: dict, args, seed, watch=(),
+                     epochs=None) -> list:
+    """Fit epoch by epoch with ``recipe``; returns, per epoch, the accuracy on each
+    (x, y) of ``watch``.
+
+    The encoder's parameters learn at ``encoder_lr_scale * lr``, the head at ``lr``
+    (discriminative fine-tuning, Howard & Ruder 2018: a small scale keeps the pretrained
+    features), and the token embeddings at ``embedding_lr_scale`` times the encoder's
+    rate (0 freezes them). With ``word_dropout`` > 0, each epoch replaces that share of
+    the training tokens by <unk>, so that no review can be memorised by its rare words."""
+    lr, scale = recipe["lr"], recipe["encoder_lr_scale"]
+    emb_scale, drop = recipe["embedding_lr_scale"], recipe["word_dropout"]
     emb = list(model.body.embedding.parameters())
     emb_ids = {id(p) for p in emb}
     body = [p for p in model.body.parameters() if id(p) not in emb_ids]
@@ -78,15 +130,16 @@ def train_classifier(model, train, val, test, args, seed, lr, scale=1.0,
     optimizer = torch.optim.Adam(groups, lr=lr)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"],
                   clipnorm=1.0)
-    best = {"val": -1.0}
-    for epoch in range(args.epochs):
-        model.fit(train[0], train[1], epochs=epoch + 1, initial_epoch=epoch,
+    rng = np.random.default_rng(seed)
+    curve = []
+    for epoch in range(args.epochs if epochs is None else epochs):
+        texts = train[0] if drop <= 0 else [
+            np.where(rng.random(len(s)) < drop, UNK, s).tolist() for s in train[0]]
+        model.fit(texts, train[1], epochs=epoch + 1, initial_epoch=epoch,
                   batch_size=args.batch_size, verbose=0, seed=seed if epoch == 0 else None)
-        val_acc = model.evaluate(val[0], val[1], verbose=0, batch_size=256)[1]
-        if val_acc > best["val"]:
-            test_acc = model.evaluate(test[0], test[1], verbose=0, batch_size=256)[1]
-            best = {"val": val_acc, "test": test_acc, "epoch": epoch + 1}
-    return best
+        curve.append(tuple(model.evaluate(wx, wy, verbose=0, batch_size=256)[1]
+                           for wx, wy in watch))
+    return curve
 
 
 def prepare(args) -> SimpleNamespace:
@@ -127,17 +180,20 @@ def prepare(args) -> SimpleNamespace:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--only-seeds", default=None,
+                   help="run only these of --seeds (same subsets: split a run over cores)")
     p.add_argument("--test", type=int, default=2000, help="fixed test reviews")
     p.add_argument("--labelled", type=float, default=0.10, help="labelled share of all reviews")
-    p.add_argument("--num-words", type=int, default=8000)
+    p.add_argument("--num-words", type=int, default=4000)
     p.add_argument("--max-len", type=int, default=48, help="words kept per review")
     p.add_argument("--d-model", type=int, default=64)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--ff", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--pretrain-epochs", type=int, default=20)
-    p.add_argument("--pretrain-budget", type=float, default=600.0, help="seconds per seed")
+    p.add_argument("--pretrain-epochs", type=int, default=60)
+    p.add_argument("--pretrain-budget", type=float, default=3600.0,
+                   help="pretraining stops after the epoch that passes this many seconds")
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=15, help="classifier epochs")
     p.add_argument("--lrs", default="5e-4",
@@ -149,11 +205,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--embedding-lr-scales", default="1",
                    help="token embedding rate / encoder rate, tried like --lrs (0 freezes "
                         "the embeddings)")
-    p.add_argument("--corpus", choices=("others", "all"), default="others",
+    p.add_argument("--word-dropouts", default="0,0.15,0.3",
+                   help="share of training tokens replaced by <unk> each epoch, tried like "
+                        "--lrs")
+    p.add_argument("--select", choices=("val", "cv"), default="cv",
+                   help="how each classifier chooses its recipe and epochs on the labelled "
+                        "subset: 'val' = a 10%% validation split, 'cv' = --folds-fold "
+                        "cross-validation, then training on the whole subset")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--corpus", choices=("others", "all"), default="all",
                    help="pretraining text: 'others' = reviews outside the test set and "
                         "every seed's labelled subset; 'all' = every non-test review "
                         "(the labelled subsets' text too, never their labels)")
-    p.add_argument("--plots", action="store_true",
+    p.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
                    help="add the corpus's 1,097 plot summaries (unlabelled movie text, cut "
                         "into --max-len word pieces) to the pretraining text")
     p.add_argument("--no-tie", action="store_true",
@@ -165,6 +229,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.pretrain_epochs, args.epochs, args.pretrain_budget = "0", 1, 2, 30
+        args.folds, args.word_dropouts = 2, "0"
     return args
 
 
@@ -202,25 +267,26 @@ def main(argv=None) -> None:
           f"guess scores {unigram_loss:.3f}", flush=True)
 
     rows = []
-    for seed in seeds:
-        lab = subsets[seed]
-        n_val = max(1, n_lab // 10)
-        train, val = pick(lab[n_val:]), pick(lab[:n_val])
-        pre = select(lambda: classifier_from_pretrained(mlm, num_classes=1), train, val,
+    run_seeds = seeds if args.only_seeds is None else [int(v) for v in args.only_seeds.split(",")]
+    for seed in run_seeds:
+        labelled = pick(subsets[seed])
+        pre = select(lambda: classifier_from_pretrained(mlm, num_classes=1), labelled,
                      test, args, seed)
-        scratch = select(lambda: TransformerClassifier(num_classes=1, **enc), train, val,
+        scratch = select(lambda: TransformerClassifier(num_classes=1, **enc), labelled,
                          test, args, seed)
         row = {"seed": seed, "pretrained_test_acc": pre["test"],
                "pretrained_epoch": pre["epoch"], "pretrained_lr": pre["lr"],
                "scratch_test_acc": scratch["test"], "scratch_epoch": scratch["epoch"],
-               "scratch_lr": scratch["lr"], "difference": pre["test"] - scratch["test"]}
+               "scratch_lr": scratch["lr"], "difference": pre["test"] - scratch["test"],
+               "pretrained_choice": pre, "scratch_choice": scratch}
         rows.append(row)
         print(f"seed {seed}: test accuracy pretrained {pre['test']:.4f} (epoch "
               f"{pre['epoch']}, lr {pre['lr']:g} x{pre['encoder_lr_scale']:g}, embeddings "
-              f"x{pre['embedding_lr_scale']:g}) vs scratch "
+              f"x{pre['embedding_lr_scale']:g}, word dropout {pre['word_dropout']:g}) vs "
+              f"scratch "
               f"{scratch['test']:.4f} (epoch {scratch['epoch']}, lr {scratch['lr']:g} "
               f"x{scratch['encoder_lr_scale']:g}, embeddings x{scratch['embedding_lr_scale']:g}"
-              f"): {row['difference']:+.4f}",
+              f", word dropout {scratch['word_dropout']:g}): {row['difference']:+.4f}",
               flush=True)
 
     diffs = np.array([r["difference"] for r in rows])
