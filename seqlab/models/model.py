@@ -136,7 +136,7 @@ class Model(Layer):
         self.optimizer = (self._optimizer_spec
                           if isinstance(self._optimizer_spec, torch.optim.Optimizer) else None)
         self.loss = losses_mod.get(loss)
-        self._micro_batch_ok = None  # fit() decides again whether batches may be sliced
+        self._micro_rows = None  # fit() decides again whether batches may be sliced
         metrics = [metrics] if isinstance(metrics, str) or callable(metrics) else (metrics or [])
         self.compiled_metrics = [metrics_mod.resolve(m, loss) for m in metrics]
         self.clipnorm, self.clipvalue, self.from_logits = clipnorm, clipvalue, bool(from_logits)

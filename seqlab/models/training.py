@@ -138,7 +138,7 @@ class Accumulator:
 # optimizer takes one step. GRU and SimpleRNN kernels get slower when sliced, and
 # BatchNormalization or stateful layers depend on the whole batch: those models run in
 # one piece.
-MICRO_MIN_TOKENS = 8192
+MICRO_MIN_TOKENS, MICRO_MIN_ROWS, MICRO_MAX_ROWS = 8192, 16, 64
 MICRO_ROWS = None  # rows per slice; None: chosen from the LSTM's width (micro_rows_for)
 
 
@@ -147,16 +147,16 @@ def micro_rows_for(units: int) -> int:
     (rows * 4 * units), within [16, 64]. Measured here (Embedding(10000, 32) + LSTM,
     128 rows, forward and backward): units 32: 82 ms whole, 51 in slices of 64; 64: 138
     -> 83 (32 rows); 128: 383 -> 249 (16 rows); 256: 551 -> 408 (16 rows)."""
-    return min(64, max(16, 2048 // max(int(units), 1)))
+    return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 2048 // max(int(units), 1)))
 
 
 def micro_batch_rows(model, batch: Batch) -> int:
     """Rows per slice of this training batch (the whole batch = no slicing)."""
     rows = batch.x.shape[0] if isinstance(batch.x, torch.Tensor) else 0
-    if (rows <= 16 or batch.x.dim() < 2 or batch.x.device.type != "cpu"
+    if (rows <= MICRO_MIN_ROWS or batch.x.dim() < 2 or batch.x.device.type != "cpu"
             or rows * batch.x.shape[1] < MICRO_MIN_TOKENS):
         return rows
-    slice_rows = getattr(model, "_micro_batch_ok", None)
+    slice_rows = getattr(model, "_micro_rows", None)
     if slice_rows is None:  # decided once per model: 0 = never slice
         from seqlab.layers.normalization import BatchNormalization
         from seqlab.layers.recurrent import LSTM
@@ -169,7 +169,7 @@ def micro_batch_rows(model, batch: Batch) -> int:
               and not any(isinstance(m, BatchNormalization) or getattr(m, "stateful", False)
                           for m in mods))
         slice_rows = micro_rows_for(max(widths)) if ok else 0
-        model._micro_batch_ok = slice_rows
+        model._micro_rows = slice_rows
     if not slice_rows:
         return rows
     return min(rows, MICRO_ROWS or slice_rows)

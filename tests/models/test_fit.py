@@ -311,7 +311,7 @@ def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient(monk
     grads = []
     for rows in (32, 10_000):
         monkeypatch.setattr(training, "MICRO_ROWS", rows)
-        model._micro_batch_ok = None
+        model._micro_rows = None
         model.zero_grad(set_to_none=True)
         acc = training.Accumulator()
         training._backward(model, batch, acc)
