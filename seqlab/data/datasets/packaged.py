@@ -29,7 +29,7 @@ def _split_indices(n: int, fractions: Sequence[float], seed: int) -> list[np.nda
 
 @register("rotten_tomatoes",
           description="Rotten Tomatoes review snippets labelled fresh (1) or rotten (0): 12,808 "
-                      "; `texts`/`y` (alias `text`/`label`) hold all, x_/y_train, _val, _test "
+                      "reviews; `texts`/`y` (alias `text`/`label`) hold all, x_/y_train, _val, _test "
                       "a fixed 80/10/10 split (seed=0); `plots` the corpus's 1,097 unlabelled "
                       "plot summaries (text for pretraining).",
           size="12,808 reviews", task="classification",
