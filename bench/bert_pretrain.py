@@ -195,6 +195,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pretrain-budget", type=float, default=3600.0,
                    help="pretraining stops after the epoch that passes this many seconds")
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
+    p.add_argument("--pretrain-schedule", choices=("constant", "linear"), default="constant",
+                   help="'linear': BERT's warmup (--pretrain-warmup of the steps) then "
+                        "linear decay to 0")
+    p.add_argument("--pretrain-warmup", type=float, default=0.05)
     p.add_argument("--epochs", type=int, default=15, help="classifier epochs")
     p.add_argument("--lrs", default="5e-4",
                    help="classifier learning rates tried (comma-separated); each model "
@@ -254,7 +258,8 @@ def main(argv=None) -> None:
         mlm.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.pretrain_lr),
                     loss="sparse_categorical_crossentropy", clipnorm=1.0)
         hist = mlm.pretrain(corpus, epochs=args.pretrain_epochs, batch_size=64, seed=0,
-                            verbose=1, time_budget=args.pretrain_budget)
+                            verbose=1, time_budget=args.pretrain_budget,
+                            lr_schedule=args.pretrain_schedule, warmup=args.pretrain_warmup)
         if args.save_mlm:
             mlm.save(args.save_mlm)
     pre_time = time.perf_counter() - t0

@@ -176,9 +176,18 @@ class MaskedLanguageModel(Model):
         return total / max(count, 1)
 
     def pretrain(self, texts: Sequence[Sequence[int]], epochs: int = 1, batch_size: int = 64,
-                 seed: int = 0, verbose: int = 1, time_budget: Optional[float] = None) -> dict:
+                 seed: int = 0, verbose: int = 1, time_budget: Optional[float] = None,
+                 lr_schedule: str = "constant", warmup: float = 0.0) -> dict:
         """Train on unlabelled id lists with a fresh masking every batch (dynamic masking,
-        as RoBERTa). Uses the optimizer/clipnorm of ``compile``. Returns the epoch losses."""
+        as RoBERTa). Uses the optimizer/clipnorm of ``compile``. Returns the epoch losses.
+
+        ``lr_schedule="linear"`` is BERT's: the rate rises linearly from 0 over the first
+        ``warmup`` share of the steps, then falls linearly to 0 at the last step of
+        ``epochs`` (a ``time_budget`` that stops early leaves it part-way)."""
+        if lr_schedule not in ("constant", "linear"):
+            raise ValueError(f"pretrain(): lr_schedule must be 'constant' or 'linear', got "
+                             f"{lr_schedule!r}.")
+        check_rate("pretrain", "warmup", warmup)
         if not self.compiled:
             raise RuntimeError(f"pretrain(): {self.name} is not compiled. Call mlm.compile("
                                f"optimizer='adam', loss='sparse_categorical_crossentropy').")
@@ -190,6 +199,10 @@ class MaskedLanguageModel(Model):
         gen = torch.Generator(device=device).manual_seed(seed)
         optimizer = self.make_optimizer()
         lengths = np.array([len(t) for t in texts])
+        total_steps = epochs * -(-len(texts) // batch_size)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: linear_warmup_decay(step, total_steps, warmup)
+            if lr_schedule == "linear" else 1.0)
         history: dict = {"loss": [], "time": []}
         start = time.perf_counter()
         for epoch in range(epochs):
@@ -207,6 +220,7 @@ class MaskedLanguageModel(Model):
                 if self.clipnorm is not None:
                     torch.nn.utils.clip_grad_norm_(self.parameters(), self.clipnorm)
                 optimizer.step()
+                schedule.step()
                 total, n = total + float(loss.detach()), n + 1
             history["loss"].append(total / max(n, 1))
             history["time"].append(time.perf_counter() - start)
@@ -217,6 +231,19 @@ class MaskedLanguageModel(Model):
                 break
         self.eval()
         return history
+
+
+def linear_warmup_decay(step: int, total_steps: int, warmup: float) -> float:
+    """BERT's learning-rate factor at optimizer step ``step`` (0-based) of
+    ``total_steps``: up from 0 to 1 over the first ``warmup`` share, then down to 0.
+
+    >>> [round(linear_warmup_decay(s, 10, 0.2), 2) for s in range(10)]
+    [0.5, 1.0, 1.0, 0.86, 0.71, 0.57, 0.43, 0.29, 0.14, 0.0]
+    """
+    warm = int(round(warmup * total_steps))
+    if step < warm:
+        return (step + 1) / warm
+    return max(0.0, (total_steps - 1 - step) / max(1, total_steps - 1 - warm))
 
 
 def classifier_from_pretrained(mlm: MaskedLanguageModel, num_classes: int = 1,
@@ -233,4 +260,4 @@ def classifier_from_pretrained(mlm: MaskedLanguageModel, num_classes: int = 1,
 
 
 __all__ = ["mask_tokens", "mask_token_id", "MaskedLanguageModel", "classifier_from_pretrained",
-           "IGNORE"]
+           "linear_warmup_decay", "IGNORE"]

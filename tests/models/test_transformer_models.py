@@ -278,6 +278,29 @@ def test_pretraining_reduces_the_mlm_loss_and_fine_tuning_starts_from_it():
     assert not torch.equal(fresh.body(ids), mlm.body(ids))
 
 
+def test_pretraining_linear_schedule_warms_up_then_ends_at_zero():
+    torch.manual_seed(0)
+    mlm = MaskedLanguageModel(vocab_size=22, num_layers=1, dropout=0.0, **SMALL)
+    mlm.compile(optimizer=seqlab.optimizers.Adam(learning_rate=5e-3),
+                loss="sparse_categorical_crossentropy")
+    seen = []
+    step = torch.optim.Adam.step
+
+    def record(self, *a, **k):  # the rate each optimizer step runs with
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.optim.Adam, "step", record)
+        mlm.pretrain(_pattern_corpus(100), epochs=2, batch_size=20, verbose=0,
+                     lr_schedule="linear", warmup=0.2)
+    assert len(seen) == 10  # 2 epochs x 5 batches
+    assert seen[0] == pytest.approx(2.5e-3) and seen[1] == pytest.approx(5e-3)
+    assert seen[-1] == 0.0 and all(a >= b for a, b in zip(seen[1:], seen[2:]))
+    with pytest.raises(ValueError, match="lr_schedule must be"):
+        mlm.pretrain(_pattern_corpus(10), lr_schedule="cosine", verbose=0)
+
+
 # ---------------------------------------------------------------------- save / load
 @pytest.mark.parametrize("make,inputs", [
     (lambda: TransformerClassifier(vocab_size=20, num_classes=3, num_layers=1, **SMALL),
