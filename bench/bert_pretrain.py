@@ -11,7 +11,8 @@ labelled subset and the initialisation of head and scratch model) is the text, n
 label, of the other non-test reviews (``--corpus others``) or of every non-test review
 (``--corpus all``), plus with ``--plots`` the corpus's unlabelled plot summaries.
 
-    pretrained: MaskedLanguageModel.pretrain (15% of tokens, 80/10/10) on the unlabelled
+    pretrained: MaskedLanguageModel.pretrain (15% of tokens, 80/10/10; BERT's warmup and
+                linear decay of the rate, 100 epochs of a d_model 128 encoder) on the unlabelled
                 texts -> classifier_from_pretrained -> fine-tune on the labelled subset
     scratch:    the same TransformerClassifier, random encoder, same subset and recipe
 
@@ -26,7 +27,7 @@ and its spread (sample std, min, max).
     OMP_NUM_THREADS=1 python bench/bert_pretrain.py --load-mlm mlm.safetensors --labelled 0.02
     OMP_NUM_THREADS=1 python bench/bert_pretrain.py --quick      # smoke run
 
-The defaults are session 3's recipe (docs/results/bert_pretrain.md).
+The defaults are session 4's recipe (docs/results/bert_pretrain.md).
 
 Prints the figures and one JSON line at the end; writes nothing.
 """
@@ -186,16 +187,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--labelled", type=float, default=0.10, help="labelled share of all reviews")
     p.add_argument("--num-words", type=int, default=4000)
     p.add_argument("--max-len", type=int, default=48, help="words kept per review")
-    p.add_argument("--d-model", type=int, default=64)
+    p.add_argument("--d-model", type=int, default=128)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--ff", type=int, default=128)
+    p.add_argument("--ff", type=int, default=256)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--pretrain-epochs", type=int, default=60)
+    p.add_argument("--pretrain-epochs", type=int, default=100)
     p.add_argument("--pretrain-budget", type=float, default=3600.0,
                    help="pretraining stops after the epoch that passes this many seconds")
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
-    p.add_argument("--pretrain-schedule", choices=("constant", "linear"), default="constant",
+    p.add_argument("--pretrain-schedule", choices=("constant", "linear"), default="linear",
                    help="'linear': BERT's warmup (--pretrain-warmup of the steps) then "
                         "linear decay to 0")
     p.add_argument("--pretrain-warmup", type=float, default=0.05)
