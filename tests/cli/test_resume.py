@@ -66,14 +66,40 @@ def test_rerun_reproduces_and_keep_best_survives_resume(tmp_path, helpers):
     assert resumed == first
 
 
-def test_keep_best_without_validation_split_keeps_the_lowest_training_loss(tmp_path, helpers):
+def test_keep_best_without_validation_split_keeps_the_lowest_training_loss(tmp_path, helpers,
+                                                                          monkeypatch):
+    """The best epoch is built, not hoped for: after epoch 3 the weights are blown up, so
+    epochs 4-5 have a far higher training loss on any CPU; the kept weights must be those
+    of the epoch with the lowest training loss, snapshotted when it ended."""
+    import torch
+    from safetensors.torch import load_file
+
+    classify = tasks.get("classify")
+    built = []
+    build = classify.build_model
+    monkeypatch.setattr(classify, "build_model", lambda *a: built.append(build(*a)) or built[-1])
+    snapshots = {}
+
+    def snapshot_then_spoil(epoch, logs):
+        model = built[-1]
+        snapshots[epoch + 1] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if epoch == 2:  # after epoch 3: every weight x 30 with random signs
+            gen = torch.Generator().manual_seed(0)
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.mul_(30 * (torch.randint(0, 2, p.shape, generator=gen) * 2 - 1))
+
     cfg = _cfg(tmp_path, helpers, "no_val")
     cfg.data.val_fraction = 0.0
     cfg.training.keep_best = True
     cfg.training.epochs = 5
-    cfg.training.learning_rate = 0.3    # large steps: the last epoch is not the best one
-    run, metrics = tasks.train(cfg, verbose=False)
+    run, metrics = tasks.train(cfg, callbacks=[snapshot_then_spoil], verbose=False)
     losses = [row["loss"] for row in json.loads((run.path / "checkpoint.json").read_text())
               ["history"]]
-    assert losses[-1] > min(losses)
-    assert metrics["best_epoch"] == 1 + losses.index(min(losses))
+    assert min(losses[3:]) > 2 * max(losses[:3])   # the premise, with a wide margin
+    best = 1 + losses.index(min(losses))
+    assert best <= 3 and metrics["best_epoch"] == best
+    saved = load_file(str(run.path / "model.safetensors"))
+    assert saved.keys() == snapshots[best].keys()
+    for key, value in snapshots[best].items():
+        assert torch.equal(saved[key], value), key
