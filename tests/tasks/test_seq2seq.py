@@ -13,7 +13,10 @@ def test_calculator_learns(tmp_path, helpers, attention="luong"):
         {"dataset": "addition", "options": {"digits": 2, "count": 2000, "reverse": True},
          "level": "char", "test_fraction": 0.1, "val_fraction": 0.02},
         {"cell": "gru", "units": 64, "embedding_dim": 16, "attention": attention},
-        {"epochs": 12, "batch_size": 32, "learning_rate": 0.02}, name=attention)
+        # 20 epochs with a cosine rate: exact match 0.92-0.94 whatever the kernels or threads
+        # (12 constant epochs ended anywhere from 0.46 to 0.59, too close to the bar)
+        {"epochs": 20, "batch_size": 32, "learning_rate": 0.02, "lr_schedule": "cosine"},
+        name=attention)
     run, m = tasks.train(cfg, verbose=False)
     assert m["char_accuracy"] >= 0.65, m
     assert m["exact_match"] >= 0.4, m
