@@ -2,6 +2,8 @@
 
     seqlab datasets                          the dataset registry as a table
     seqlab train CONFIG.toml                 train, test, write runs/NAME/ (Ctrl-C saves)
+                                             (runs/NAME-2/... when runs/NAME exists)
+    seqlab train CONFIG.toml --overwrite     replace runs/NAME (only a run folder seqlab made)
     seqlab train --resume runs/NAME          continue an interrupted run
     seqlab evaluate runs/NAME                recompute the test metrics
     seqlab predict runs/NAME --input FILE    one output line per input line
@@ -40,6 +42,9 @@ def cmd_train(args) -> None:
         raise SeqlabError("give either CONFIG.toml or --resume RUN, not both.")
     if not args.resume and not args.config:
         raise SeqlabError("give a config file (seqlab train CONFIG.toml) or --resume RUN.")
+    if args.resume and args.overwrite:
+        raise SeqlabError("--overwrite replaces the run folder of a new run from CONFIG.toml; "
+                          "--resume continues RUN in place, so drop --overwrite.")
     cfg = None
     if args.config:
         cfg = Config.load(args.config)
@@ -47,7 +52,8 @@ def cmd_train(args) -> None:
             cfg.runs_dir = args.runs_dir
         if args.epochs:
             cfg.training.epochs = args.epochs
-    run, metrics = tasks.train(cfg, resume=args.resume, verbose=not args.quiet)
+    run, metrics = tasks.train(cfg, resume=args.resume, verbose=not args.quiet,
+                               overwrite=args.overwrite)
     print(_metrics_text(metrics))
     print(f"run saved in {run.path} (report: {run.file('report.html')})")
 
@@ -166,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", help="override runs_dir of the config")
     p.add_argument("--epochs", type=int, help="override [training] epochs")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace runs_dir/NAME when it is a run folder seqlab made (without "
+                        "it, a new run goes to NAME-2, NAME-3... and nothing is replaced)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="recompute a run's test metrics")

@@ -29,6 +29,42 @@ from typing import Any
 from seqlab.errors import ConfigError
 
 TASKS = ("classify", "forecast", "generate", "seq2seq", "tag")
+MAX_NAME_LENGTH = 100  # characters of a run name (room for "-2", "-3"... within a file name)
+
+
+def run_name_problem(name: str) -> str:
+    """What makes ``name`` unusable as a run folder name ("" when it is a plain name).
+
+    A run name is one folder name inside runs_dir: not empty, not "." or "..", no "/" or
+    "\\", no "..", no control characters, at most MAX_NAME_LENGTH characters.
+
+    >>> run_name_problem("gunpoint_fcn"), run_name_problem("../x")
+    ('', 'contains "/"')
+    """
+    if not name:
+        return "is empty"
+    for sep in ("/", "\\"):
+        if sep in name:
+            return f'contains "{sep}"'
+    if name in (".", ".."):
+        return "names a folder relative to runs_dir, not a new one"
+    if ".." in name:
+        return 'contains ".."'
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains a control character"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
+    if len(name.encode("utf-8")) > 2 * MAX_NAME_LENGTH:
+        return (f"is {len(name.encode('utf-8'))} bytes long in UTF-8 "
+                f"(at most {2 * MAX_NAME_LENGTH})")
+    return ""
+
+
+def run_name_message(source: str, name: str, problem: str) -> str:
+    """The one sentence that explains a bad run name and how to fix it."""
+    return (f"{source}: name = {name!r} {problem}, but a run name is a plain folder name "
+            f"created inside runs_dir; use letters, digits, '-' or '_' such as "
+            f'name = "my_run", and put the location in runs_dir.')
 
 
 @dataclass
@@ -143,11 +179,16 @@ class Config:
         cfg = cls.from_dict(raw, source=str(path))
         if not cfg.name:
             cfg.name = path.stem
+            if run_name_problem(cfg.name):
+                raise ConfigError(run_name_message(str(path), cfg.name, run_name_problem(
+                    cfg.name) + " (taken from the file name)"))
         return cfg
 
     def validate(self, source: str = "config") -> None:
         """Check values a dataclass cannot: choices and ranges."""
         _choice(source, "task", self.task, TASKS)
+        if self.name and run_name_problem(self.name):  # "" = the config file's stem, set later
+            raise ConfigError(run_name_message(source, self.name, run_name_problem(self.name)))
         _choice(source, "[data] level", self.data.level, ("word", "char"))
         _choice(source, "[model] arch", self.model.arch, ("rnn", "fcn", "cnn", "transformer"))
         if self.model.arch == "transformer" and self.task != "seq2seq":

@@ -1,6 +1,7 @@
 """A run folder, and the epoch loop that keeps it resumable.
 
-    runs/NAME/
+    runs/NAME/             (NAME-2, NAME-3... when NAME is taken: nothing is replaced)
+      .seqlab-run          written first: marks a folder seqlab made (--overwrite needs it)
       config.toml          the configuration, as run (re-running it reproduces the metrics)
       vocab.json           vocabularies / class names / scalers the model's inputs need
       model.json           what the weights are: task, [model] section, parameter shapes
@@ -18,12 +19,15 @@ Files are safetensors + JSON only: nothing here is pickled.
 """
 from __future__ import annotations
 
+import copy
 import csv
+import datetime
 import io
 import json
 import math
 import random
 import shutil
+import stat
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -34,7 +38,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from seqlab.config import Config
+from seqlab.config import Config, run_name_message, run_name_problem
 from seqlab.errors import RunError
 from seqlab.io import atomic_write_bytes
 from seqlab.layers.normalization import update_batch_statistics
@@ -73,14 +77,73 @@ def resolve_device(name: str) -> torch.device:
 
 
 # ---------------------------------------------------------------------- the folder
+MARKER = ".seqlab-run"   # written first into every run folder seqlab creates
+MAX_RUNS_OF_A_NAME = 10_000  # name, name-2, ..., name-10000
+
+
+def has_marker(path: str | Path) -> bool:
+    """Whether ``path`` is a real folder (not a symbolic link) that holds seqlab's marker,
+    i.e. a run folder that seqlab created. Folders of runs made before seqlab wrote markers
+    have none."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_dir():
+        return False
+    marker = path / MARKER
+    try:
+        if not stat.S_ISREG(marker.lstat().st_mode):
+            return False
+        info = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("made_by") == "seqlab"
+
+
+def _check_inside(path: Path, runs_dir: Path) -> None:
+    """``path`` (resolved) must be a direct child of ``runs_dir`` (resolved)."""
+    if path.resolve().parent != runs_dir.resolve():
+        raise RunError(f"{path} resolves to {path.resolve()}, outside runs_dir "
+                       f"{runs_dir.resolve()}; seqlab writes runs only inside runs_dir: "
+                       f"choose another name = ... in the config.")
+
+
+def _check_replaceable(path: Path, name: str) -> None:
+    """Raise unless ``path`` is a folder that seqlab made and may delete (--overwrite)."""
+    fix = (f"move it away yourself, or drop --overwrite to save the new run in the next "
+           f"free folder {name}-2, {name}-3...")
+    if path.is_symlink():
+        raise RunError(f"{path} is a symbolic link and --overwrite never deletes through a "
+                       f"link; {fix}")
+    if not path.is_dir():
+        raise RunError(f"{path} is a file, not a run folder, and --overwrite replaces only "
+                       f"run folders seqlab made; {fix}")
+    if not has_marker(path):
+        raise RunError(f"{path} has no {MARKER} marker, so seqlab did not create it (or it "
+                       f"is a run from a seqlab version before markers), and --overwrite "
+                       f"replaces only folders seqlab made; {fix}")
+
+
+def _claim_folder(runs_dir: Path, name: str) -> Path:
+    """Create and return the first free folder of ``name``, ``name-2``, ``name-3``...;
+    ``mkdir`` claims it, so an existing entry (a file, a folder, a link) is never reused."""
+    for number in range(1, MAX_RUNS_OF_A_NAME + 1):
+        path = runs_dir / (name if number == 1 else f"{name}-{number}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise RunError(f"{runs_dir} already holds {name} to {name}-{MAX_RUNS_OF_A_NAME}; "
+                   f"choose another name = ... in the config, or clean up runs_dir.")
+
+
 class Run:
     """The files of one run. ``Run.create(cfg)`` for a new run, ``Run.open(path)`` after.
 
     >>> import tempfile
     >>> cfg = Config(name="demo", runs_dir=tempfile.mkdtemp())
-    >>> run = Run.create(cfg)
-    >>> Run.open(run.path).config.name
-    'demo'
+    >>> run, again = Run.create(cfg), Run.create(cfg)
+    >>> Run.open(run.path).config.name, again.path.name
+    ('demo', 'demo-2')
     """
 
     def __init__(self, path: Path, config: Config):
@@ -97,20 +160,69 @@ class Run:
 
     # -------------------------------------------------------------- create / open
     @classmethod
-    def create(cls, config: Config) -> "Run":
-        """A fresh run folder ``runs_dir/name`` (an earlier run of that name is replaced;
-        any other existing file or folder there is an error, never deleted)."""
-        path = Path(config.runs_dir) / config.name
-        if path.exists():
-            if path.is_dir() and ((path / "config.toml").is_file() or not any(path.iterdir())):
-                shutil.rmtree(path)  # an earlier run of that name: start afresh
-            else:
-                raise RunError(f"{path} exists and is not a seqlab run folder; choose another "
-                               f"name = ... or runs_dir = ... in the config.")
-        (path / "plots").mkdir(parents=True)
+    def create(cls, config: Config, overwrite: bool = False) -> "Run":
+        """A new run folder inside ``config.runs_dir``: its marker first, then config.toml.
+
+        ``config.name`` must be a plain folder name (no "/", "\\" or "..", at most 100
+        characters). The folder is ``runs_dir/name`` when that is free, else the first free
+        ``name-2``, ``name-3``...: an earlier run, a file or folder of yours, or a symbolic
+        link already there is never touched (``run.path`` says where the run went, and the
+        run's config.toml records that folder's name). With ``overwrite=True`` an existing
+        ``runs_dir/name`` is deleted and created afresh instead, only when it is a real
+        folder (not a link) holding the ``.seqlab-run`` marker that seqlab writes into each
+        run folder it creates; the whole folder goes, files you added to it included.
+        Anything else there (a link, a file, a folder of yours, a run made before seqlab
+        wrote markers) raises RunError and stays as it is. ``runs_dir`` may itself be a
+        link (to another disk, say); it is created when missing.
+        """
+        name = config.name
+        if run_name_problem(name):
+            raise RunError(run_name_message("config", name, run_name_problem(name)))
+        runs_dir = Path(config.runs_dir)
+        if runs_dir.exists() and not runs_dir.is_dir():
+            raise RunError(f"runs_dir = {str(runs_dir)!r} is a file, not a folder; set "
+                           f"runs_dir = ... in the config (or --runs-dir) to a folder.")
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        path = runs_dir / name
+        if overwrite and (path.is_symlink() or path.exists()):
+            _check_replaceable(path, name)
+            _check_inside(path, runs_dir)
+            shutil.rmtree(path)  # a real folder (rmtree itself refuses links), made by seqlab
+            path.mkdir()
+        else:
+            path = _claim_folder(runs_dir, name)
+        _check_inside(path, runs_dir)
+        atomic_write(path / MARKER, (json.dumps({
+            "made_by": "seqlab", "format": FORMAT,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds")}) + "\n").encode("utf-8"))
+        config = copy.deepcopy(config)
+        config.name = path.name
+        (path / "plots").mkdir()
         run = cls(path, config)
         atomic_write(run.file("config.toml"), config.to_toml().encode("utf-8"))
         return run
+
+    def discard_if_unused(self) -> bool:
+        """Delete this run folder if it holds only what ``create`` put there (the marker,
+        config.toml and an empty plots/), e.g. when reading the data failed; any other file
+        keeps it. Returns whether it was deleted."""
+        path, made = self.path, {MARKER, "config.toml", "plots"}
+        try:
+            if not has_marker(path) or not {p.name for p in path.iterdir()} <= made:
+                return False
+            plots = path / "plots"
+            if plots.is_symlink() or (plots.is_dir() and any(plots.iterdir())):
+                return False
+            for name in (MARKER, "config.toml"):
+                if (path / name).is_symlink() or (path / name).exists():
+                    (path / name).unlink()
+            if plots.is_dir():
+                plots.rmdir()
+            path.rmdir()
+        except OSError:
+            return False
+        return True
 
     @classmethod
     def open(cls, path: str | Path) -> "Run":

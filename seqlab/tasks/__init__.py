@@ -67,17 +67,26 @@ def _setup(cfg: Config) -> torch.device:
 
 
 def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
-          callbacks: Iterable = (), verbose: bool = True) -> tuple[Run, dict]:
+          callbacks: Iterable = (), verbose: bool = True,
+          overwrite: bool = False) -> tuple[Run, dict]:
     """Train a run from ``cfg`` (or continue the run folder ``resume``); test it.
 
-    Returns the run and its test metrics (also in ``run.path / "metrics.json"``).
+    A new run goes to ``runs_dir/name``, or to the first free ``name-2``, ``name-3``...
+    when that exists; ``overwrite=True`` replaces ``runs_dir/name`` instead, only when it
+    is a run folder seqlab made (see ``Run.create``). Returns the run (``run.path`` is
+    the folder it went to) and its test metrics (also in ``run.path / "metrics.json"``).
     Raises ``TrainingInterrupted`` on Ctrl-C, after the last epoch was saved.
     """
-    run = Run.open(resume) if resume else Run.create(cfg)
+    run = Run.open(resume) if resume else Run.create(cfg, overwrite=overwrite)
     cfg = run.config
-    task = get(cfg.task)
-    device = _setup(cfg)
-    data = task.prepare(cfg, vocab=run.read_json("vocab.json") if resume else None)
+    try:
+        task = get(cfg.task)
+        device = _setup(cfg)
+        data = task.prepare(cfg, vocab=run.read_json("vocab.json") if resume else None)
+    except BaseException:
+        if not resume:
+            run.discard_if_unused()  # a new folder with nothing in it but its config
+        raise
     run.write_json("vocab.json", data.vocab)
     model = task.build_model(cfg, data.vocab).to(device)
     try:

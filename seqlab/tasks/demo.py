@@ -3,8 +3,11 @@
 Each stop is an ordinary run (the same config a TOML file would give, trained by
 ``seqlab.tasks.train``), small enough that the whole tour takes a few minutes on 2 CPU
 cores. It prints one table (task, data, model, metric, value, baseline) and writes
-``OUT/report.html`` with every run's metrics and plots. A stop whose data package is not
-installed is reported as skipped, with the reason, instead of stopping the tour.
+``OUT/report.html`` with every run's metrics and plots. Running the tour again replaces
+its earlier runs in OUT (run folders seqlab made); a folder of a stop's name that seqlab
+did not make is kept, and that stop's run goes next to it (``NAME-2``). A stop whose data
+package is not installed is reported as skipped, with the reason, instead of stopping the
+tour.
 """
 from __future__ import annotations
 
@@ -76,6 +79,20 @@ def _shrink(training: dict, data: dict) -> tuple[dict, dict]:
     return training, data
 
 
+def _run_name(out_dir: Path, name: str) -> str:
+    """The folder of a stop's run: ``name``, or else the first ``name-2``, ``name-3``...
+    that is free or a run folder seqlab made (an earlier tour's run, which is replaced).
+    Running the tour again never piles up folders, and never touches one seqlab did not make.
+    """
+    from seqlab.runs import MAX_RUNS_OF_A_NAME, has_marker
+    for number in range(1, MAX_RUNS_OF_A_NAME + 1):
+        candidate = name if number == 1 else f"{name}-{number}"
+        path = out_dir / candidate
+        if has_marker(path) or not (path.is_symlink() or path.exists()):
+            return candidate
+    return name  # all taken: Run.create says so
+
+
 def main(out: str = "runs/demo", quick: bool = False, verbose: bool = True,
          stops: Optional[list[int]] = None) -> list[dict]:
     """Run the tour (or only the ``stops``, 0-based; -1 is the course listing), print the
@@ -94,14 +111,14 @@ def main(out: str = "runs/demo", quick: bool = False, verbose: bool = True,
             continue
         if quick:
             training, data = _shrink(training, data)
-        name = f"{i + 1}_{task}_{data['dataset']}"
+        name = _run_name(out_dir, f"{i + 1}_{task}_{data['dataset']}")
         cfg = Config.from_dict({"task": task, "name": name, "runs_dir": str(out_dir),
                                 "data": data, "model": model, "training": training})
         t0 = time.time()
         if verbose:
             print(f"[{i + 1}/{len(TOUR)}] {task} on {data['dataset']} ({label})...", flush=True)
         try:
-            run, metrics = tasks.train(cfg, verbose=False)
+            run, metrics = tasks.train(cfg, verbose=False, overwrite=True)
         except SeqlabError as err:
             rows.append({"task": task, "data": data["dataset"], "model": label,
                          "metric": "skipped", "value": str(err)[:80], "baseline": ""})

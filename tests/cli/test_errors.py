@@ -87,12 +87,3 @@ def test_generate_needs_language_model(tmp_path, capsys, helpers):
     _check(capsys, ["predict", str(run.path), "--input", str(tmp_path / "none.txt")],
            "none.txt")
 
-
-def test_never_overwrites_a_folder_that_is_not_a_run(tmp_path, capsys):
-    keep = tmp_path / "precious"
-    keep.mkdir()
-    (keep / "thesis.tex").write_text("do not delete")
-    cfg = tmp_path / "precious.toml"
-    cfg.write_text(f'task = "classify"\nruns_dir = "{tmp_path}"\n')
-    _check(capsys, ["train", str(cfg)], "not a seqlab run folder")
-    assert (keep / "thesis.tex").read_text() == "do not delete"
