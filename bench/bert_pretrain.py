@@ -27,7 +27,7 @@ and its spread (sample std, min, max).
     OMP_NUM_THREADS=1 python bench/bert_pretrain.py --load-mlm mlm.safetensors --labelled 0.02
     OMP_NUM_THREADS=1 python bench/bert_pretrain.py --quick      # smoke run
 
-The defaults are session 4's recipe (docs/results/bert_pretrain.md).
+The defaults are the recipe measured in docs/results/bert_pretrain.md.
 
 Prints the figures and one JSON line at the end; writes nothing.
 """

@@ -15,7 +15,7 @@ Measured here, interleaved in one process:
 4. inference only: the fp32-trained model's predictions on the held-out set in fp32 vs
    under bf16 autocast: throughput, accuracy, and the largest change of a probability.
 
-Finding on this machine (issue 4 item 4): bf16 autocast trains the LSTM ~2x faster but
+Finding on this machine: bf16 autocast trains the LSTM ~2x faster but
 it does not learn (accuracy stays near chance, as with a plain ``torch.nn.LSTM`` under the
 same autocast: the recurrent backward in bf16 loses the small gradients), while bf16
 *inference* of an fp32-trained model keeps its accuracy. So bf16 fits prediction, not

@@ -14,7 +14,7 @@ paired ratios of samples/s.
     OMP_NUM_THREADS=1 python bench/recurrent_paths.py --quick
     OMP_NUM_THREADS=1 python bench/recurrent_paths.py --compile   # + torch.compile'd step
 
-Goal (issue 4): GRU(reset_after=False) explicit >= 0.6x fused GRU(reset_after=True).
+Goal: GRU(reset_after=False) explicit >= 0.6x fused GRU(reset_after=True).
 """
 from __future__ import annotations
 

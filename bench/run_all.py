@@ -4,7 +4,7 @@ Each script runs in its own subprocess (one thread, passive OpenMP waiting unles
 environment says otherwise), writes its figures to ``bench/out/<script>.json`` and its
 output to ``bench/out/<script>.log``; this file then gathers the JSON files into one
 Markdown table: the machine and versions, every figure with min / median / max over the
-interleaved repeats, and each goal of issue 4 with PASS / MISS.
+interleaved repeats, and each speed goal with PASS / MISS.
 
     python bench/run_all.py                  # everything, full sizes
     python bench/run_all.py --quick          # shrunken sizes (contended CPU)
@@ -26,8 +26,8 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 RESULTS = BENCH / "results.md"
 
-# (script, extra arguments). Speed scripts of other parts of seqlab are included when
-# present; all of them speak bench/harness.py's --json / --quick / --repeats.
+# (script, extra arguments). A script that is absent is reported as absent; all of them
+# speak bench/harness.py's --json / --quick / --repeats.
 SCRIPTS = [
     ("threads", []),
     ("rnn_fit", []),
@@ -114,7 +114,7 @@ def write_report(runs: list[dict], args) -> str:
         lines.append("")
     goals = [(n, f) for n, d in data.items() for f in d["figures"] if f.get("goal") is not None]
     if goals:
-        lines += ["## Goals (issue 4)", "",
+        lines += ["## Speed goals", "",
                   "Judged on the wall-clock ratio; the CPU-time ratio (process time, one thread) "
                   "is the cross-check least disturbed by other processes on the cores.", "",
                   "| script | figure | median | min | max | CPU-time ratio | goal | |",

@@ -1,4 +1,4 @@
-"""Done-when figure: the 3-digit calculator, reversed input, 50k training pairs.
+"""Task figure: the 3-digit calculator, reversed input, 50k training pairs.
 
 Target: >= 99% exact match on 10k held-out pairs within 10 minutes on 2 cores.
 Anchor: the Keras addition example reports 99% per-character accuracy after 100 epochs

@@ -1,7 +1,7 @@
-"""Done-when figure: forecasting sunspots and airline, last 20% held out, whole horizon.
+"""Task figure: forecasting sunspots and airline, last 20% held out, whole horizon.
 
 Target: MASE below seasonal naive (mean of 3 seeds), Holt-Winters reported beside it.
-Measured by the issue's author on airline: seasonal naive 2.20, Holt-Winters 0.75, a
+Reference figures on airline: seasonal naive 2.20, Holt-Winters 0.75, a
 plain LSTM on seasonal differences 1.36. Uses examples/forecast_{airline,sunspots}.toml.
 
     OMP_NUM_THREADS=1 python bench/task_forecast.py [--seeds 0 1 2]

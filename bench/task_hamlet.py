@@ -1,8 +1,8 @@
-"""Done-when figure: Hamlet character model, last 10% held out.
+"""Task figure: Hamlet character model, last 10% held out.
 
 Target: >= 0.05 bits per character below a modified-Kneser-Ney character n-gram (order
 chosen on validation, fitted on the same split, in the same run) within 15 minutes of
-training on 2 cores. Anchor (issue): tuned MKN 2.35 bpc; a plain-PyTorch 2x256 LSTM,
+training on 2 cores. Anchor: tuned MKN 2.35 bpc; a plain-PyTorch 2x256 LSTM,
 dropout 0.2, 2.26 at 10 and 2.24 at 15 CPU-minutes. Uses examples/hamlet_char_lstm.toml.
 
     OMP_NUM_THREADS=1 python bench/task_hamlet.py [--epochs 20]

@@ -1,8 +1,8 @@
-"""Done-when figure: Rotten Tomatoes sentiment (fixed 80/10/10 split), mean of 3 seeds.
+"""Task figure: Rotten Tomatoes sentiment (fixed 80/10/10 split), mean of 3 seeds.
 
 Target: the best seqlab classifier trained from scratch >= 76.5% test accuracy, with a
 unigram+bigram logistic regression fitted on the same split beside it. Anchor: Kim
-(2014) CNN-rand on MR 76.1%; measured by the issue's author with plain PyTorch: Kim CNN
+(2014) CNN-rand on MR 76.1%; reference figures with plain PyTorch: Kim CNN
 76.0%, BiLSTM 74.5%, logistic regression 77.2%. Uses examples/sentiment_rotten_tomatoes.toml.
 
     OMP_NUM_THREADS=1 python bench/task_sentiment.py [--seeds 0 1 2] [--arch cnn]

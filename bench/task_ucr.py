@@ -1,4 +1,4 @@
-"""Done-when figure: time-series classification on the UCR official test splits.
+"""Task figure: time-series classification on the UCR official test splits.
 
 Targets (mean of 3 seeds): GunPoint >= 99%, ItalyPowerDemand >= 95.5%, ArrowHead >= 83%,
 OSULeaf >= 95%. Anchors: Fawaz et al. (2019) mean accuracies FCN / ResNet: GunPoint

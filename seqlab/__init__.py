@@ -11,12 +11,17 @@ import os as _os
 # Only effective if seqlab is imported before torch initialises OpenMP.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
+from seqlab._version import __version__  # noqa: E402
 
 from seqlab import activations, layers  # noqa: E402
 from seqlab import losses, metrics, optimizers  # noqa: E402
 from seqlab.models import Model, Sequential  # noqa: E402
 from seqlab.io import load_model  # noqa: E402
+# seqlab's model families: importing them registers their classes, so load_model finds
+# an Autoencoder, a MaskedLanguageModel or a TransformerLM in a fresh interpreter.
+import seqlab.models.autoencoders  # noqa: E402,F401
+import seqlab.models.pretraining  # noqa: E402,F401
+import seqlab.models.transformers  # noqa: E402,F401
 from seqlab.data import datasets  # noqa: E402  (seqlab.datasets.list()/load())
 from seqlab import keras  # noqa: E402  (import seqlab as tf; tf.keras.Sequential())
 from seqlab import embeddings  # noqa: E402  (seqlab.embeddings.Word2Vec)

@@ -22,6 +22,13 @@ File layout: the tensors are the model's ``state_dict()`` (names like
 
 and the optimizer's state tensors are stored as ``__optimizer__.<param index>.<name>``.
 
+Class names resolve through one registry: every ``Layer`` subclass (so every ``Model``)
+enters it when its class statement runs (``Layer.__init_subclass__``), and
+``get_layer_class`` looks names up there. ``import seqlab`` imports seqlab's model
+families, so their classes are known; a class of your own is known once its module is
+imported. A name the registry does not hold is refused: loading never imports a module
+named in a file. This module imports nothing above it (no ``seqlab.models``).
+
 Writes are atomic: the bytes go to a temporary file in the same folder, are flushed to
 disk, and only then renamed over the target (``os.replace``). A process killed mid-save
 leaves the previous file intact (and at worst a stray ``.*.tmp`` file).
@@ -39,6 +46,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
+from seqlab import optimizers
+from seqlab._version import __version__
 from seqlab.layers.base import Layer, get_layer_class
 
 FORMAT, WEIGHTS_FORMAT, VERSION = "seqlab.model", "seqlab.weights", 1
@@ -137,7 +146,6 @@ def save_model(model, path: PathLike) -> None:
     """Write ``model`` (architecture, compile settings, weights) to ``path`` atomically."""
     description = describe(model)
     opt_tensors, description["optimizer_state"] = _optimizer_state(model)
-    from seqlab import __version__
     data = safetensors_bytes({**_tensors(model), **opt_tensors},
                              metadata={"seqlab": json.dumps(description),
                                        "seqlab_version": __version__})
@@ -215,11 +223,6 @@ def load_model(path: PathLike, compile: bool = True):
     Compile settings are saved only when the loss and metrics are given by name (a
     custom callable cannot be stored as JSON): compile such a model again after loading.
     """
-    # seqlab's own model families register their classes when imported.
-    import seqlab.models.autoencoders  # noqa: F401
-    import seqlab.models.pretraining  # noqa: F401
-    import seqlab.models.transformers  # noqa: F401
-
     metadata, tensors = _read(path)
     meta = _description(path, metadata)
     try:
@@ -239,7 +242,6 @@ def load_model(path: PathLike, compile: bool = True):
     for name, p in model.named_parameters():
         p.requires_grad_(name not in frozen)
     if compile and meta.get("compile"):
-        from seqlab import optimizers
         c = meta["compile"]
         model.compile(optimizer=optimizers.from_config(c["optimizer"]), loss=c["loss"],
                       metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),

@@ -1,4 +1,4 @@
-"""Inspection tools: gradients per time step, gates, hidden states (issue: make BPTT visible)."""
+"""Inspection tools: gradients per time step, gates, hidden states: BPTT made visible."""
 from seqlab.inspect.gradients import (GateReport, GradientFlow, GradientNormLogger,
                                       gate_activations, hidden_gradients, hidden_states,
                                       recurrent_layers)

@@ -15,7 +15,7 @@ from seqlab.data.datasets.registry import (Bunch, Entry, MissingPackageError, fo
 # Importing the modules registers their datasets.
 from seqlab.data.datasets import addition, forecasting, generated, packaged, ucr  # noqa: F401
 
-list = list_datasets  # noqa: A001  (seqlab.datasets.list(), as the issue asks)
+list = list_datasets  # noqa: A001  (seqlab.datasets.list())
 
 # `import seqlab.datasets` works as well as `from seqlab import datasets`.
 import sys as _sys  # noqa: E402

@@ -11,10 +11,62 @@ the loop over time. Each cell splits its step in two so that the loop can be fas
 
 Parameters follow Keras's layout (so ``get_weights()`` exchanges arrays with Keras):
 ``kernel`` (D, k*H), ``recurrent_kernel`` (H, k*H), ``bias`` (k*H,) -- or (2, 3H) for
-``GRUCell(reset_after=True)`` -- with gate blocks in Keras's order: LSTM ``i, f, c, o``;
-GRU ``z, r, h``. Course notation (seeds 001/002): W input weights (``kernel``), U recurrent
-weights (``recurrent_kernel``), b bias, sigma the recurrent activation (sigmoid), tanh the
-activation.
+``GRUCell(reset_after=True)`` -- with gate blocks of H columns in Keras's order: LSTM
+``i, f, c, o`` (columns 0:H, H:2H, 2H:3H, 3H:4H), GRU ``z, r, h``. The comments above each
+line write the equations with W the input weights (``kernel``), U the recurrent weights
+(``recurrent_kernel``), b the bias, sigma the recurrent activation (sigmoid), tanh the
+activation and ⊙ the element-wise product.
+
+Notation of the course documents
+--------------------------------
+Slides: seed 001 "Réseaux de Neurones Récurrents", "Long-Short Term Memory", "Gated
+Recurrent Unit"; seed 002 "LSTM: étape 1/4" to "4/4", "Variante : GRU"; seed 003
+"Chapitre 3"; seed 004 "Backpropagation through time", "Long-short term memory (LSTM)",
+"LSTM and GRU" (a table with Gamma gates). The documents write column vectors (``W x_t``), the code row vectors (``x_t @ kernel``):
+each course matrix is the transpose of a block of columns, e.g. seed 001's
+``W_F = kernel[:, H:2H].T`` (H, D) and ``U_F = recurrent_kernel[:, H:2H].T`` (H, H).
+``[h_{t-1}, x_t]`` (seed 002, and seed 004's GRU) is one matrix on the concatenation:
+``W_f = cat([recurrent_kernel[:, H:2H], kernel[:, H:2H]], dim=0).T`` (H, H + D).
+
+SimpleRNN (``kernel`` / ``recurrent_kernel`` / ``bias`` / activation):
+
+    seed 001   h_t = sigma_h(U x_t + V h_{t-1} + b_h)    U / V / b_h / sigma_h; its W, b_o,
+               sigma_o (o_t = sigma_o(W h_t + b_o)) are the Dense layer after the RNN
+    seed 003   h_t = g(W_hh h_{t-1} + W_xh X_t + b)     W_xh / W_hh / b / g; W_hy: the Dense
+    seed 004   BPTT slides: W_xh / W_hh; W_oh: the Dense layer
+
+LSTM, gate by gate (code: block of ``kernel``, ``recurrent_kernel``, ``bias``):
+
+    code              seed 001            seed 002                  seed 004
+    i  (block 0)      I_t: W_I, U_I, b_I  i_t: W_i, b_i             u: I^u, W^u, b^u
+    f  (block 1)      F_t: W_F, U_F, b_F  f_t: W_f, b_f             f: I^f, W^f, b^f
+    g  (block 2, c~)  W_c, U_c, b_c       C~_t: W_C, b_C            c~_t: I^c, W^c, b^c
+    o  (block 3)      O_t: W_O, U_O, b_O  o_t: W_o, b_o             o: I^o, W^o, b^o
+    c_next, h_next    c_t, h_t            C_t, h_t                  c_t, h_t
+    ⊙                 ∘                   *                         ⊙
+
+  seed 004 swaps the letters: its W is the *recurrent* weight (``recurrent_kernel``) and
+  its I the *input* weight (``kernel``); its input gate is called u. (Its first slide
+  writes ``I^o ⊙ c~_t`` in c_t; the later slides' ``u ⊙ c~_t`` is the equation coded
+  here.) seed 001's o_t = f(W_o h_t + b_o) is the Dense layer after the LSTM, not the
+  output gate O_t.
+
+GRU (``reset_after=False``: every document applies the reset gate before the product):
+
+    code              seed 001            seed 002                  seed 004 (Gamma table)
+    z  (block 0)      Z_t: W_Z, U_Z, b_Z  1 - z_t: W_z, no bias     1 - Gamma_u
+    r  (block 1)      R_t: W_R, U_R, b_R  r_t: W_r, no bias         Gamma_r
+    h~ (block 2)      W_h, U_h, b_h       h~_t: W, no bias          c~<t>: W_c, b_c
+    h_next            h_t                 h_t                       a<t> = c<t>
+    ⊙                 ∘                   *                         ⋆
+
+  The update gate is flipped in seeds 002 and 004: there z_t (Gamma_u) weights the
+  candidate, ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t``, where the code (as seed 001,
+  Keras and PyTorch) has ``h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t``. With a sigmoid,
+  1 - sigma(a) = sigma(-a), so their update gate is the code's with every weight and bias
+  negated: seed 002's ``W_z = -cat([recurrent_kernel[:, 0:H], kernel[:, 0:H]], dim=0).T``.
+  PyTorch's ``nn.GRU`` (seed 004's code slide) is the ``reset_after=True`` form with the
+  gate order r, z, n; ``nn.LSTM`` keeps i, f, g, o; ``fused.py`` maps the weights.
 
 Shapes: B batch, T time, D input features, H units.
 """
@@ -126,7 +178,7 @@ class SimpleRNNCell(_Cell):
         h_prev = state[0]                                                  # (B, H)
         if rec_mask is not None:
             h_prev = h_prev * rec_mask
-        # h_t = sigma_h(U x_t + V h_{t-1} + b_h)   (seed 001's U is our kernel W, its V our U)
+        # h_t = tanh(W x_t + U h_{t-1} + b)         (seed 001: U x_t + V h_{t-1} + b_h)
         h_next = self.activation(xw_t + h_prev @ U)                        # (B, H)
         return h_next, [h_next]
 
@@ -182,11 +234,11 @@ class LSTMCell(_Cell):
         g = tanh(xc + uc)
         # o_t = sigma(W_o x_t + U_o h_{t-1} + b_o)                  output gate
         o = sigma(xo + uo)
-        # c_t = f_t o c_{t-1} + i_t o c~_t                          (o: element-wise product)
+        # c_t = f_t ⊙ c_{t-1} + i_t ⊙ c~_t                          (⊙: element-wise product)
         c_next = f * c_prev + i * g
         if self.gate_log is not None:
             self.gate_log.append({"i": i, "f": f, "o": o})
-        # h_t = o_t o tanh(c_t)
+        # h_t = o_t ⊙ tanh(c_t)
         h_next = o * tanh(c_next)
         return h_next, [h_next, c_next]
 
@@ -250,7 +302,7 @@ class GRUCell(_Cell):
             z = sigma(xz + uz)
             # r_t = sigma(W_r x_t + U_r h_{t-1} + b_r)              reset gate
             r = sigma(xr + ur)
-            # h~_t = tanh(W_h x_t + r_t o (U_h h_{t-1} + b'_h))     reset after the product
+            # h~_t = tanh(W_h x_t + r_t ⊙ (U_h h_{t-1} + b'_h))     reset after the product
             h_tilde = tanh(xh + r * uh)
         else:
             U_zr, U_h = weights                                            # (H, 2H), (H, H)
@@ -259,11 +311,11 @@ class GRUCell(_Cell):
             z = sigma(xz + uz)
             # R_t = sigma(W_R x_t + U_R h_{t-1} + b_R)              reset gate
             r = sigma(xr + ur)
-            # h~_t = tanh(W_h x_t + U_h (R_t o h_{t-1}) + b_h)      course form (seed 001)
+            # h~_t = tanh(W_h x_t + U_h (R_t ⊙ h_{t-1}) + b_h)      course form (seed 001)
             h_tilde = tanh(xh + (r * h_in) @ U_h)
         if self.gate_log is not None:
             self.gate_log.append({"z": z, "r": r})
-        # h_t = Z_t o h_{t-1} + (1 - Z_t) o h~_t
+        # h_t = Z_t ⊙ h_{t-1} + (1 - Z_t) ⊙ h~_t
         h_next = z * h_prev + (1 - z) * h_tilde
         return h_next, [h_next]
 
