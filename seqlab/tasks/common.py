@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from seqlab.config import Config, ModelConfig
+from seqlab.data.batching import pad_batch
 from seqlab.errors import SeqlabError
 
 
@@ -56,13 +57,8 @@ def take(items: Sequence, idx) -> list:
 
 # ---------------------------------------------------------------------- batches
 def pad(seqs: Sequence[Sequence[int]], value: int = 0, dtype=torch.long) -> torch.Tensor:
-    """Pad a batch of id lists to its own longest member: (B, T_max)."""
-    T = max((len(s) for s in seqs), default=1) or 1
-    out = torch.full((len(seqs), T), value, dtype=dtype)
-    for i, s in enumerate(seqs):
-        if len(s):
-            out[i, :len(s)] = torch.as_tensor(list(s), dtype=dtype)
-    return out
+    """Id lists -> (B, max(T_max, 1)) ids padded after with ``value``: ``pad_batch``."""
+    return pad_batch(seqs, value=value, dtype=dtype, min_length=1)[0]
 
 
 def length_batches(lengths: Sequence[int], batch_size: int,
