@@ -14,6 +14,7 @@ import torch
 from seqlab.config import Config, ModelConfig
 from seqlab.data.batching import pad_batch
 from seqlab.errors import SeqlabError
+from seqlab.layers.base import Layer
 
 
 # ---------------------------------------------------------------------- layers
@@ -30,10 +31,18 @@ def recurrent(m: ModelConfig, units: Optional[int] = None, bidirectional: bool =
 
 def build_with(model: torch.nn.Module, *example) -> torch.nn.Module:
     """Run ``model`` once on ``example`` inputs (eval mode, no grad) so its lazily built
-    layers create their parameters; returns the model in train mode."""
+    layers create their parameters; returns the model in train mode.
+
+    The example's batch and time sizes are not the model's (a task model takes any
+    number of steps), so the layers record them as unknown: ``summary()`` prints
+    ``(None, None, H)``, not the example's length."""
     model.eval()
     with torch.no_grad():
         model(*example)
+    for layer in model.modules():
+        shape = getattr(layer, "build_input_shape", None) if isinstance(layer, Layer) else None
+        if shape is not None and len(shape) >= 3:                          # (B, T, ...)
+            layer.build_input_shape = (None, None) + tuple(shape[2:])
     return model.train()
 
 
