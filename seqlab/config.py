@@ -58,6 +58,8 @@ class DataConfig:
 class ModelConfig:
     arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN), "transformer" (seq2seq)
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
+    reset_after: bool = False      # GRU: false = the course's form, reset gate applied before the recurrent matmul (as GRU());
+                                   # true = the cuDNN / Keras 3 form, reset after it (two biases; torch's fused kernel runs)
     units: int = 64                # hidden units per recurrent layer
     layers: int = 1                # stacked recurrent layers
     bidirectional: bool = False    # wrap recurrent layers in Bidirectional

@@ -20,11 +20,12 @@ from seqlab.layers.base import Layer
 # ---------------------------------------------------------------------- layers
 def recurrent(m: ModelConfig, units: Optional[int] = None, bidirectional: bool = False,
               **kwargs):
-    """The recurrent layer named by [model] cell: LSTM, GRU or SimpleRNN (+ Bidirectional)."""
+    """The recurrent layer named by [model] cell: LSTM, GRU or SimpleRNN (+ Bidirectional);
+    a GRU in the form [model] reset_after names."""
     from seqlab.layers import recurrent as rec
     cls = {"lstm": rec.LSTM, "gru": rec.GRU, "rnn": rec.SimpleRNN}[m.cell]
     if m.cell == "gru":
-        kwargs.setdefault("reset_after", True)  # the cuDNN form: torch's fused kernel runs
+        kwargs.setdefault("reset_after", m.reset_after)
     layer = cls(units or m.units, **kwargs)
     return rec.Bidirectional(layer) if bidirectional else layer
 
