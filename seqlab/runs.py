@@ -366,8 +366,11 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
             optimizer.zero_grad(set_to_none=True)
             loss, weight = task.loss(model, batch, cfg)
             loss.backward()
-            if cfg.training.clipnorm > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.training.clipnorm)
+            if cfg.training.clipnorm > 0:          # each parameter's gradient on its own
+                for p in model.parameters():
+                    nn.utils.clip_grad_norm_([p], cfg.training.clipnorm)
+            if cfg.training.global_clipnorm > 0:   # all gradients together
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.training.global_clipnorm)
             optimizer.step()
             total += float(loss.detach()) * weight
             count += weight
