@@ -8,7 +8,7 @@ character BiLSTM tagger 94.9% in ~7 CPU-minutes.
 The model is seqlab.tasks.tag's (examples/turkish_upos.toml: word embeddings + a
 character BiLSTM per word -> BiLSTM -> Dense), trained through the recipe's own functions
 (prepare, build_model, train_batches, loss, evaluate) with the epoch loop of
-seqlab.runs.train_epochs (Adam, clipnorm) plus a wall-clock budget; the epoch with the
+seqlab.runs.train_epochs (Adam, global_clipnorm) plus a wall-clock budget; the epoch with the
 best validation token accuracy is the one tested. The full mode changes four settings of
 the example (FULL below: a 64-unit character BiLSTM, dropout 0.5, 12 epochs, cosine
 learning rate). Results are printed and appended to bench/out/tasks.md.
@@ -75,7 +75,7 @@ def train_one(cfg: Config, minutes: float, log) -> dict:
             optimizer.zero_grad(set_to_none=True)
             loss, _ = tag.loss(model, batch, cfg)
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.training.clipnorm)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.training.global_clipnorm)
             optimizer.step()
         model.eval()
         with torch.no_grad():

@@ -108,9 +108,10 @@ def cmd_score(args) -> None:
 
 def cmd_summary(args) -> None:
     from seqlab import tasks
+    from seqlab.models.summary import summary
     run, task, model, vocab = tasks.load(args.run)
     print(f"run {run.path}: task {run.config.task}, dataset {run.config.data.dataset}")
-    print(module_summary(model))
+    print(summary(model))
     if run.file("metrics.json").is_file():
         print(_metrics_text(run.read_json("metrics.json")))
 
@@ -128,27 +129,6 @@ def cmd_inspect(args) -> None:
 def cmd_demo(args) -> None:
     from seqlab.tasks import demo
     demo.main(out=args.out, quick=args.quick)
-
-
-def module_summary(model) -> str:
-    """The model's seqlab layers (outermost ones: a Bidirectional, not its two halves),
-    one line each with type and parameters, then the totals, as Keras prints them."""
-    from seqlab.layers.base import Layer
-    rows, inside = [("layer", "type", "params")], []
-    for path, module in model.named_modules():
-        if not isinstance(module, Layer) or any(path.startswith(p + ".") for p in inside):
-            continue
-        inside.append(path)
-        rows.append((f"{module.name} ({path})", type(module).__name__,
-                     f"{sum(p.numel() for p in module.parameters()):,}"))
-    total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-              f"Non-trainable params: {total - trainable:,}"]
-    return "\n".join(lines)
 
 
 def _metrics_text(metrics: dict) -> str:

@@ -94,6 +94,8 @@ class DataConfig:
 class ModelConfig:
     arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN), "transformer" (seq2seq)
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
+    reset_after: bool = False      # GRU: false = the course's form, reset gate applied before the recurrent matmul (as GRU());
+                                   # true = the cuDNN / Keras 3 form, reset after it (two biases; torch's fused kernel runs)
     units: int = 64                # hidden units per recurrent layer
     layers: int = 1                # stacked recurrent layers
     bidirectional: bool = False    # wrap recurrent layers in Bidirectional
@@ -118,7 +120,9 @@ class TrainingConfig:
                                    # "plateau": x0.5 after lr_patience epochs without a lower loss
     lr_patience: int = 50          # "plateau": epochs without improvement of the training loss
     min_learning_rate: float = 1e-4  # "plateau": the rate never goes below this
-    clipnorm: float = 1.0          # clip the global gradient norm (0 = off)
+    clipnorm: float = 0.0          # clip each parameter's gradient to this L2 norm separately, as Keras's clipnorm (0 = off)
+    global_clipnorm: float = 1.0   # clip the L2 norm of all gradients together, as Keras's global_clipnorm (0 = off);
+                                   # both set: each parameter's clip first, then the global one
     weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
     class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
     keep_best: bool = False        # test the best validation epoch (lowest training loss if no val split)

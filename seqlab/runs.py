@@ -233,7 +233,24 @@ class Run:
                            f"`seqlab train CONFIG.toml` under runs/.")
         if not (path / "config.toml").is_file():
             raise RunError(f"{path}: not a seqlab run folder (config.toml is missing).")
-        return cls(path, Config.load(path / "config.toml"))
+        return cls(path, cls._with_older_defaults(Config.load(path / "config.toml"),
+                                                  path / "config.toml"))
+
+    @staticmethod
+    def _with_older_defaults(config: Config, path: Path) -> Config:
+        """A run's config.toml lists every field, so a field it lacks did not exist when
+        the run was made; such a field gets the value that run trained with: a GRU in the
+        cuDNN form ([model] reset_after), clipnorm as the global norm ([training]
+        global_clipnorm)."""
+        import tomllib
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        model, training = raw.get("model", {}), raw.get("training", {})
+        if "reset_after" not in model:
+            config.model.reset_after = True
+        if "global_clipnorm" not in training:
+            config.training.global_clipnorm = float(training.get("clipnorm", 1.0))
+            config.training.clipnorm = 0.0
+        return config
 
     # -------------------------------------------------------------- small files
     def write_json(self, name: str, obj) -> None:
@@ -478,8 +495,11 @@ def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
             optimizer.zero_grad(set_to_none=True)
             loss, weight = task.loss(model, batch, cfg)
             loss.backward()
-            if cfg.training.clipnorm > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.training.clipnorm)
+            if cfg.training.clipnorm > 0:          # each parameter's gradient on its own
+                for p in model.parameters():
+                    nn.utils.clip_grad_norm_([p], cfg.training.clipnorm)
+            if cfg.training.global_clipnorm > 0:   # all gradients together
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.training.global_clipnorm)
             optimizer.step()
             total += float(loss.detach()) * weight
             count += weight

@@ -162,8 +162,14 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: Optional[int] = None,
 
 
 def pad_batch(seqs: Sequence[Any], padding: str = "post", value: float = 0,
-              dtype: Optional[torch.dtype] = None) -> tuple[torch.Tensor, torch.Tensor]:
+              dtype: Optional[torch.dtype] = None,
+              min_length: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad a batch of sequences to the longest member of *this* batch.
+
+    The one padding helper of seqlab's training code: a list of variable-length
+    sequences -> a padded tensor and the true lengths (``lengths_to_mask`` turns them
+    into the (B, T) mask). ``seqlab.data.pad_sequences`` is Keras's fixed-length,
+    numpy counterpart.
 
     Args:
         seqs: B sequences; each a tensor, array or list of shape (T_i, ...) where the
@@ -172,13 +178,18 @@ def pad_batch(seqs: Sequence[Any], padding: str = "post", value: float = 0,
         value: the padding value.
         dtype: the result's dtype; default: that of the first sequence
             (``torch.as_tensor``'s choice for lists).
+        min_length: pad to at least this many steps (1 keeps a batch of empty
+            sequences a (B, 1) input that a model can run on).
 
     Returns:
-        ``(padded, lengths)``: padded of shape (B, T_max, ...) and lengths (B,) int64.
+        ``(padded, lengths)``: padded of shape (B, max(T_max, min_length), ...) and
+        lengths (B,) int64.
 
         >>> x, n = pad_batch([[1, 2, 3], [4]])
         >>> x.tolist(), n.tolist()
         ([[1, 2, 3], [4, 0, 0]], [3, 1])
+        >>> pad_batch([[], []], dtype=torch.long, min_length=1)[0].tolist()
+        [[0], [0]]
     """
     if padding not in ("post", "pre"):
         raise ValueError(f"pad_batch: padding must be 'post' or 'pre', got {padding!r}.")
@@ -211,6 +222,9 @@ def pad_batch(seqs: Sequence[Any], padding: str = "post", value: float = 0,
         [t.to(device=ref.device, dtype=dtype) for t in tensors], batch_first=True,
         padding_value=value, padding_side="right" if padding == "post" else "left",
     )  # (B, T_max, ...)
+    if out.shape[1] < min_length:
+        extra = out.new_full((out.shape[0], min_length - out.shape[1], *out.shape[2:]), value)
+        out = torch.cat([out, extra] if padding == "post" else [extra, out], 1)  # (B, T, ...)
     return out, lengths
 
 

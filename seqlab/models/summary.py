@@ -77,13 +77,14 @@ def _layers_of(module: nn.Module) -> list[nn.Module]:
 
 def count_params(module: nn.Module) -> int:
     """Keras's count: a seqlab layer's own ``count_params()`` (BatchNormalization adds its
-    moving statistics), recursing into models; a plain torch module's parameters."""
+    moving statistics), recursing into models and into plain torch modules (a task
+    model's total is the sum of its rows); a torch leaf's parameters."""
     if isinstance(module, Layer) and not hasattr(module, "weight_layers"):
         return module.count_params()
+    own = sum(p.numel() for p in module._parameters.values() if p is not None)
     if hasattr(module, "weight_layers"):  # a Model: its layers plus its own parameters
-        own = sum(p.numel() for p in module._parameters.values() if p is not None)
         return own + sum(count_params(m) for m in module.weight_layers())
-    return sum(p.numel() for p in module.parameters())
+    return own + sum(count_params(m) for m in module.children())
 
 
 def _output_shape_of(layer: nn.Module) -> Any:

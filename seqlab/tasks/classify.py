@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.config import Config
-from seqlab.data import Tokenizer
+from seqlab.data import Tokenizer, lengths_to_mask, pad_batch
 from seqlab.layers import (BatchNormalization, Conv1D, Dense, Dropout, Embedding,
                            GlobalAveragePooling1D, GlobalMaxPooling1D)
 from seqlab.tasks import Data
@@ -144,18 +144,13 @@ def _encode_texts(vocab: dict, cfg: Config, texts: list) -> list:
 
 
 def _batch(vocab: dict, seqs: list):
+    """Token ids (B, T); or features (B, T, D), with the (B, T) mask when lengths differ."""
     if vocab["text"]:
         return (pad(seqs),)
-    lengths = {len(s) for s in seqs}
-    if len(lengths) == 1:
-        return (torch.as_tensor(np.stack(seqs)),)                          # (B, T, D)
-    T = max(lengths)
-    x = torch.zeros(len(seqs), T, seqs[0].shape[1])
-    mask = torch.zeros(len(seqs), T, dtype=torch.bool)
-    for i, s in enumerate(seqs):
-        x[i, :len(s)] = torch.as_tensor(s)
-        mask[i, :len(s)] = True
-    return x, mask
+    x, lengths = pad_batch(seqs)                                           # (B, T, D), (B,)
+    if bool((lengths == lengths[0]).all()):
+        return (x,)
+    return x, lengths_to_mask(lengths, x.shape[1])                         # (B, T, D), (B, T)
 
 
 def build_model(cfg: Config, vocab: dict) -> Classifier:

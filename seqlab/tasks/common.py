@@ -12,27 +12,38 @@ import numpy as np
 import torch
 
 from seqlab.config import Config, ModelConfig
+from seqlab.data.batching import pad_batch
 from seqlab.errors import SeqlabError
+from seqlab.layers.base import Layer
 
 
 # ---------------------------------------------------------------------- layers
 def recurrent(m: ModelConfig, units: Optional[int] = None, bidirectional: bool = False,
               **kwargs):
-    """The recurrent layer named by [model] cell: LSTM, GRU or SimpleRNN (+ Bidirectional)."""
+    """The recurrent layer named by [model] cell: LSTM, GRU or SimpleRNN (+ Bidirectional);
+    a GRU in the form [model] reset_after names."""
     from seqlab.layers import recurrent as rec
     cls = {"lstm": rec.LSTM, "gru": rec.GRU, "rnn": rec.SimpleRNN}[m.cell]
     if m.cell == "gru":
-        kwargs.setdefault("reset_after", True)  # the cuDNN form: torch's fused kernel runs
+        kwargs.setdefault("reset_after", m.reset_after)
     layer = cls(units or m.units, **kwargs)
     return rec.Bidirectional(layer) if bidirectional else layer
 
 
 def build_with(model: torch.nn.Module, *example) -> torch.nn.Module:
     """Run ``model`` once on ``example`` inputs (eval mode, no grad) so its lazily built
-    layers create their parameters; returns the model in train mode."""
+    layers create their parameters; returns the model in train mode.
+
+    The example's batch and time sizes are not the model's (a task model takes any
+    number of steps), so the layers record them as unknown: ``summary()`` prints
+    ``(None, None, H)``, not the example's length."""
     model.eval()
     with torch.no_grad():
         model(*example)
+    for layer in model.modules():
+        shape = getattr(layer, "build_input_shape", None) if isinstance(layer, Layer) else None
+        if shape is not None and len(shape) >= 3:                          # (B, T, ...)
+            layer.build_input_shape = (None, None) + tuple(shape[2:])
     return model.train()
 
 
@@ -56,13 +67,8 @@ def take(items: Sequence, idx) -> list:
 
 # ---------------------------------------------------------------------- batches
 def pad(seqs: Sequence[Sequence[int]], value: int = 0, dtype=torch.long) -> torch.Tensor:
-    """Pad a batch of id lists to its own longest member: (B, T_max)."""
-    T = max((len(s) for s in seqs), default=1) or 1
-    out = torch.full((len(seqs), T), value, dtype=dtype)
-    for i, s in enumerate(seqs):
-        if len(s):
-            out[i, :len(s)] = torch.as_tensor(list(s), dtype=dtype)
-    return out
+    """Id lists -> (B, max(T_max, 1)) ids padded after with ``value``: ``pad_batch``."""
+    return pad_batch(seqs, value=value, dtype=dtype, min_length=1)[0]
 
 
 def length_batches(lengths: Sequence[int], batch_size: int,

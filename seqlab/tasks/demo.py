@@ -29,7 +29,7 @@ TOUR = [
      {"epochs": 150, "batch_size": 16, "learning_rate": 0.001}, "FCN Conv1D+BN+GAP"),
     ("seq2seq", {"dataset": "addition", "options": {"digits": 2, "count": 4000, "reverse": True},
                  "level": "char", "val_fraction": 0.02},
-     {"cell": "gru", "units": 64, "embedding_dim": 16, "attention": "luong"},
+     {"cell": "gru", "reset_after": True, "units": 64, "embedding_dim": 16, "attention": "luong"},
      {"epochs": 14, "batch_size": 32, "learning_rate": 0.02}, "GRU enc-dec + Luong attention"),
     ("forecast", {"dataset": "airline", "log": True, "window": 24, "test_fraction": 0.2,
                   "val_fraction": 0.0},

@@ -40,37 +40,12 @@ from seqlab.config import Config
 from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
 from seqlab.layers import Dense, Embedding
+from seqlab.layers.attention import LuongBahdanauAttention as Attention
 from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, split_seed, take)
 
 MONITOR = ("exact_match", "max")  # the validation metric [training] keep_best selects on
-
-
-# ---------------------------------------------------------------------- attention
-class Attention(nn.Module):
-    """Luong (multiplicative) or Bahdanau (additive) attention over encoder outputs."""
-
-    def __init__(self, kind: str, units: int):
-        super().__init__()
-        self.kind = kind
-        if kind == "luong":
-            self.W_a = Dense(units, use_bias=False)
-        else:
-            self.W_1 = Dense(units, use_bias=False)
-            self.W_2 = Dense(units, use_bias=False)
-            self.v = Dense(1, use_bias=False)
-
-    def forward(self, query, enc, src_mask):
-        """query (B, T, H) decoder states; enc (B, S, H); src_mask (B, S) -> (c, alpha)."""
-        if self.kind == "luong":
-            scores = query @ self.W_a(enc).transpose(1, 2)                 # (B, T, S)
-        else:
-            keys = self.W_1(enc).unsqueeze(1)                              # (B, 1, S, H)
-            scores = self.v(torch.tanh(keys + self.W_2(query).unsqueeze(2))).squeeze(-1)  # (B, T, S)
-        scores = scores.masked_fill(~src_mask.unsqueeze(1), float("-inf"))
-        alpha = torch.softmax(scores, dim=-1)                              # (B, T, S)
-        return alpha @ enc, alpha                                          # (B, T, H), (B, T, S)
 
 
 # ---------------------------------------------------------------------- the model

@@ -30,6 +30,8 @@ def test_subcommands(tmp_path, capsys):
     assert main(["summary", str(run)]) == 0
     out = capsys.readouterr().out
     assert "Total params" in out and "lstm" in out.lower()
+    assert "Layer (type)" in out and "Output Shape" in out  # models/summary.py's table
+    assert "(LSTM)" in out and "(None, None, 16)" in out    # the time axis is any length
 
     assert main(["score", str(run), "le chat dort .", "le chat roule ."]) == 0
     good, bad = (float(l.split("\t")[0]) for l in capsys.readouterr().out.splitlines())

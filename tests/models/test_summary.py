@@ -145,3 +145,45 @@ def test_autoencoder_summaries_list_the_layers_of_their_module_lists(make):
         assert [count for _, _, count in rows] == [(7 * 1 + 1) * 16, (7 * 16 + 1) * 8,
                                                    (7 * 8 + 1) * 8, (7 * 8 + 1) * 16,
                                                    (7 * 16 + 1) * 1]
+
+
+def test_a_plain_module_lists_its_children_with_keras_counts():
+    """A task model is a plain nn.Module: a row per child (those of a ModuleList one by
+    one), '?' for a torch module's unknown shape, the example's time axis unknown, and
+    totals that are the rows' sum (BatchNormalization's moving statistics non-trainable)."""
+    from torch import nn
+    import torch
+
+    from seqlab.models.summary import summary
+    from seqlab.tasks.common import build_with
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = layers.Embedding(50, 8)
+            self.stack = nn.ModuleList([LSTM(16, return_sequences=True),
+                                        GRU(4, return_sequences=True)])
+            self.norm = layers.BatchNormalization()
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, ids):
+            x = self.embed(ids)                                # (B, T, 8)
+            for layer in self.stack:
+                x = layer(x)                                   # (B, T, 16) then (B, T, 4)
+            return self.head(self.norm(x))                     # (B, T, 3)
+
+    reset_name_counts()
+    model = build_with(Tagger(), torch.ones(2, 5, dtype=torch.long))
+    text = summary(model)
+    lstm, gru = 4 * 16 * (8 + 16 + 1), 3 * 4 * (16 + 4 + 1)  # textbook formulas
+    assert _table_rows(text) == [("embedding (Embedding)", "(None, None, 8)", 50 * 8),
+                                 ("lstm (LSTM)", "(None, None, 16)", lstm),
+                                 ("gru (GRU)", "(None, None, 4)", gru),
+                                 ("batch_normalization (BatchNormalization)",
+                                  "(None, None, 4)", 4 * 4),
+                                 ("linear (Linear)", "?", 4 * 3 + 3)]
+    total = 50 * 8 + lstm + gru + 16 + 15
+    assert _totals(text) == [f"Total params: {total:,}",
+                             f"Trainable params: {total - 8:,}",   # minus mean, variance
+                             "Non-trainable params: 8"]
+    assert sum(p.numel() for p in model.parameters()) == total - 8

@@ -17,7 +17,9 @@ One concept a file:
 * ``multi_head.py``: ``MultiHeadAttention`` (Keras's call convention and weights);
 * ``positional.py``: ``PositionalEncoding`` (the course's sinusoids, or learned);
 * ``masks.py``: ``causal_mask`` and the dropout keep-masks (``dropout``, ``dropout_mask``);
-* ``chunked.py``: the formula in cache-sized chunks, for CPU training with dropout.
+* ``chunked.py``: the formula in cache-sized chunks, for CPU training with dropout;
+* ``luong_bahdanau.py``: ``LuongBahdanauAttention``, the scores of a recurrent
+  encoder-decoder (Luong's ``s^T W_a h``, Bahdanau's ``v^T tanh(W_1 h + W_2 s)``).
 
 Shapes: B batch, Tq query steps, Tk key/value steps, D features, nh heads,
 dk ``key_dim``, dv ``value_dim``.
@@ -25,6 +27,7 @@ dk ``key_dim``, dv ``value_dim``.
 from __future__ import annotations
 
 from seqlab.layers.attention.chunked import _ChunkedAttention
+from seqlab.layers.attention.luong_bahdanau import LuongBahdanauAttention
 from seqlab.layers.attention.masks import (causal_mask, dropout, dropout_mask, keep_mask,
                                            random_bits)
 from seqlab.layers.attention.multi_head import MultiHeadAttention
@@ -33,4 +36,5 @@ from seqlab.layers.attention.scaled_dot_product import (ScaledDotProductAttentio
                                                         scaled_dot_product_attention)
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "dropout", "dropout_mask",
-           "ScaledDotProductAttention", "MultiHeadAttention", "PositionalEncoding"]
+           "ScaledDotProductAttention", "MultiHeadAttention", "PositionalEncoding",
+           "LuongBahdanauAttention"]

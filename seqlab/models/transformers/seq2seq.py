@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from seqlab.data.batching import pad_batch
 from seqlab.layers.base import Shape, check_positive_int, get_mask
 from seqlab.layers.core import Dense
 from seqlab.layers.transformer import Transformer
@@ -34,12 +35,9 @@ from seqlab.models.transformers.embedding import TokenPositionEmbedding
 
 
 def pad_ids(seqs: Sequence[Sequence[int]], device=None) -> torch.Tensor:
-    """A batch of id lists padded with 0 to its longest member: (B, T_max)."""
-    T = max(1, max(len(s) for s in seqs))
-    out = torch.zeros(len(seqs), T, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, :len(s)] = torch.as_tensor(list(s), dtype=torch.long)
-    return out.to(device) if device is not None else out
+    """Id lists -> (B, max(T_max, 1)) long ids padded with 0, on ``device``: ``pad_batch``."""
+    ids = pad_batch(seqs, dtype=torch.long, min_length=1)[0]              # (B, T)
+    return ids.to(device) if device is not None else ids
 
 
 class TransformerSeq2Seq(Model):
