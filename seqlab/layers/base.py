@@ -12,7 +12,14 @@ of that it behaves like a Keras layer:
 * **Masks.** A layer that produces a padding mask (``Embedding(mask_zero=True)``)
   attaches it to its output tensor (``attach_mask``); a layer that consumes one reads
   it with ``get_mask(x, mask)``. ``Sequential`` also passes masks explicitly.
-* **Weights.** ``get_weights()`` / ``set_weights()`` speak Keras's array layout.
+* **Weights.** ``get_weights()`` / ``set_weights()`` speak Keras's array layout;
+  ``layer.weights`` are ``Weight`` parameters with ``numpy()`` / ``assign()`` (variables.py).
+* **Keras's way of writing a layer** works too: ``call(inputs)`` instead of ``forward``,
+  ``add_weight(...)`` in ``build``, ``add_loss(...)``; ``build(shape)`` called by hand marks
+  the layer built; NumPy inputs are converted, float inputs cast to the layer's dtype.
+* **Penalties.** ``kernel_regularizer=`` and friends, ``activity_regularizer=``:
+  ``layer.losses`` lists the penalties (weights: from the current values; activity: from
+  the last call); ``regularization_loss(model)`` sums them for the training loss.
 * **Config.** The constructor's arguments are recorded automatically, so
   ``get_config()`` works for every subclass without extra code; ``seqlab.io`` uses
   it to save a model as JSON + safetensors.
@@ -30,6 +37,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 from torch import nn
+
+from seqlab.layers import constraints as _constraints
+from seqlab.layers import regularizers as _regularizers
+from seqlab.layers.objects import KerasObject, lookup
+from seqlab.layers.variables import Weight, as_weight, resolve_dtype
 
 Shape = tuple  # a Keras-style shape, batch first, None for unknown sizes
 
@@ -122,18 +134,83 @@ class Layer(nn.Module):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _LAYER_CLASSES[cls.__name__] = cls
+        if "build" in cls.__dict__ and cls.build_once is Layer.build_once:
+            # Keras: layer.build(shape) called by hand leaves the layer built
+            cls.build = _marking_build(cls.__dict__["build"])
 
     def __init__(self, name: Optional[str] = None, input_shape: Optional[Sequence] = None,
-                 trainable: bool = True):
+                 trainable: bool = True, dtype=None, activity_regularizer=None,
+                 input_dim: Optional[int] = None, batch_input_shape: Optional[Sequence] = None,
+                 autocast: bool = True):
         super().__init__()
         self.name = name or unique_name(_snake(type(self).__name__))
         self.built = False
         self.build_input_shape: Optional[Shape] = None
+        if input_shape is None and input_dim is not None:
+            input_shape = (input_dim,)
         self.batch_input_shape: Optional[Shape] = (
-            (None,) + tuple(input_shape) if input_shape is not None else None
+            (None,) + tuple(input_shape) if input_shape is not None else
+            tuple(batch_input_shape) if batch_input_shape is not None else None
         )
         self._trainable = bool(trainable)
+        self._dtype = resolve_dtype(f"{type(self).__name__} {self.name}", dtype)
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self._weight_regularizers: dict = {}   # parameter name -> regularizer
+        self._weight_constraints: dict = {}    # parameter name -> constraint
+        self._call_losses: list = []           # activity penalties and add_loss() of the last call
 
+    # ----------------------------------------------------------------- Keras-style options
+    def regularize(self, name: str, regularizer=None, constraint=None) -> None:
+        """Attach a regularizer and/or a constraint to the parameter ``name`` (it may be
+        created later, in ``build``). Accepts names ("l2"), objects and callables."""
+        if regularizer is not None:
+            self._weight_regularizers[name] = _regularizers.get(regularizer)
+        if constraint is not None:
+            self._weight_constraints[name] = _constraints.get(constraint)
+
+    def register_parameter(self, name: str, param: Optional[nn.Parameter]) -> None:
+        super().register_parameter(name, as_weight(param))  # Keras's variable API (numpy/assign)
+
+    def add_weight(self, shape: Sequence[int] = (), initializer="glorot_uniform", dtype=None,
+                   trainable: bool = True, regularizer=None, constraint=None,
+                   name: Optional[str] = None, **_keras_only) -> Weight:
+        """Create, register and return a weight, as Keras's ``Layer.add_weight``."""
+        from seqlab.layers import initializers  # noqa: lazily: initializers need no layers
+        dtype = resolve_dtype(self.name, dtype) or self._dtype or torch.get_default_dtype()
+        init = initializers.get("zeros" if initializer is None else initializer)
+        value = torch.as_tensor(init(tuple(shape)), dtype=dtype)
+        attr = re.sub(r"\W", "_", name or "weight")
+        base, k = attr, 1
+        while attr in self._parameters or (hasattr(self, attr) and attr not in self._parameters):
+            attr, k = f"{base}_{k}", k + 1
+        self.register_parameter(attr, nn.Parameter(value, requires_grad=bool(trainable)))
+        self.regularize(attr, regularizer, constraint)
+        return self._parameters[attr]
+
+    def add_loss(self, loss: torch.Tensor) -> None:
+        """Add a scalar to ``losses`` for this call (Keras's ``add_loss``)."""
+        self._call_losses.append(loss)
+
+    def _own_losses(self) -> list:
+        out = list(self._call_losses)
+        if self._trainable:
+            for name, reg in self._weight_regularizers.items():
+                w = self._parameters.get(name)
+                if w is not None and w.requires_grad:
+                    out.append(reg(w))
+        return out
+
+    @property
+    def losses(self) -> list:
+        """Scalar penalties of this layer and its sub-layers: weight regularizers (computed
+        from the current weights) and activity regularizers / ``add_loss`` of the last call."""
+        return [loss for m in self.modules() if isinstance(m, Layer) for loss in m._own_losses()]
+
+    @property
+    def dtype(self) -> Optional[torch.dtype]:
+        """The weights' dtype (``dtype=`` given, else the first weight's, else None)."""
+        ref = next(self.parameters(), None)
+        return ref.dtype if ref is not None else self._dtype
     # ----------------------------------------------------------------- building
     def build(self, input_shape: Shape) -> None:
         """Create the parameters for inputs of ``input_shape`` (batch included)."""
@@ -142,10 +219,16 @@ class Layer(nn.Module):
         """Build unless already built; records the shape and applies ``trainable``."""
         if self.built:
             return
-        input_shape = tuple(input_shape)
-        self.build(input_shape)
+        self.build(tuple(input_shape))  # a subclass's build() marks it built (__init_subclass__)
+        if not self.built:
+            self._mark_built(input_shape)
+
+    def _mark_built(self, input_shape: Any) -> None:
         self.built = True
-        self.build_input_shape = input_shape
+        if self.build_input_shape is None and input_shape is not None:
+            self.build_input_shape = tuple(input_shape)
+        if self._dtype is not None:
+            self.to(dtype=self._dtype)
         self.trainable = self._trainable
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -156,23 +239,59 @@ class Layer(nn.Module):
         """Mask for the next layer: passed through when ``supports_masking``."""
         return mask if self.supports_masking else None
 
+    def forward(self, *args, **kwargs):
+        """Keras-style layers write ``call``; seqlab's own layers override ``forward``."""
+        return self.call(*args, **kwargs)
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}: a layer defines forward(...) "
+                                  f"(PyTorch) or call(...) (Keras).")
+
     def __call__(self, *args, **kwargs):
+        args = tuple(self._from_numpy(a) for a in args)
         if not self.built:
             x = args[0] if args else next(iter(kwargs.values()))
             self._build_from_input(x)
-        return super().__call__(*args, **kwargs)
+        elif self._autocast_needed(args):
+            args = tuple(_cast_float(a, self.dtype) for a in args)
+        self._call_losses = []
+        out = super().__call__(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            for y in (out if isinstance(out, (list, tuple)) else [out]):
+                if isinstance(y, torch.Tensor):  # Keras: divided by the batch size
+                    self._call_losses.append(self.activity_regularizer(y) / max(len(y), 1)
+                                             if y.dim() else self.activity_regularizer(y))
+        return out
+
+    def _from_numpy(self, x: Any) -> Any:
+        """NumPy arrays become tensors (floats in the layer's dtype, as Keras casts)."""
+        if isinstance(x, (np.ndarray, np.generic)):
+            t = torch.as_tensor(np.asarray(x))
+            return t.to(self.dtype or torch.get_default_dtype()) if t.is_floating_point() else t
+        if isinstance(x, list) and x and all(isinstance(v, np.ndarray) for v in x):
+            return [self._from_numpy(v) for v in x]
+        return x
+
+    def _autocast_needed(self, args: tuple) -> bool:
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            return False
+        dtype = self.dtype
+        return dtype is not None and dtype.is_floating_point and x.dtype != dtype
 
     def _build_from_input(self, x: Any) -> None:
         if isinstance(x, (tuple, list)):
             x = x[0]
         if not isinstance(x, torch.Tensor):
             raise TypeError(
-                f"{self.name} ({type(self).__name__}): expected a torch.Tensor input, "
-                f"got {type(x).__name__}. Convert it with torch.as_tensor(...)."
+                f"{self.name} ({type(self).__name__}): expected a torch.Tensor input, got "
+                f"{type(x).__name__}. Convert it with torch.as_tensor(...) (NumPy arrays are "
+                f"converted automatically)."
             )
         self.build_once((None,) + tuple(x.shape[1:]))
-        # Parameters follow the input's device, and its float dtype (float64 gradcheck).
-        dtype = x.dtype if x.is_floating_point() else None
+        # Parameters follow the input's device, and its float dtype (float64 gradcheck)
+        # unless the layer was given dtype=.
+        dtype = self._dtype or (x.dtype if x.is_floating_point() else None)
         self.to(device=x.device, dtype=dtype) if dtype else self.to(device=x.device)
 
     # ----------------------------------------------------------------- trainable
@@ -215,6 +334,21 @@ class Layer(nn.Module):
     def count_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    @property
+    def weights(self) -> list:
+        """Every weight, in ``get_weights()`` order (Keras's ``layer.weights``)."""
+        params = list(self.parameters())
+        extra = [t for t in self.non_trainable_weights if not any(t is p for p in params)]
+        return params + extra
+
+    @property
+    def trainable_weights(self) -> list:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [p for p in self.parameters() if not p.requires_grad]
+
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict:
         """The constructor arguments, as a JSON-friendly dict (nested layers too)."""
@@ -246,10 +380,51 @@ class Layer(nn.Module):
         return f"name={self.name!r}"
 
 
+def _marking_build(build):
+    """Wrap a subclass's ``build`` so that calling it marks the layer built."""
+    def wrapper(self, input_shape=None, *args, **kwargs):
+        result = build(self, input_shape, *args, **kwargs)
+        if type(self).build is wrapper or not self.built:  # the outermost build finishes
+            self._mark_built(input_shape)
+        return result
+    wrapper.__wrapped__ = build
+    wrapper.__doc__ = build.__doc__
+    wrapper.__name__ = "build"
+    return wrapper
+
+
+def _cast_float(x: Any, dtype: torch.dtype) -> Any:
+    """``x`` in ``dtype`` when it is a float tensor of another dtype (its mask kept)."""
+    if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != dtype:
+        return attach_mask(x.to(dtype), getattr(x, _MASK_ATTR, None))
+    return x
+
+
+def regularization_loss(module: nn.Module) -> torch.Tensor:
+    """Sum of ``losses`` over every seqlab layer in ``module`` (0 when there are none): what
+    the training loop adds to the loss of a batch.
+
+    >>> from seqlab.layers import Dense
+    >>> layer = Dense(2, kernel_initializer="ones", kernel_regularizer=_regularizers.L2(0.5))
+    >>> _ = layer(torch.zeros(1, 3))
+    >>> float(regularization_loss(layer))   # 0.5 * sum(1 ** 2 over 3 x 2)
+    3.0
+    """
+    losses = [loss for m in module.modules() if isinstance(m, Layer) for loss in m._own_losses()]
+    if not losses:
+        ref = next(module.parameters(), None)
+        return torch.zeros((), device=ref.device if ref is not None else None)
+    return torch.stack([torch.as_tensor(loss).reshape(()) for loss in losses]).sum()
+
+
 def serialize(value: Any, layer: str = "?", arg: str = "?") -> Any:
     """JSON-friendly form of a constructor argument."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, torch.dtype):
+        return str(value).replace("torch.", "")
+    if isinstance(value, KerasObject):
+        return {"class_name": type(value).__name__, "config": serialize(value.get_config())}
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     if isinstance(value, (list, tuple)):
@@ -266,6 +441,9 @@ def serialize(value: Any, layer: str = "?", arg: str = "?") -> Any:
 
 def deserialize(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+        option = lookup(value["class_name"]) if value["class_name"] not in _LAYER_CLASSES else None
+        if option is not None:  # an initialiser, regularizer or constraint
+            return option.from_config(value["config"])
         return get_layer_class(value["class_name"]).from_config(value["config"])
     if isinstance(value, list):
         return [deserialize(v) for v in value]

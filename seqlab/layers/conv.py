@@ -122,9 +122,17 @@ class _Conv(Layer):
                  padding: str = "valid", dilation_rate: IntOrTuple = 1,
                  activation: Union[None, str] = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
-                 data_format: Optional[str] = None, **kwargs):
+                 data_format: Optional[str] = None, groups: int = 1, kernel_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name}"
+        self.groups = check_positive_int(who, "groups", groups)
+        if filters % self.groups if isinstance(filters, int) else False:
+            raise ValueError(f"{who}: filters ({filters}) must be divisible by groups "
+                             f"({groups}). Pick groups dividing both filters and channels.")
+        self.regularize("kernel", kernel_regularizer, kernel_constraint)
+        self.regularize("bias", bias_regularizer, bias_constraint)
         ex = "3" if self.rank == 1 else "(3, 3)"
         self.filters = check_positive_int(who, "filters", filters)
         self.kernel_size = _tuple(who, "kernel_size", kernel_size, self.rank, ex)
@@ -145,9 +153,13 @@ class _Conv(Layer):
                              f"axis C, got shape {tuple(input_shape)}. Channels go last; add "
                              f"a channel axis with x.unsqueeze(-1) for a single channel.")
         channels = input_shape[-1]
-        # Keras layout: (*kernel_size, C, F); fans include the receptive field.
+        if channels % self.groups:
+            raise ValueError(f"{self.name} ({type(self).__name__}): the input's {channels} "
+                             f"channels must be divisible by groups={self.groups}. Pick "
+                             f"groups dividing both filters and channels.")
+        # Keras layout: (*kernel_size, C / groups, F); fans include the receptive field.
         self.kernel = nn.Parameter(
-            self.kernel_initializer(self.kernel_size + (channels, self.filters)))
+            self.kernel_initializer(self.kernel_size + (channels // self.groups, self.filters)))
         self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -155,9 +167,9 @@ class _Conv(Layer):
         _check_rank(self, x, self.rank + 2, self.layout)
         if not x.is_floating_point():
             x = x.to(self.kernel.dtype)  # integer pixels, booleans: cast as Keras does
-        if x.shape[-1] != self.kernel.shape[-2]:
+        if x.shape[-1] != self.kernel.shape[-2] * self.groups:
             raise ValueError(f"{self.name} ({type(self).__name__}): built for "
-                             f"{self.kernel.shape[-2]} input channels, got an input with "
+                             f"{self.kernel.shape[-2] * self.groups} input channels, got an input with "
                              f"{x.shape[-1]} (shape {tuple(x.shape)}). Channels go last.")
         spatial = tuple(x.shape[1:-1])
         _check_long_enough(self, spatial, self.compute_output_shape(x.shape)[1:-1])
@@ -165,12 +177,14 @@ class _Conv(Layer):
         x = x.permute(*perm)  # channels first: (B, C, T) or (B, C, H, W)
         x = F.pad(x, _torch_pad(spatial, self.kernel_size, self.strides, self.dilation_rate,
                                 self.padding))
-        # (*k, C, F) -> (F, C, *k): torch's weight layout
+        # (*k, C/g, F) -> (F, C/g, *k): torch's weight layout
         weight = self.kernel.permute(self.rank + 1, self.rank, *range(self.rank))
         conv = F.conv1d if self.rank == 1 else F.conv2d
         # y[b, t, f] = bias[f] + Σ_i Σ_c x_padded[b, t·s + i·d, c] · kernel[i, c, f]
-        # (Conv2D: the same sum over both kernel axes i, j)
-        y = conv(x, weight, self.bias, stride=self.strides, dilation=self.dilation_rate)
+        # (Conv2D: the same sum over both kernel axes i, j; with groups g, filter f sees
+        # only the channels of its group, c in group(f) = f // (F/g))
+        y = conv(x, weight, self.bias, stride=self.strides, dilation=self.dilation_rate,
+                 groups=self.groups)
         back = (0,) + tuple(range(2, self.rank + 2)) + (1,)
         return self.activation(y.permute(*back))  # channels last: (B, T', F) / (B, H', W', F)
 
@@ -196,9 +210,14 @@ class Conv1D(_Conv):
         use_bias: add one bias per filter.
         kernel_initializer, bias_initializer: names or constants (Keras defaults).
         data_format: ``"channels_last"`` (the default, and the only layout supported).
+        groups: split channels and filters into this many groups, each filter seeing the
+            C / groups channels of its group (Keras's grouped convolution).
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties
+            (``seqlab.keras.regularizers``); kernel_constraint, bias_constraint: projections
+            (``seqlab.keras.constraints``).
 
-    Weights: ``kernel`` (k, C, F) and ``bias`` (F,), Keras's layout;
-    ``k*C*F + F`` parameters.
+    Weights: ``kernel`` (k, C / groups, F) and ``bias`` (F,), Keras's layout;
+    ``k*C*F / groups + F`` parameters.
 
     >>> conv = Conv1D(8, 3, padding="causal", dilation_rate=2)
     >>> conv(torch.zeros(2, 10, 4)).shape
@@ -240,9 +259,10 @@ class Conv2D(_Conv):
                  padding: str = "valid", dilation_rate: IntOrTuple = (1, 1),
                  activation: Union[None, str] = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
-                 data_format: Optional[str] = None, **kwargs):
+                 data_format: Optional[str] = None, groups: int = 1, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, dilation_rate, activation,
-                         use_bias, kernel_initializer, bias_initializer, data_format, **kwargs)
+                         use_bias, kernel_initializer, bias_initializer, data_format, groups,
+                         **kwargs)
 
 
 __all__ = ["Conv1D", "Conv2D"]

@@ -22,7 +22,11 @@ class Dense(Layer):
         units: output size U (>= 1).
         activation: name (see ``seqlab.activations``) or callable; None = linear.
         use_bias: add a bias vector.
-        kernel_initializer, bias_initializer: names (Keras defaults).
+        kernel_initializer, bias_initializer: names or objects (Keras defaults).
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to
+            ``layer.losses`` (``seqlab.keras.regularizers``); kernel_constraint,
+            bias_constraint: projections applied after each optimizer step.
+        dtype: the weights' dtype ("float32"...); float inputs are cast to it.
 
     The kernel is stored as Keras stores it, (D, U), so ``get_weights()`` and
     ``set_weights()`` exchange arrays with Keras unchanged.
@@ -36,9 +40,12 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: Union[None, str] = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
-                 **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.units = check_positive_int(f"Dense {self.name}", "units", units)
+        self.regularize("kernel", kernel_regularizer, kernel_constraint)
+        self.regularize("bias", bias_regularizer, bias_constraint)
         self.activation = activations.get(activation, f"Dense {self.name}")
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)

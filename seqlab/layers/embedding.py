@@ -28,6 +28,11 @@ class Embedding(Layer):
         embeddings_initializer: Keras default ``uniform`` (U(-0.05, 0.05)).
         weights: optional initial matrix (V, E), e.g. word2vec vectors; with
             ``trainable=False`` they stay frozen.
+        embeddings_regularizer, embeddings_constraint, activity_regularizer: as Keras
+            (``seqlab.keras.regularizers`` / ``constraints``).
+
+    The matrix exists from construction (its size needs no input), so the layer is built
+    at once and ``build()`` (with or without a shape) has nothing left to do.
 
     >>> emb = Embedding(1000, 64)
     >>> emb(torch.zeros(2, 5, dtype=torch.long)).shape
@@ -37,7 +42,8 @@ class Embedding(Layer):
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
                  input_length: Optional[int] = None,
                  embeddings_initializer: Union[str, float] = "uniform",
-                 weights=None, **kwargs):
+                 weights=None, embeddings_regularizer=None, embeddings_constraint=None,
+                 **kwargs):
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
@@ -47,6 +53,7 @@ class Embedding(Layer):
         self.input_length = input_length
         if self.batch_input_shape is None:
             self.batch_input_shape = (None, None)
+        self.regularize("embeddings", embeddings_regularizer, embeddings_constraint)
         init = initializers.get(embeddings_initializer)
         self.embeddings = nn.Parameter(init((self.input_dim, self.output_dim)))  # (V, E)
         if weights is not None:
@@ -63,7 +70,10 @@ class Embedding(Layer):
                                (args[:5], {k: v for k, v in kw.items() if k != "weights"}))
         self.built = True
         self.build_input_shape = self.batch_input_shape
-        self.trainable = self._trainable
+        self._mark_built(self.batch_input_shape)
+
+    def build(self, input_shape: Optional[Shape] = None) -> None:
+        """Nothing to create: the (V, E) matrix was made by the constructor."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.is_floating_point():

@@ -1,11 +1,15 @@
 """Weight initialisers by name, with Keras's defaults and fan conventions.
 
-An initialiser is a function ``shape -> torch.Tensor``. Kernels are stored in Keras's
-layout (fan_in first for a Dense kernel (D, U)); for convolution kernels the receptive
-field multiplies both fans, as in Keras.
+An initialiser is a callable ``shape -> torch.Tensor``: a name ("glorot_uniform"), one of
+the functions below, or an object of Keras's classes (keras_initializers.py:
+``GlorotUniform(seed=1)``, ``Constant(0.5)``, ``Orthogonal(gain=2.0)``...), which saves as
+JSON with the layer. Kernels are stored in Keras's layout (fan_in first for a Dense kernel
+(D, U)); for convolution kernels the receptive field multiplies both fans, as in Keras.
 
     >>> get("zeros")((2, 3)).sum().item()
     0.0
+    >>> get(0.5)((2,)).tolist()
+    [0.5, 0.5]
 """
 from __future__ import annotations
 
@@ -15,16 +19,10 @@ from typing import Callable, Sequence, Union
 import numpy as np
 import torch
 
+from seqlab.layers import keras_initializers as keras
+from seqlab.layers.keras_initializers import _fans
+
 Initializer = Callable[[Sequence[int]], torch.Tensor]
-
-
-def _fans(shape: Sequence[int]) -> tuple[int, int]:
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    if len(shape) == 2:
-        return shape[0], shape[1]
-    receptive = int(np.prod(shape[:-2]))  # Keras conv kernel: (*kernel_size, D, U)
-    return shape[-2] * receptive, shape[-1] * receptive
 
 
 def zeros(shape):
@@ -84,17 +82,24 @@ INITIALIZERS = {
 
 
 def constant(value: float) -> Initializer:
-    """Initialiser filling every weight with ``value`` (golden-value tests)."""
-    return lambda shape: torch.full(tuple(shape), float(value))
+    """Initialiser filling every weight with ``value`` (golden-value tests). It is a
+    ``Constant`` object, so a layer given it can be saved and copied (``Bidirectional``)."""
+    return keras.Constant(float(value))
 
 
-def get(init: Union[str, float, Initializer]) -> Initializer:
-    """The initialiser for a name, a constant number, or a callable."""
-    if callable(init):
+def get(init: Union[str, float, dict, Initializer]) -> Initializer:
+    """The initialiser for a name (seqlab's or Keras's class name), a constant number, a
+    ``{"class_name", "config"}`` dict, or a callable."""
+    if callable(init) and not isinstance(init, type):
         return init
     if isinstance(init, (int, float)) and not isinstance(init, bool):
         return constant(init)
     if isinstance(init, str) and init.lower() in INITIALIZERS:
         return INITIALIZERS[init.lower()]
+    if isinstance(init, str) and init in keras.CLASSES:
+        return keras.CLASSES[init]()
+    if isinstance(init, dict) and init.get("class_name") in keras.CLASSES:
+        return keras.CLASSES[init["class_name"]].from_config(init.get("config", {}))
     raise ValueError(f"Unknown initializer {init!r}. Choose one of {sorted(INITIALIZERS)}, "
-                     f"a number (constant) or a callable shape -> tensor.")
+                     f"a Keras class name ({', '.join(sorted(keras.CLASSES)[:4])}...), a "
+                     f"number (constant) or a callable shape -> tensor.")

@@ -93,9 +93,15 @@ class _Cell(Layer):
 
     def __init__(self, units: int, activation: Union[str, Callable] = "tanh",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 **kwargs):
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name}"
+        self.regularize("kernel", kernel_regularizer, kernel_constraint)
+        self.regularize("recurrent_kernel", recurrent_regularizer, recurrent_constraint)
+        self.regularize("bias", bias_regularizer, bias_constraint)
         self.units = check_positive_int(who, "units", units)
         self.activation_name = activations.name_of(activation)
         self.activation = activations.get(activation, who)

@@ -1,6 +1,10 @@
 """``SimpleRNN``, ``LSTM``, ``GRU``: a cell (cells.py) plus the generic ``RNN`` (rnn.py).
 
-Keras names and defaults. Parameter counts (D inputs, H units), as the course prints them:
+Keras names and defaults. Besides the arguments listed in each docstring, every layer takes
+Keras's ``kernel_regularizer``, ``recurrent_regularizer``, ``bias_regularizer``,
+``activity_regularizer``, ``kernel_constraint``, ``recurrent_constraint``,
+``bias_constraint`` (given to the cell's weights), and ``dtype``, ``seed``, ``use_cudnn``,
+``implementation`` (see ``RNN``). Parameter counts (D inputs, H units), as the course prints them:
 
 * SimpleRNN: D*H + H*H + H               SimpleRNN(128) on 64 inputs: 24,704
 * LSTM:      4 (D*H + H*H + H)           LSTM(128) on 64 inputs: 98,816
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 from typing import Callable, Union
 
+import numpy as np
 import torch  # noqa: F401  (used by the docstring examples)
 
 from seqlab import activations
@@ -19,6 +24,15 @@ from seqlab.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
 from seqlab.layers.recurrent.rnn import RNN
 
 Act = Union[str, Callable, None]
+
+# Keras arguments that belong to the cell's weights; every layer below passes them on.
+CELL_OPTIONS = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                "kernel_constraint", "recurrent_constraint", "bias_constraint")
+
+
+def _cell_options(kwargs: dict) -> dict:
+    """Take the cell's options out of the layer's keyword arguments."""
+    return {k: kwargs.pop(k) for k in CELL_OPTIONS if k in kwargs}
 
 
 def _check(cls: str, kwargs: dict, units, **acts) -> None:
@@ -51,7 +65,8 @@ class SimpleRNN(RNN):
                  **kwargs):
         _check("SimpleRNN", kwargs, units, activation=activation)
         cell = SimpleRNNCell(units, activation, use_bias, kernel_initializer,
-                             recurrent_initializer, bias_initializer)
+                             recurrent_initializer, bias_initializer,
+                **_cell_options(kwargs))
         super().__init__(cell, return_sequences, return_state, go_backwards, stateful, unroll,
                          dropout, recurrent_dropout, **kwargs)
 
@@ -82,13 +97,19 @@ class LSTM(RNN):
         _check("LSTM", kwargs, units, activation=activation,
                recurrent_activation=recurrent_activation)
         cell = LSTMCell(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                        recurrent_initializer, bias_initializer, unit_forget_bias)
+                        recurrent_initializer, bias_initializer, unit_forget_bias,
+                **_cell_options(kwargs))
         super().__init__(cell, return_sequences, return_state, go_backwards, stateful, unroll,
                          dropout, recurrent_dropout, **kwargs)
 
 
 class GRU(RNN):
     """Gated recurrent unit layer (seed 001); gates z, r, h as Keras.
+
+    **Keras users:** the default here is ``reset_after=False`` (the course's equation and
+    its parameter counts); Keras 3 defaults to ``reset_after=True``. Pass
+    ``GRU(units, reset_after=True)`` to load a Keras 3 GRU's weights (its bias has shape
+    (2, 3H)) or to match its outputs; ``set_weights`` says so when the shapes show it.
 
     Args: units; activation="tanh"; recurrent_activation="sigmoid"; use_bias=True;
     kernel_initializer="glorot_uniform"; recurrent_initializer="orthogonal";
@@ -113,13 +134,25 @@ class GRU(RNN):
         _check("GRU", kwargs, units, activation=activation,
                recurrent_activation=recurrent_activation)
         cell = GRUCell(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                       recurrent_initializer, bias_initializer, reset_after)
+                       recurrent_initializer, bias_initializer, reset_after,
+                **_cell_options(kwargs))
         super().__init__(cell, return_sequences, return_state, go_backwards, stateful, unroll,
                          dropout, recurrent_dropout, **kwargs)
 
     @property
     def reset_after(self) -> bool:
         return self.cell.reset_after
+
+    def set_weights(self, weights) -> None:
+        shapes = [tuple(np.shape(w)) for w in weights]
+        H = self.units
+        if not self.reset_after and len(shapes) == 3 and shapes[2] == (2, 3 * H):
+            raise ValueError(
+                f"{self.name} (GRU): the bias given has shape {shapes[2]}, the layout of a "
+                f"Keras 3 GRU (reset_after=True, Keras 3's default), but this GRU uses "
+                f"reset_after=False (the course's equation, bias ({3 * H},)). Create it as "
+                f"GRU({H}, reset_after=True) to load these weights.")
+        super().set_weights(weights)
 
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]

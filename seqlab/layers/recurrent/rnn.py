@@ -30,7 +30,7 @@ from typing import Optional, Sequence, Union
 import torch
 
 from seqlab.layers.base import Layer, Shape, attach_mask, check_rate, get_mask
-from seqlab.layers.recurrent import fused, loops
+from seqlab.layers.recurrent import fused, keras_cell, loops
 
 
 class RNN(Layer):
@@ -38,7 +38,9 @@ class RNN(Layer):
 
     Args:
         cell: a seqlab cell (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell`` or a subclass of
-            them): ``cell(x_t, state) -> (h_t, new_state)``.
+            them): ``cell(x_t, state) -> (h_t, new_state)``; or a cell written the Keras
+            way (``state_size`` and ``call(inputs, states)``, see keras_cell.py), run by
+            the step-by-step loop.
         return_sequences: return every step's output (B, T, H), not only the last (B, H).
         return_state: also return the final state: ``[output, h]`` or ``[output, h, c]``.
         go_backwards: process the sequence from the end; with return_sequences the
@@ -54,6 +56,13 @@ class RNN(Layer):
             the explicit loop.
         compile_step: compile the explicit path's step with ``torch.compile`` (default:
             environment variable ``SEQLAB_COMPILE=1``; falls back to Python on failure).
+        use_cudnn: Keras's switch for the fused kernel: False forces the explicit loop (as
+            ``use_fused=False``); True / "auto" allow the fused kernel (torch's, on CPU too).
+        seed: seeds the dropout masks (a generator of the layer's own, advancing at each
+            call, as Keras's seed generator); initialisers take their own ``seed``.
+        implementation: accepted (1 or 2) and ignored, as in Keras 3: the two paths above
+            are chosen by configuration, not by this flag.
+        dtype, activity_regularizer, name, trainable, input_shape: as every layer.
 
     Call: ``layer(x, mask=None, initial_state=None, training=None)``; ``initial_state`` is a
     tensor (B, H) or a list ``[h, c]``.
@@ -70,14 +79,33 @@ class RNN(Layer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  zero_output_for_mask: bool = False, use_fused: Union[str, bool] = "auto",
-                 compile_step: Optional[bool] = None, **kwargs):
+                 compile_step: Optional[bool] = None, use_cudnn: Union[str, bool] = "auto",
+                 seed: Optional[int] = None, implementation: Optional[int] = None, **kwargs):
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name}"
-        if not (hasattr(cell, "recur") and hasattr(cell, "state_size")):
+        self.keras_cell = keras_cell.is_keras_cell(cell)
+        if not (hasattr(cell, "recur") and hasattr(cell, "state_size")) and not self.keras_cell:
             raise TypeError(f"{who}: cell must be a seqlab recurrent cell (SimpleRNNCell, "
-                            f"LSTMCell, GRUCell), got {cell!r}.")
+                            f"LSTMCell, GRUCell) or a layer with state_size and "
+                            f"call(inputs, states) -> (output, new_states), got {cell!r}.")
+        if self.keras_cell:
+            keras_cell.state_sizes(cell)  # fail early on a malformed state_size
+            if recurrent_dropout:
+                raise ValueError(f"{who}: recurrent_dropout applies to seqlab's own cells; a "
+                                 f"Keras-style cell applies its own recurrent dropout in "
+                                 f"call(). Pass recurrent_dropout=0.0.")
         if use_fused not in ("auto", True, False):
             raise ValueError(f"{who}: use_fused must be 'auto' or False, got {use_fused!r}.")
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"{who}: use_cudnn must be 'auto', True or False, got "
+                             f"{use_cudnn!r}.")
+        if implementation not in (None, 1, 2):
+            raise ValueError(f"{who}: implementation must be 1 or 2 (ignored: see the "
+                             f"docstring), got {implementation!r}.")
+        if use_cudnn is False:
+            use_fused = False
+        self.use_cudnn, self.implementation, self.seed = use_cudnn, implementation, seed
+        self._generators: dict = {}  # device -> torch.Generator (seeded dropout)
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -98,7 +126,27 @@ class RNN(Layer):
     # ----------------------------------------------------------------- shapes
     @property
     def units(self) -> int:
+        if self.keras_cell:
+            return keras_cell.output_size(self.cell)
         return self.cell.units
+
+    def _state_sizes(self) -> list:
+        return keras_cell.state_sizes(self.cell) if self.keras_cell else self.cell.state_size
+
+    def _initial_state(self, B: int, device=None, dtype=None) -> list:
+        if self.keras_cell:
+            ref = next(self.cell.parameters(), None) if hasattr(self.cell, "parameters") else None
+            dtype = dtype or (ref.dtype if ref is not None else None)
+            return keras_cell.initial_state(self.cell, B, device, dtype)
+        return self.cell.get_initial_state(B, device=device, dtype=dtype)
+
+    def _generator(self, device) -> Optional[torch.Generator]:
+        if self.seed is None:
+            return None
+        key = str(device)
+        if key not in self._generators:
+            self._generators[key] = torch.Generator(device=device).manual_seed(int(self.seed))
+        return self._generators[key]
 
     def _rank_error(self, shape) -> ValueError:
         return ValueError(
@@ -110,13 +158,16 @@ class RNN(Layer):
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 3:
             raise self._rank_error(input_shape)
-        self.cell.build_once((input_shape[0], input_shape[-1]))
+        if hasattr(self.cell, "build_once"):
+            self.cell.build_once((input_shape[0], input_shape[-1]))
+        elif hasattr(self.cell, "build"):
+            self.cell.build((input_shape[0], input_shape[-1]))
 
     def compute_output_shape(self, input_shape: Shape):
         B, T, H = input_shape[0], input_shape[1], self.units
         out = (B, T, H) if self.return_sequences else (B, H)
         if self.return_state:
-            return [out] + [(B, n) for n in self.cell.state_size]
+            return [out] + [(B, n) for n in self._state_sizes()]
         return out
 
     def compute_mask(self, inputs, mask=None):
@@ -127,11 +178,15 @@ class RNN(Layer):
     # ----------------------------------------------------------------- states
     def get_initial_state(self, batch_size: int) -> list:
         """Zero state ``[h]`` or ``[h, c]``, each (batch_size, H)."""
-        return self.cell.get_initial_state(batch_size)
+        return self._initial_state(batch_size)
 
     def reset_states(self, states=None) -> None:
         """Forget the carried state (stateful layers), or set it to ``states``."""
         self._states = None if states is None else [s.detach() for s in _as_list(states)]
+
+    def reset_state(self, states=None) -> None:
+        """Keras 3's name of ``reset_states``."""
+        self.reset_states(states)
 
     @property
     def states(self) -> Optional[list]:
@@ -148,8 +203,8 @@ class RNN(Layer):
                     f"{state[0].shape[0]} but got a batch of {B}. Keep the batch size "
                     f"fixed, or call reset_states() first.")
         else:
-            return self.cell.get_initial_state(B, device=x.device, dtype=x.dtype)
-        want = [(B, n) for n in self.cell.state_size]
+            return self._initial_state(B, device=x.device, dtype=x.dtype)
+        want = [(B, n) for n in self._state_sizes()]
         got = [tuple(s.shape) for s in state]
         if got != want:
             raise ValueError(f"{self.name}: initial_state must be tensors of shapes {want} "
@@ -159,6 +214,8 @@ class RNN(Layer):
     # ----------------------------------------------------------------- forward
     def fused_ok(self, training: bool = False) -> tuple[bool, str]:
         """(True, "") when the fused kernel can run this layer; else (False, why not)."""
+        if self.keras_cell:
+            return False, "a Keras-style cell runs in the step-by-step loop"
         if self.use_fused is False:
             return False, "use_fused=False"
         if self.step_override is not None:
@@ -193,12 +250,14 @@ class RNN(Layer):
             mask_in = None                                             # nothing is masked
         if training and self.dropout > 0:
             keep = torch.full((B, 1, D), 1 - self.dropout, device=x.device, dtype=x.dtype)
-            x_in = x_in * torch.bernoulli(keep) / (1 - self.dropout)   # (B, T, D)
+            x_in = x_in * torch.bernoulli(keep, generator=self._generator(x.device)) / (
+                1 - self.dropout)                                      # (B, T, D)
         rec_mask = None
         if training and self.recurrent_dropout > 0:
             keep = torch.full((B, self.units), 1 - self.recurrent_dropout,
                               device=x.device, dtype=x.dtype)
-            rec_mask = torch.bernoulli(keep) / (1 - self.recurrent_dropout)  # (B, H)
+            rec_mask = torch.bernoulli(keep, generator=self._generator(x.device)) / (
+                1 - self.recurrent_dropout)                            # (B, H)
 
         need_states = self.return_state or self.stateful
         if self.fused_ok(training)[0]:
@@ -206,6 +265,10 @@ class RNN(Layer):
             outputs, last, final = fused.run_fused(self.cell, x_in, state, mask_in, training,
                                                    need_all_states=need_states,
                                                    keep_outputs=self.return_sequences)
+        elif self.keras_cell:
+            self.last_path = "explicit"
+            outputs, last, final = keras_cell.keras_cell_loop(
+                self.cell, x_in, state, mask_in, self.return_sequences, training)
         else:
             self.last_path = "explicit"
             outputs, last, final = self._explicit(x_in, mask_in, state, rec_mask)
@@ -224,18 +287,22 @@ class RNN(Layer):
         return out
 
     def _as_param_dtype(self, x: torch.Tensor) -> torch.Tensor:
-        """Check the feature size; cast a float input to the weights' dtype (as Keras
-        casts inputs to the layer's dtype)."""
+        """Check the feature size; cast the input (float or integer) to the weights' dtype,
+        as Keras casts inputs to the layer's dtype."""
+        if self.keras_cell:
+            ref = next(self.cell.parameters(), None) if hasattr(self.cell, "parameters") else None
+            dtype = ref.dtype if ref is not None else torch.get_default_dtype()
+            return x if x.dtype == dtype else x.to(dtype)
         kernel = getattr(self.cell, "kernel", None)
         if kernel is None:
-            return x
+            return x if x.is_floating_point() else x.to(torch.get_default_dtype())
         if x.shape[-1] != kernel.shape[0]:
             raise ValueError(f"{self.name} ({type(self).__name__}): built for "
                              f"{kernel.shape[0]} input features, got input of shape "
                              f"{tuple(x.shape)}. Feed (B, T, {kernel.shape[0]}) or use a "
                              f"new layer.")
-        if x.is_floating_point() and x.dtype != kernel.dtype:
-            return x.to(kernel.dtype)
+        if x.dtype != kernel.dtype:
+            return x.to(kernel.dtype)  # float64 after a float32 build, integer series
         return x
 
     def _explicit(self, x, mask, state, rec_mask):

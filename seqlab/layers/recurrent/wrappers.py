@@ -147,6 +147,10 @@ class Bidirectional(Layer):
             self.forward_layer.reset_states(states[:half])
             self.backward_layer.reset_states(states[half:])
 
+    def reset_state(self, states=None) -> None:
+        """Keras 3's name of ``reset_states``."""
+        self.reset_states(states)
+
     def step(self, x_t, state=None):
         raise NotImplementedError(
             f"{self.name} (Bidirectional): a backward layer needs the whole sequence, so it "
