@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
+import numpy as np
 import torch
 
 from seqlab.layers.base import Layer, Shape, attach_mask, check_rate, get_mask
@@ -364,6 +365,7 @@ class RNN(Layer):
 
 
 def _as_list(states) -> list:
-    if isinstance(states, torch.Tensor):
-        return [states]
-    return list(states)
+    """One state (a tensor or NumPy array) or several, as a list of tensors."""
+    if isinstance(states, (torch.Tensor, np.ndarray)):
+        states = [states]
+    return [torch.as_tensor(s) if isinstance(s, np.ndarray) else s for s in states]
