@@ -38,10 +38,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.layers import constraints as _constraints
 from seqlab.layers import regularizers as _regularizers
 from seqlab.layers.objects import KerasObject, lookup
-from seqlab.layers.variables import Weight, as_weight, resolve_dtype
+from seqlab.layers.penalties import Penalties, regularization_loss  # noqa: F401
+from seqlab.layers.variables import resolve_dtype
 
 Shape = tuple  # a Keras-style shape, batch first, None for unknown sizes
 
@@ -110,7 +110,7 @@ def check_rate(layer: str, arg: str, value: Any) -> float:
     return float(value)
 
 
-class Layer(nn.Module):
+class Layer(Penalties, nn.Module):
     """Base class of all seqlab layers.
 
     Args:
@@ -158,53 +158,6 @@ class Layer(nn.Module):
         self._weight_regularizers: dict = {}   # parameter name -> regularizer
         self._weight_constraints: dict = {}    # parameter name -> constraint
         self._call_losses: list = []           # activity penalties and add_loss() of the last call
-
-    # ----------------------------------------------------------------- Keras-style options
-    def regularize(self, name: str, regularizer=None, constraint=None) -> None:
-        """Attach a regularizer and/or a constraint to the parameter ``name`` (it may be
-        created later, in ``build``). Accepts names ("l2"), objects and callables."""
-        if regularizer is not None:
-            self._weight_regularizers[name] = _regularizers.get(regularizer)
-        if constraint is not None:
-            self._weight_constraints[name] = _constraints.get(constraint)
-
-    def register_parameter(self, name: str, param: Optional[nn.Parameter]) -> None:
-        super().register_parameter(name, as_weight(param))  # Keras's variable API (numpy/assign)
-
-    def add_weight(self, shape: Sequence[int] = (), initializer="glorot_uniform", dtype=None,
-                   trainable: bool = True, regularizer=None, constraint=None,
-                   name: Optional[str] = None, **_keras_only) -> Weight:
-        """Create, register and return a weight, as Keras's ``Layer.add_weight``."""
-        from seqlab.layers import initializers  # noqa: lazily: initializers need no layers
-        dtype = resolve_dtype(self.name, dtype) or self._dtype or torch.get_default_dtype()
-        init = initializers.get("zeros" if initializer is None else initializer)
-        value = torch.as_tensor(init(tuple(shape)), dtype=dtype)
-        attr = re.sub(r"\W", "_", name or "weight")
-        base, k = attr, 1
-        while attr in self._parameters or (hasattr(self, attr) and attr not in self._parameters):
-            attr, k = f"{base}_{k}", k + 1
-        self.register_parameter(attr, nn.Parameter(value, requires_grad=bool(trainable)))
-        self.regularize(attr, regularizer, constraint)
-        return self._parameters[attr]
-
-    def add_loss(self, loss: torch.Tensor) -> None:
-        """Add a scalar to ``losses`` for this call (Keras's ``add_loss``)."""
-        self._call_losses.append(loss)
-
-    def _own_losses(self) -> list:
-        out = list(self._call_losses)
-        if self._trainable:
-            for name, reg in self._weight_regularizers.items():
-                w = self._parameters.get(name)
-                if w is not None and w.requires_grad:
-                    out.append(reg(w))
-        return out
-
-    @property
-    def losses(self) -> list:
-        """Scalar penalties of this layer and its sub-layers: weight regularizers (computed
-        from the current weights) and activity regularizers / ``add_loss`` of the last call."""
-        return [loss for m in self.modules() if isinstance(m, Layer) for loss in m._own_losses()]
 
     @property
     def dtype(self) -> Optional[torch.dtype]:
@@ -398,23 +351,6 @@ def _cast_float(x: Any, dtype: torch.dtype) -> Any:
     if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != dtype:
         return attach_mask(x.to(dtype), getattr(x, _MASK_ATTR, None))
     return x
-
-
-def regularization_loss(module: nn.Module) -> torch.Tensor:
-    """Sum of ``losses`` over every seqlab layer in ``module`` (0 when there are none): what
-    the training loop adds to the loss of a batch.
-
-    >>> from seqlab.layers import Dense
-    >>> layer = Dense(2, kernel_initializer="ones", kernel_regularizer=_regularizers.L2(0.5))
-    >>> _ = layer(torch.zeros(1, 3))
-    >>> float(regularization_loss(layer))   # 0.5 * sum(1 ** 2 over 3 x 2)
-    3.0
-    """
-    losses = [loss for m in module.modules() if isinstance(m, Layer) for loss in m._own_losses()]
-    if not losses:
-        ref = next(module.parameters(), None)
-        return torch.zeros((), device=ref.device if ref is not None else None)
-    return torch.stack([torch.as_tensor(loss).reshape(()) for loss in losses]).sum()
 
 
 def serialize(value: Any, layer: str = "?", arg: str = "?") -> Any:
