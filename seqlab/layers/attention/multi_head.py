@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from seqlab.layers import initializers
+from seqlab.layers.attention import axes
 from seqlab.layers.attention.masks import causal_mask
 from seqlab.layers.attention.scaled_dot_product import scaled_dot_product_attention
 from seqlab.layers.base import (Layer, Shape, attach_mask, check_positive_int, check_rate,
@@ -39,8 +40,21 @@ class MultiHeadAttention(Layer):
         value_dim: dv, size of each head's values (default ``key_dim``).
         dropout: rate on the attention weights during training.
         use_bias: biases on the four projections.
-        output_shape: output feature size (default: the query's feature size).
-        kernel_initializer, bias_initializer: names (Keras defaults).
+        output_shape: output feature size (default: the query's feature size), or a tuple
+            of sizes (the output is then (B, Tq, *output_shape), as Keras).
+        attention_axes: the axes attention runs over (Keras's argument). None (default):
+            every axis between batch and features, e.g. all of (H, W) for an input
+            (B, H, W, D), flattened into one sequence; an int or tuple picks some of them
+            (the others act as extra batch axes). Inputs of rank above 3 take no masks or
+            cache.
+        kernel_initializer, bias_initializer: names or objects (Keras defaults).
+        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+        bias_constraint: as Keras, on the four projections.
+        use_gate: gated attention (Keras 3, Qiu et al. 2025): each head's output is
+            multiplied by ``sigmoid(query W^G_h + b^G_h)`` before ``W^O``; adds
+            ``gate_kernel`` (Dq, nh, dv) and ``gate_bias`` (nh, dv), after the key weights
+            in ``get_weights()`` as in Keras.
+        seed: accepted for Keras; the attention dropout draws from torch's global generator.
         use_fast_path: torch's fused attention kernel when no scores are requested.
 
     Call ``mha(query, value, key=None, attention_mask=None, use_causal_mask=False,
@@ -68,9 +82,16 @@ class MultiHeadAttention(Layer):
                  dropout: float = 0.0, use_bias: bool = True,
                  output_shape: Union[None, int, Sequence[int]] = None,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
-                 use_fast_path: bool = True, **kwargs):
+                 use_fast_path: bool = True, attention_axes=None, kernel_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 seed: Optional[int] = None, use_gate: bool = False, **kwargs):
         super().__init__(**kwargs)
         where = f"MultiHeadAttention {self.name}"
+        self.attention_axes = axes.check_attention_axes(where, attention_axes)
+        self.use_gate = bool(use_gate)
+        for part in ("query", "key", "gate", "value", "output"):
+            self.regularize(f"{part}_kernel", kernel_regularizer, kernel_constraint)
+            self.regularize(f"{part}_bias", bias_regularizer, bias_constraint)
         self.num_heads = check_positive_int(where, "num_heads", num_heads)
         self.key_dim = check_positive_int(where, "key_dim", key_dim)
         self.value_dim = check_positive_int(where, "value_dim",
@@ -78,12 +99,16 @@ class MultiHeadAttention(Layer):
         self.dropout = check_rate(where, "dropout", dropout)
         self.use_bias = bool(use_bias)
         if isinstance(output_shape, (list, tuple)):
-            if len(output_shape) != 1:
-                raise ValueError(f"{where}: output_shape must be an int or a 1-tuple (the "
-                                 f"output feature size), got {output_shape!r}.")
-            output_shape = output_shape[0]
-        self.output_size = (None if output_shape is None
-                            else check_positive_int(where, "output_shape", output_shape))
+            self.output_dims = tuple(check_positive_int(where, "output_shape", n)
+                                     for n in output_shape)
+        else:
+            self.output_dims = (None if output_shape is None
+                                else (check_positive_int(where, "output_shape", output_shape),))
+        if self.output_dims is not None and not self.output_dims:
+            raise ValueError(f"{where}: output_shape must be an int or a non-empty tuple, got "
+                             f"{output_shape!r}.")
+        self.output_size = (None if self.output_dims is None
+                            else int(torch.tensor(self.output_dims).prod()))
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.use_fast_path = bool(use_fast_path)
@@ -91,6 +116,7 @@ class MultiHeadAttention(Layer):
 
     # ------------------------------------------------------------------ building
     def __call__(self, query, value=None, key=None, *args, **kwargs):
+        query, value, key = (self._from_numpy(t) for t in (query, value, key))
         if not self.built and isinstance(query, torch.Tensor):
             value_ = query if value is None else value
             key_ = value_ if key is None else key
@@ -111,10 +137,14 @@ class MultiHeadAttention(Layer):
         self.query_bias = nn.Parameter(init_b((nh, kd))) if self.use_bias else None
         self.key_kernel = nn.Parameter(init_k((dk, nh, kd)))  # (Dk, nh, dk)
         self.key_bias = nn.Parameter(init_b((nh, kd))) if self.use_bias else None
+        if self.use_gate:
+            self.gate_kernel = nn.Parameter(init_k((dq, nh, vd)))  # (Dq, nh, dv)
+            self.gate_bias = nn.Parameter(init_b((nh, vd))) if self.use_bias else None
         self.value_kernel = nn.Parameter(init_k((dv, nh, vd)))  # (Dv, nh, dv)
         self.value_bias = nn.Parameter(init_b((nh, vd))) if self.use_bias else None
-        self.output_kernel = nn.Parameter(init_k((nh, vd, d_out)))  # (nh, dv, D_out)
-        self.output_bias = nn.Parameter(init_b((d_out,))) if self.use_bias else None
+        out_dims = self.output_dims or (dq,)
+        self.output_kernel = nn.Parameter(init_k((nh, vd) + out_dims))  # (nh, dv, *D_out)
+        self.output_bias = nn.Parameter(init_b(out_dims)) if self.use_bias else None
         self._fusable = dq == dk == dv
 
     # ------------------------------------------------------------------ forward
@@ -149,6 +179,22 @@ class MultiHeadAttention(Layer):
                 use_causal_mask: bool = False, return_attention_scores: bool = False,
                 query_mask=None, value_mask=None, key_mask=None, training=None,
                 cache: Optional[dict] = None, mask=None):
+        if isinstance(query, torch.Tensor) and (
+                query.dim() != 3 or self.attention_axes not in (None, (1,), (-2,))):
+            return axes.attend_over_axes(  # rank > 3 or other attention axes: fold, attend
+                self, query, value, key, attention_mask, use_causal_mask,
+                return_attention_scores, training,
+                masks=(query_mask, value_mask, key_mask, mask, cache))
+        return self._attend3(query, value, key, attention_mask, use_causal_mask,
+                             return_attention_scores, query_mask, value_mask, key_mask,
+                             training, cache, mask)
+
+    def _attend3(self, query: torch.Tensor, value: Optional[torch.Tensor] = None,
+                 key: Optional[torch.Tensor] = None, attention_mask=None,
+                 use_causal_mask: bool = False, return_attention_scores: bool = False,
+                 query_mask=None, value_mask=None, key_mask=None, training=None,
+                 cache: Optional[dict] = None, mask=None):
+        """The (B, T, D) attention, over axis 1."""
         self_attention = value is None or (value is query and (key is None or key is query))
         value = query if value is None else value
         key = value if key is None else key
@@ -204,10 +250,15 @@ class MultiHeadAttention(Layer):
         out, scores = scaled_dot_product_attention(
             q, k, v, allowed, dropout=self.dropout if training else 0.0,
             return_weights=return_attention_scores, fast=self.use_fast_path)  # (B, nh, Tq, dv)
+        if self.use_gate:
+            # G_h = sigmoid(query W^G_h + b^G_h): each head's output gated element-wise
+            out = out * torch.sigmoid(self._project(query, self.gate_kernel,
+                                                    self.gate_bias))  # (B, nh, Tq, dv)
         out = out.transpose(1, 2).reshape(B * Tq, -1)  # (B*Tq, nh*dv)
-        w_o = self.output_kernel.reshape(-1, self.output_kernel.shape[-1])  # (nh*dv, D_out)
-        y = (torch.addmm(self.output_bias, out, w_o) if self.output_bias is not None
-             else out @ w_o).view(B, Tq, -1)  # (B, Tq, D_out)
+        out_dims = tuple(self.output_kernel.shape[2:])
+        w_o = self.output_kernel.reshape(out.shape[1], -1)  # (nh*dv, D_out)
+        y = (torch.addmm(self.output_bias.reshape(-1), out, w_o) if self.output_bias is not None
+             else out @ w_o).view((B, Tq) + out_dims)  # (B, Tq, *D_out)
         y = attach_mask(y, query_mask)
         return (y, scores) if return_attention_scores else y
 
@@ -218,11 +269,18 @@ class MultiHeadAttention(Layer):
                     f"{self.name} (MultiHeadAttention): {arg} must be a (B, T, D) tensor, got "
                     f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}.")
         if key.shape[1] != value.shape[1]:
-            raise ValueError(f"{self.name} (MultiHeadAttention): key and value must have the "
-                             f"same number of steps, got {key.shape[1]} and {value.shape[1]}.")
+            raise ValueError(f"{self.name} (MultiHeadAttention): the steps of key and value "
+                             f"must be equal, got {key.shape[1]} and {value.shape[1]}.")
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return tuple(input_shape[:-1]) + (self.output_size or input_shape[-1],)
+    def compute_output_shape(self, query_shape: Shape, value_shape: Optional[Shape] = None,
+                             key_shape: Optional[Shape] = None) -> Shape:
+        """Keras's signature: (query_shape, value_shape, key_shape=None) -> output shape."""
+        key_shape = value_shape if key_shape is None else key_shape
+        if value_shape is not None and tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
+            raise ValueError(f"{self.name} (MultiHeadAttention): the axes of value and key "
+                             f"but the last must be equal, got value_shape "
+                             f"{tuple(value_shape)} and key_shape {tuple(key_shape)}.")
+        return tuple(query_shape[:-1]) + (self.output_dims or (query_shape[-1],))
 
     # ------------------------------------------------------------------ torch weights
     def load_torch_weights(self, module: nn.MultiheadAttention) -> "MultiHeadAttention":
