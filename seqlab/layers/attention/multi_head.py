@@ -180,7 +180,7 @@ class MultiHeadAttention(Layer):
                 query_mask=None, value_mask=None, key_mask=None, training=None,
                 cache: Optional[dict] = None, mask=None):
         if isinstance(query, torch.Tensor) and (
-                query.dim() != 3 or self.attention_axes not in (None, (1,), (-2,))):
+                query.dim() > 3 or self.attention_axes not in (None, (1,), (-2,))):
             return axes.attend_over_axes(  # rank > 3 or other attention axes: fold, attend
                 self, query, value, key, attention_mask, use_causal_mask,
                 return_attention_scores, training,
