@@ -6,7 +6,8 @@ channel for the whole sequence or image. Channels-last inputs, as in Keras:
 
 ``pool_size`` is the window, ``strides`` defaults to it, ``padding`` is "valid" or "same"
 (the window arithmetic is the convolutions', see conv.py). ``GlobalAveragePooling1D``
-honours a (B, T) padding mask, as Keras does.
+honours a (B, T) padding mask, as Keras does. ``data_format="channels_first"`` takes
+(B, C, T) / (B, C, H, W) inputs (and gives outputs in the same layout), as Keras.
 
 Shape letters: B batch, T time, H/W image height/width, C channels.
 """
@@ -19,8 +20,32 @@ import torch
 import torch.nn.functional as F
 
 from seqlab.layers.base import Layer, Shape, get_mask
-from seqlab.layers.conv import (IntOrTuple, _check_data_format, _check_long_enough,
-                                _check_padding, _check_rank, _out_len, _torch_pad, _tuple)
+from seqlab.layers.conv import (IntOrTuple, _check_long_enough, _check_padding, _check_rank,
+                                _out_len, _torch_pad, _tuple)
+
+FORMATS = ("channels_last", "channels_first")
+
+
+def _check_format(layer: str, data_format) -> str:
+    """Pooling reads either layout (Keras's ``data_format``)."""
+    if data_format is None:
+        return "channels_last"
+    if data_format not in FORMATS:
+        raise ValueError(f"{layer}: data_format must be 'channels_last' (the default: "
+                         f"(B, T, C)) or 'channels_first' ((B, C, T)), got {data_format!r}.")
+    return data_format
+
+
+def _last(shape, data_format: str) -> tuple:
+    """A channels-first shape in channels-last order (unchanged when already last)."""
+    shape = tuple(shape)
+    return shape if data_format == "channels_last" else (shape[0],) + shape[2:] + (shape[1],)
+
+
+def _first(shape, data_format: str) -> tuple:
+    """The inverse of ``_last``."""
+    shape = tuple(shape)
+    return shape if data_format == "channels_last" else (shape[0], shape[-1]) + shape[1:-1]
 
 
 class _Pooling(Layer):
@@ -39,10 +64,17 @@ class _Pooling(Layer):
         self.strides = (self.pool_size if strides is None
                         else _tuple(who, "strides", strides, self.rank, ex))
         self.padding = _check_padding(who, padding, ("valid", "same"))
-        self.data_format = _check_data_format(who, data_format, self.rank)
+        self.data_format = _check_format(who, data_format)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         _check_rank(self, x, self.rank + 2, self.layout)
+        if self.data_format == "channels_first":
+            y = self._pool(x.movedim(1, -1))  # (B, C, T) -> (B, T, C) and back
+            return y.movedim(-1, 1)
+        return self._pool(x)
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+        """Channels-last pooling."""
         spatial = tuple(x.shape[1:-1])
         _check_long_enough(self, spatial, self.compute_output_shape(x.shape)[1:-1])
         perm = (0, self.rank + 1) + tuple(range(1, self.rank + 1))
@@ -64,9 +96,10 @@ class _Pooling(Layer):
         return y.permute(*back)  # channels last
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        last = _last(input_shape, self.data_format)
         spatial = tuple(_out_len(n, k, s, 1, self.padding)
-                        for n, k, s in zip(input_shape[1:-1], self.pool_size, self.strides))
-        return (input_shape[0],) + spatial + (input_shape[-1],)
+                        for n, k, s in zip(last[1:-1], self.pool_size, self.strides))
+        return _first((last[0],) + spatial + (last[-1],), self.data_format)
 
 
 class MaxPooling1D(_Pooling):
@@ -77,6 +110,8 @@ class MaxPooling1D(_Pooling):
         strides: step between windows; None (default) = pool_size.
         padding: ``"valid"`` (T' = floor((T - pool) / strides) + 1) or ``"same"``
             (T' = ceil(T / strides)).
+        data_format: ``"channels_last"`` (default, (B, T, C)) or ``"channels_first"``
+            ((B, C, T) -> (B, C, T')).
 
     >>> MaxPooling1D(2)(torch.tensor([[[1.], [3.], [2.], [0.]]])).flatten().tolist()
     [3.0, 2.0]
@@ -145,8 +180,7 @@ class _GlobalPooling(Layer):
 
     def __init__(self, data_format: Optional[str] = None, keepdims: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = _check_data_format(f"{type(self).__name__} {self.name}",
-                                              data_format, self.rank)
+        self.data_format = _check_format(f"{type(self).__name__} {self.name}", data_format)
         self.keepdims = bool(keepdims)
 
     def _reduce(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,12 +191,19 @@ class _GlobalPooling(Layer):
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         _check_rank(self, x, self.rank + 2, self.layout)
+        if self.data_format == "channels_first":
+            y = self._pool(x.movedim(1, -1), mask)  # (B, C, T) -> (B, T, C)
+            return y.movedim(-1, 1) if self.keepdims else y
+        return self._pool(x, mask)
+
+    def _pool(self, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
         return self._reduce(x)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        last = _last(input_shape, self.data_format)
         if self.keepdims:
-            return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
-        return (input_shape[0], input_shape[-1])
+            return _first((last[0],) + (1,) * self.rank + (last[-1],), self.data_format)
+        return (last[0], last[-1])
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
@@ -192,8 +233,9 @@ class GlobalAveragePooling1D(_GlobalPooling):
     supports_masking = True
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        _check_rank(self, x, 3, self.layout)
-        mask = get_mask(x, mask)
+        return super().forward(x, get_mask(x, mask))
+
+    def _pool(self, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
         if mask is None:
             return self._reduce(x)
         if tuple(mask.shape) != tuple(x.shape[:2]):

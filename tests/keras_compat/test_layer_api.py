@@ -172,3 +172,29 @@ def test_rnn_regularizers_reach_the_cell_weights():
     expected = (cell.kernel.abs().sum() + 0.01 * cell.recurrent_kernel.square().sum()
                 + 2.0 * 2 + 0.5 * y.abs().sum() / 3)
     assert sum(layer.losses).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("cls, kwargs", [
+    (layers.MaxPooling1D, {"pool_size": 2}), (layers.AveragePooling1D, {"pool_size": 3,
+                                                                        "padding": "same"}),
+    (layers.GlobalMaxPooling1D, {}), (layers.GlobalAveragePooling1D, {"keepdims": True}),
+    (layers.MaxPooling2D, {"pool_size": 2}), (layers.GlobalAveragePooling2D, {"keepdims": True}),
+])
+def test_pooling_channels_first_is_channels_last_transposed(cls, kwargs):
+    rank = 2 if "2D" in cls.__name__ else 1
+    x = torch.randn((2, 3) + (5,) * rank)                 # (B, C, T) or (B, C, H, W)
+    first = cls(data_format="channels_first", **kwargs)
+    last = cls(**kwargs)
+    y = first(x)
+    ref = last(x.movedim(1, -1))
+    ref = ref.movedim(-1, 1) if ref.dim() > 2 else ref
+    torch.testing.assert_close(y, ref)
+    assert tuple(y.shape) == first.compute_output_shape(tuple(x.shape))
+    with pytest.raises(ValueError, match="data_format must be 'channels_last'"):
+        cls(data_format="NCW")
+
+
+def test_channels_first_max_pooling_values():
+    x = torch.tensor([[[1.0, 3.0, 2.0, 0.0], [4.0, -1.0, 5.0, 6.0]]])   # (B=1, C=2, T=4)
+    y = layers.MaxPooling1D(2, data_format="channels_first")(x)
+    assert y.tolist() == [[[3.0, 2.0], [4.0, 6.0]]]
