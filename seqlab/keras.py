@@ -20,6 +20,7 @@ from seqlab.layers import keras_initializers as _keras_initializers
 from seqlab.data import padding as _padding
 from seqlab.data import text as _text
 from seqlab.io import load_model  # noqa: F401
+from seqlab.layers.input import Input, InputLayer, KerasTensor  # noqa: F401
 from seqlab.models import Model, Sequential, callbacks  # noqa: F401
 
 models = _types.ModuleType("seqlab.keras.models", "Keras-style models namespace.")

@@ -1,7 +1,8 @@
 """seqlab layers: every one a ``torch.nn.Module`` with Keras names and defaults."""
 from seqlab.layers.base import Layer
 from seqlab.layers.core import (Activation, Dense, Dropout, Flatten, Reshape, RepeatVector,
-                                TimeDistributed)
+                                TimeDistributed, Wrapper)
+from seqlab.layers.input import Input, InputLayer, KerasTensor
 from seqlab.layers.embedding import Embedding
 from seqlab.layers.conv import Conv1D, Conv2D
 from seqlab.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,

@@ -4,6 +4,7 @@ Shapes in comments: B batch, T time, D input features, U units.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -12,7 +13,8 @@ from torch import nn
 
 from seqlab import activations
 from seqlab.layers import initializers
-from seqlab.layers.base import Layer, Shape, check_positive_int, check_rate, get_mask
+from seqlab.layers.base import (Layer, Shape, attach_mask, check_positive_int, check_rate,
+                                get_mask)
 
 
 class Dense(Layer):
@@ -168,30 +170,72 @@ class RepeatVector(Layer):
         return (input_shape[0], self.n, input_shape[1])
 
 
-class TimeDistributed(Layer):
-    """Applies ``layer`` to every time step: (B, T, ...) -> (B, T, ...')."""
+class Wrapper(Layer):
+    """Base class of layers that wrap another layer (Keras's ``layers.Wrapper``):
+    ``TimeDistributed``, ``Bidirectional``. ``wrapper.layer`` is the wrapped layer."""
 
-    supports_masking = True
-
-    def __init__(self, layer: Layer, **kwargs):
+    def __init__(self, layer: nn.Module, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, nn.Module):
-            raise TypeError(f"TimeDistributed {self.name}: expected a layer, got {layer!r}.")
+            raise TypeError(f"{type(self).__name__} {self.name}: expected a layer, got "
+                            f"{layer!r}.")
         self.layer = layer
+
+    def build(self, input_shape: Shape) -> None:
+        if isinstance(self.layer, Layer):
+            self.layer.build_once(input_shape)
+
+
+class TimeDistributed(Wrapper):
+    """Applies ``layer`` to every time step: (B, T, ...) -> (B, T, ...').
+
+    Masks, as Keras: a mask (B, T, ...) (given or attached to the input) must match the
+    input's first two axes; the output carries the same mask. A mask with more than two
+    axes is passed on, folded to (B*T, ...), to an inner layer whose ``forward`` takes
+    ``mask``; a (B, T) mask masks whole steps, which the inner layer sees one at a time
+    and needs no mask for.
+
+    >>> td = TimeDistributed(Dense(3))
+    >>> td(torch.zeros(2, 5, 4)).shape
+    torch.Size([2, 5, 3])
+    """
+
+    supports_masking = True
 
     def build(self, input_shape: Shape) -> None:
         if isinstance(self.layer, Layer):
             self.layer.build_once((input_shape[0],) + tuple(input_shape[2:]))
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        mask = get_mask(x, mask)
         B, T = x.shape[:2]
-        y = self.layer(x.reshape((B * T,) + tuple(x.shape[2:])))  # (B*T, ...)
-        return y.reshape((B, T) + tuple(y.shape[1:]))  # (B, T, ...')
+        kwargs = {}
+        if mask is not None:
+            if mask.dim() < 2 or tuple(mask.shape[:2]) != (B, T):
+                raise ValueError(f"{self.name} (TimeDistributed): the mask must have shape "
+                                 f"(B, T, ...) = ({B}, {T}, ...) like the input's first two "
+                                 f"axes, got {tuple(mask.shape)} for an input of shape "
+                                 f"{tuple(x.shape)}.")
+            if mask.dim() > 2 and accepts_mask(self.layer):
+                kwargs["mask"] = mask.reshape((B * T,) + tuple(mask.shape[2:]))
+        y = self.layer(x.reshape((B * T,) + tuple(x.shape[2:])), **kwargs)  # (B*T, ...)
+        return attach_mask(y.reshape((B, T) + tuple(y.shape[1:])), mask)  # (B, T, ...')
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         inner = self.layer.compute_output_shape((input_shape[0],) + tuple(input_shape[2:]))
         return (inner[0], input_shape[1]) + tuple(inner[1:])
 
 
+def accepts_mask(module: nn.Module) -> bool:
+    """True when ``module.forward`` takes a ``mask`` argument."""
+    try:
+        return "mask" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector",
-           "TimeDistributed"]
+           "TimeDistributed", "Wrapper"]

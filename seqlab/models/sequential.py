@@ -31,6 +31,7 @@ from seqlab import activations
 from seqlab.layers.base import Layer, Shape, attach_mask, get_mask, serialize, deserialize
 from seqlab.layers.core import Activation, Dense, TimeDistributed
 from seqlab.layers.embedding import Embedding
+from seqlab.layers.input import Input, InputLayer, KerasTensor
 from seqlab.models.model import Model, call_with_mask
 
 
@@ -74,6 +75,7 @@ class Sequential(Model):
         self._stack = nn.ModuleList()
         self._shapes: list[Optional[Shape]] = []  # output shape of each layer, if known
         self._input_shape: Optional[Shape] = None
+        self._input_from: Optional[Shape] = None  # the shape of an Input(...) given first
         for layer in layers or []:
             self.add(layer)
 
@@ -93,7 +95,11 @@ class Sequential(Model):
         return self._shapes[-1]
 
     def add(self, layer: nn.Module) -> None:
-        """Append ``layer``; built at once when the shape reaching it is known."""
+        """Append ``layer``; built at once when the shape reaching it is known. An
+        ``Input(shape)`` (or ``InputLayer``) first fixes the input shape instead."""
+        if isinstance(layer, (KerasTensor, InputLayer)):
+            self._set_input(layer)
+            return
         if not isinstance(layer, nn.Module):
             raise TypeError(f"{self.name}.add(): expected a layer (an nn.Module), got "
                             f"{type(layer).__name__} {layer!r:.60}.")
@@ -111,6 +117,14 @@ class Sequential(Model):
                 self._shapes.pop()
                 self._input_shape = previous_input
                 raise
+
+    def _set_input(self, spec) -> None:
+        shape = spec.shape if isinstance(spec, KerasTensor) else spec.batch_input_shape
+        if self._stack:
+            raise ValueError(f"{self.name}: an Input fixes the shape of the model's input, so "
+                             f"it must come first, before any layer; got it after "
+                             f"{len(self._stack)} layer(s).")
+        self._input_shape = self._input_from = tuple(shape)
 
     def pop(self) -> nn.Module:
         """Remove and return the last layer."""
@@ -231,12 +245,17 @@ class Sequential(Model):
             if not isinstance(layer, Layer):
                 raise TypeError(f"{self.name}: layer {type(layer).__name__} is a plain torch "
                                 f"module and cannot be saved; use seqlab layers.")
-        return {"name": self.name,
-                "layers": [serialize(layer, self.name, "layers") for layer in self._stack]}
+        config = {"name": self.name,
+                  "layers": [serialize(layer, self.name, "layers") for layer in self._stack]}
+        if getattr(self, "_input_from", None) is not None:
+            config["input_shape"] = list(self._input_from)  # from an Input(...)
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
-        return cls(layers=[deserialize(c) for c in config.get("layers", [])],
+        head = ([Input(batch_shape=config["input_shape"])]
+                if config.get("input_shape") is not None else [])
+        return cls(layers=head + [deserialize(c) for c in config.get("layers", [])],
                    name=config.get("name"))
 
 

@@ -73,6 +73,8 @@ CASES = {
     "PositionalEncoding": (lambda: Sequential([L.PositionalEncoding(max_length=8, learned=True),
                                                L.PositionalEncoding(max_length=8)]),
                            f(2, 5, 4)),
+    "InputLayer": (lambda: Sequential([L.InputLayer(shape=(5, 4)), L.Dense(2)]), f(2, 5, 4)),
+    "Wrapper": (lambda: Sequential([L.TimeDistributed(L.Dense(2))]), f(2, 5, 4)),
     "BatchNormalization": (lambda: Sequential([L.BatchNormalization()]), f(2, 5, 4)),
     "LayerNormalization": (lambda: Sequential([L.LayerNormalization()]), f(2, 5, 4)),
     "SimpleRNN": (lambda: Sequential([L.Embedding(10, 4), L.SimpleRNN(3)]), ids(2, 5)),

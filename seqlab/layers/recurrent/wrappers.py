@@ -9,12 +9,13 @@ from typing import Optional
 import torch
 
 from seqlab.layers.base import Layer, Shape, attach_mask, get_mask
+from seqlab.layers.core import Wrapper
 from seqlab.layers.recurrent.rnn import RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-class Bidirectional(Layer):
+class Bidirectional(Wrapper):
     """Runs ``layer`` forwards and a backward copy of it, then merges the two outputs.
 
     Args:
@@ -30,6 +31,8 @@ class Bidirectional(Layer):
     before merging, and outputs at masked steps are zeros (Keras's behaviour). With
     return_state the result is ``[output, *forward_states, *backward_states]``.
     ``get_weights()`` lists the forward layer's weights, then the backward layer's (Keras).
+    ``bi.layer`` is the forward layer (as Keras's ``Wrapper.layer``); it is registered
+    once, as ``forward_layer``, so the saved weights keep their names.
 
     >>> from seqlab.layers.recurrent import LSTM
     >>> bi = Bidirectional(LSTM(8, return_sequences=True))
@@ -41,7 +44,7 @@ class Bidirectional(Layer):
 
     def __init__(self, layer: RNN, merge_mode: Optional[str] = "concat",
                  backward_layer: Optional[RNN] = None, **kwargs):
-        super().__init__(**kwargs)
+        Layer.__init__(self, **kwargs)  # not Wrapper's: ``layer`` is forward_layer (below)
         who = f"Bidirectional {self.name}"
         if not isinstance(layer, RNN):
             raise TypeError(f"{who}: expected a recurrent layer (SimpleRNN, LSTM, GRU, RNN), "
@@ -73,6 +76,10 @@ class Bidirectional(Layer):
         self.stateful = layer.stateful
         for sub in (layer, backward_layer):  # Keras: masked outputs are zeros here
             sub.zero_output_for_mask = self.return_sequences
+
+    @property
+    def layer(self) -> RNN:
+        return self.forward_layer
 
     def build(self, input_shape: Shape) -> None:
         self.forward_layer.build_once(input_shape)
