@@ -8,7 +8,8 @@
 and ``from seqlab.keras.models import Sequential``, ``from seqlab.keras.layers import LSTM``,
 ``from seqlab.keras.preprocessing import sequence`` (``sequence.pad_sequences``),
 ``seqlab.keras.initializers`` / ``regularizers`` / ``constraints`` (Keras's classes and
-``get``).
+``get``), ``seqlab.keras.Input`` and ``seqlab.keras.datasets`` (``imdb``, ``reuters`` from
+Keras's cache files, never downloaded).
 """
 import sys as _sys
 import types as _types
@@ -17,6 +18,7 @@ from seqlab import layers, losses, metrics, optimizers  # noqa: F401
 from seqlab.layers import constraints, regularizers  # noqa: F401
 from seqlab.layers import initializers as _initializers
 from seqlab.layers import keras_initializers as _keras_initializers
+from seqlab.data import keras_datasets as datasets
 from seqlab.data import padding as _padding
 from seqlab.data import text as _text
 from seqlab.io import load_model  # noqa: F401
@@ -48,7 +50,8 @@ initializers.serialize = lambda init: {"class_name": type(init).__name__,
                                        "config": init.get_config()}
 initializers.deserialize = _initializers.get
 
-for _name, _module in {"initializers": initializers, "regularizers": regularizers,
+for _name, _module in {"datasets": datasets, "datasets.imdb": datasets.imdb,
+                       "datasets.reuters": datasets.reuters, "initializers": initializers, "regularizers": regularizers,
                        "constraints": constraints, "models": models, "preprocessing": preprocessing,
                        "preprocessing.sequence": sequence, "preprocessing.text": text,
                        "utils": utils, "layers": layers}.items():
