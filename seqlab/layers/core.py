@@ -92,16 +92,27 @@ class Activation(Layer):
 
 class Dropout(Layer):
     """Sets a fraction ``rate`` of inputs to zero during training, scales the rest by
-    1 / (1 - rate). Identity at inference (``model.eval()``)."""
+    1 / (1 - rate). Identity at inference (``model.eval()``).
+
+    ``seed``: the masks come from a generator of the layer's own, seeded once and advancing
+    at each call (Keras's seed generator), so a run repeats. ``noise_shape`` is accepted for
+    Keras and ignored (one independent draw per value)."""
 
     supports_masking = True
 
     def __init__(self, rate: float, noise_shape=None, seed: Optional[int] = None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate(f"Dropout {self.name}", "rate", rate)
+        self.seed = seed
+        self._generators: dict = {}  # device -> torch.Generator
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return nn.functional.dropout(x, self.rate, self.training)
+        if self.seed is None or not self.training or self.rate == 0:
+            return nn.functional.dropout(x, self.rate, self.training)
+        gen = self._generators.setdefault(
+            str(x.device), torch.Generator(device=x.device).manual_seed(int(self.seed)))
+        keep = torch.full_like(x, 1 - self.rate)
+        return x * torch.bernoulli(keep, generator=gen) / (1 - self.rate)
 
 
 class Flatten(Layer):

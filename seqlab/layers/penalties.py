@@ -81,7 +81,7 @@ def regularization_loss(module: nn.Module) -> torch.Tensor:
     >>> from seqlab.layers import Dense
     >>> layer = Dense(2, kernel_initializer="ones", kernel_regularizer=L2(0.5))
     >>> _ = layer(torch.zeros(1, 3))
-    >>> float(regularization_loss(layer))   # 0.5 * sum(1 ** 2 over 3 x 2)
+    >>> regularization_loss(layer).item()   # 0.5 * sum(1 ** 2 over 3 x 2)
     3.0
     """
     losses = [loss for m in module.modules() if isinstance(m, Penalties) for loss in m._own_losses()]

@@ -125,3 +125,16 @@ def test_malformed_cells_are_refused_with_a_sentence():
         layers.RNN(WrongCount(2))(torch.ones(1, 2, 3))
     with pytest.raises(TypeError, match="state_size and call"):
         layers.RNN(torch.nn.Linear(2, 2))
+
+
+def test_cell_initial_state_and_bidirectional_copy():
+    class StartAtOne(SumCell):
+        def get_initial_state(self, batch_size=None):
+            return torch.ones(batch_size, self.units)
+
+    x = np.ones((1, 2, 3))
+    assert layers.RNN(StartAtOne(2))(x).tolist() == [[13.0, 13.0]]   # (3 + 2) * 2 + 3
+    bi = layers.Bidirectional(layers.RNN(SumCell(2), return_sequences=True))
+    y = bi(torch.ones(1, 2, 3))
+    assert isinstance(bi.backward_layer.cell, SumCell)
+    assert y.tolist() == [[[3.0, 3.0, 9.0, 9.0], [9.0, 9.0, 3.0, 3.0]]]

@@ -198,3 +198,23 @@ def test_channels_first_max_pooling_values():
     x = torch.tensor([[[1.0, 3.0, 2.0, 0.0], [4.0, -1.0, 5.0, 6.0]]])   # (B=1, C=2, T=4)
     y = layers.MaxPooling1D(2, data_format="channels_first")(x)
     assert y.tolist() == [[[3.0, 2.0], [4.0, 6.0]]]
+
+
+def test_dropout_seed_repeats_its_masks():
+    x = torch.ones(4, 10)
+
+    def run():
+        layer = layers.Dropout(0.5, seed=3)
+        layer.train()
+        return layer(x), layer(x)
+
+    a, b = run(), run()
+    torch.testing.assert_close(a[0], b[0])
+    assert not torch.equal(a[0], a[1])
+    assert set(a[0].unique().tolist()) <= {0.0, 2.0}
+
+
+def test_rnn_dtype_argument():
+    layer = layers.LSTM(3, dtype="float64")
+    y = layer(np.ones((2, 4, 2), dtype=np.float32))
+    assert layer.cell.kernel.dtype == torch.float64 and y.dtype == torch.float64
