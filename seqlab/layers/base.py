@@ -197,6 +197,9 @@ class Layer(Penalties, nn.Module):
         return self.call(*args, **kwargs)
 
     def call(self, *args, **kwargs):
+        """Keras's name of the computation: a seqlab layer's ``forward``."""
+        if type(self).forward is not Layer.forward:
+            return self.forward(*args, **kwargs)
         raise NotImplementedError(f"{type(self).__name__}: a layer defines forward(...) "
                                   f"(PyTorch) or call(...) (Keras).")
 

@@ -201,10 +201,10 @@ class TimeDistributed(Wrapper):
     """Applies ``layer`` to every time step: (B, T, ...) -> (B, T, ...').
 
     Masks, as Keras: a mask (B, T, ...) (given or attached to the input) must match the
-    input's first two axes; the output carries the same mask. A mask with more than two
-    axes is passed on, folded to (B*T, ...), to an inner layer whose ``forward`` takes
-    ``mask``; a (B, T) mask masks whole steps, which the inner layer sees one at a time
-    and needs no mask for.
+    input's first two axes; the output carries the same mask. An inner layer whose
+    ``forward`` (or ``call``) takes ``mask`` receives it folded like the input, (B*T, ...):
+    each step's mask, as Keras passes it. (A (B, T) mask is not passed to an inner layer
+    that has its own time axis, (B, T, T', D) inputs: it would need a (B*T, T') mask.)
 
     >>> td = TimeDistributed(Dense(3))
     >>> td(torch.zeros(2, 5, 4)).shape
@@ -227,7 +227,7 @@ class TimeDistributed(Wrapper):
                                  f"(B, T, ...) = ({B}, {T}, ...) like the input's first two "
                                  f"axes, got {tuple(mask.shape)} for an input of shape "
                                  f"{tuple(x.shape)}.")
-            if mask.dim() > 2 and accepts_mask(self.layer):
+            if accepts_mask(self.layer) and (mask.dim() > 2 or x.dim() == 3):
                 kwargs["mask"] = mask.reshape((B * T,) + tuple(mask.shape[2:]))
         y = self.layer(x.reshape((B * T,) + tuple(x.shape[2:])), **kwargs)  # (B*T, ...)
         return attach_mask(y.reshape((B, T) + tuple(y.shape[1:])), mask)  # (B, T, ...')
@@ -241,9 +241,11 @@ class TimeDistributed(Wrapper):
 
 
 def accepts_mask(module: nn.Module) -> bool:
-    """True when ``module.forward`` takes a ``mask`` argument."""
+    """True when ``module.forward`` (or a Keras-style ``call``) takes a ``mask`` argument."""
+    fn = module.call if "call" in type(module).__dict__ or (
+        hasattr(module, "call") and type(module).forward is Layer.forward) else module.forward
     try:
-        return "mask" in inspect.signature(module.forward).parameters
+        return "mask" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
 
