@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from seqlab.layers import constraints as _constraints
+from seqlab.layers import initializers
 from seqlab.layers import regularizers as _regularizers
 from seqlab.layers.regularizers import L2  # noqa: F401  (docstring example)
 from seqlab.layers.variables import Weight, as_weight, resolve_dtype
@@ -37,13 +38,16 @@ class Penalties:
     def register_parameter(self, name: str, param: Optional[nn.Parameter]) -> None:
         super().register_parameter(name, as_weight(param))  # Keras's variable API (numpy/assign)
 
-    def add_weight(self, shape: Sequence[int] = (), initializer="glorot_uniform", dtype=None,
-                   trainable: bool = True, regularizer=None, constraint=None,
-                   name: Optional[str] = None, **_keras_only) -> Weight:
-        """Create, register and return a weight, as Keras's ``Layer.add_weight``."""
-        from seqlab.layers import initializers  # noqa: lazily: initializers need no layers
+    def add_weight(self, shape: Sequence[int] = (), initializer=None, dtype=None,
+                   trainable: bool = True, autocast: bool = True, regularizer=None,
+                   constraint=None, aggregation: str = "none",
+                   overwrite_with_gradient: bool = False, name: Optional[str] = None) -> Weight:
+        """Create, register and return a weight, as Keras's ``Layer.add_weight`` (same
+        arguments and order; ``initializer`` defaults to "glorot_uniform" as for Keras's
+        float weights). ``autocast``, ``aggregation`` and ``overwrite_with_gradient`` concern
+        Keras's distribution and mixed-precision machinery and are accepted and ignored."""
         dtype = resolve_dtype(self.name, dtype) or self._dtype or torch.get_default_dtype()
-        init = initializers.get("zeros" if initializer is None else initializer)
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
         value = torch.as_tensor(init(tuple(shape)), dtype=dtype)
         attr = re.sub(r"\W", "_", name or "weight")
         base, k = attr, 1

@@ -218,3 +218,14 @@ def test_rnn_dtype_argument():
     layer = layers.LSTM(3, dtype="float64")
     y = layer(np.ones((2, 4, 2), dtype=np.float32))
     assert layer.cell.kernel.dtype == torch.float64 and y.dtype == torch.float64
+
+
+def test_add_weight_takes_keras_arguments_in_keras_order():
+    layer = layers.Layer()
+    w = layer.add_weight((3, 4), "ones", "float64", False, True, "l2", None, "none", False,
+                         "w")
+    assert w.dtype == torch.float64 and not w.requires_grad and w.numpy().sum() == 12
+    default = layer.add_weight((200, 300), name="w")           # a second "w": renamed
+    assert [n for n, _ in layer.named_parameters()] == ["w", "w_1"]
+    limit = np.sqrt(6 / 500)
+    assert 0.9 * limit < default.numpy().__abs__().max() <= limit    # glorot_uniform by default
