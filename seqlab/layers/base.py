@@ -204,13 +204,15 @@ class Layer(Penalties, nn.Module):
                                   f"(PyTorch) or call(...) (Keras).")
 
     def __call__(self, *args, **kwargs):
-        args = tuple(self._from_numpy(a) for a in args)
+        if not all(type(a) is torch.Tensor for a in args):  # fast path: plain tensors
+            args = tuple(self._from_numpy(a) for a in args)
         if not self.built:
             x = args[0] if args else next(iter(kwargs.values()))
             self._build_from_input(x)
         elif self._autocast_needed(args):
             args = tuple(_cast_float(a, self.dtype) for a in args)
-        self._call_losses = []
+        if self._call_losses:
+            self._call_losses.clear()
         out = super().__call__(*args, **kwargs)
         if self.activity_regularizer is not None:
             for y in (out if isinstance(out, (list, tuple)) else [out]):
@@ -232,6 +234,8 @@ class Layer(Penalties, nn.Module):
         x = args[0] if args else None
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             return False
+        if x.dtype == torch.get_default_dtype() and self._dtype is None:
+            return False  # the common case, decided without looking at the weights
         dtype = self.dtype
         return dtype is not None and dtype.is_floating_point and x.dtype != dtype
 
