@@ -48,6 +48,7 @@ Shape = tuple  # a Keras-style shape, batch first, None for unknown sizes
 _LAYER_CLASSES: dict[str, type] = {}
 _NAME_COUNTS: dict[str, int] = defaultdict(int)
 _MASK_ATTR = "_seqlab_mask"
+_CALL_ALIASES: set = set()  # classes whose forward is their own Keras-style call()
 
 
 def _snake(name: str) -> str:
@@ -134,6 +135,11 @@ class Layer(Penalties, nn.Module):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _LAYER_CLASSES[cls.__name__] = cls
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            # A Keras-style layer: its call() is its forward(), with call's signature, so
+            # callers that look for ``mask`` / ``training`` arguments see them.
+            cls.forward = cls.__dict__["call"]
+            _CALL_ALIASES.add(cls)
         if "build" in cls.__dict__ and cls.build_once is Layer.build_once:
             # Keras: layer.build(shape) called by hand leaves the layer built
             cls.build = _marking_build(cls.__dict__["build"])
@@ -197,9 +203,13 @@ class Layer(Penalties, nn.Module):
         return self.call(*args, **kwargs)
 
     def call(self, *args, **kwargs):
-        """Keras's name of the computation: a seqlab layer's ``forward``."""
-        if type(self).forward is not Layer.forward:
-            return self.forward(*args, **kwargs)
+        """Keras's name of the computation: a seqlab layer's ``forward`` (the nearest one
+        written as ``forward``, so ``super().call(x)`` in a subclass's ``call`` works)."""
+        for klass in type(self).__mro__:
+            if klass is Layer:
+                break
+            if "forward" in klass.__dict__ and klass not in _CALL_ALIASES:
+                return klass.__dict__["forward"](self, *args, **kwargs)
         raise NotImplementedError(f"{type(self).__name__}: a layer defines forward(...) "
                                   f"(PyTorch) or call(...) (Keras).")
 

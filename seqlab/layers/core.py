@@ -241,11 +241,9 @@ class TimeDistributed(Wrapper):
 
 
 def accepts_mask(module: nn.Module) -> bool:
-    """True when ``module.forward`` (or a Keras-style ``call``) takes a ``mask`` argument."""
-    fn = module.call if "call" in type(module).__dict__ or (
-        hasattr(module, "call") and type(module).forward is Layer.forward) else module.forward
+    """True when ``module.forward`` (a Keras-style layer's ``call``) takes ``mask``."""
     try:
-        return "mask" in inspect.signature(fn).parameters
+        return "mask" in inspect.signature(module.forward).parameters
     except (TypeError, ValueError):
         return False
 

@@ -229,3 +229,25 @@ def test_add_weight_takes_keras_arguments_in_keras_order():
     assert [n for n, _ in layer.named_parameters()] == ["w", "w_1"]
     limit = np.sqrt(6 / 500)
     assert 0.9 * limit < default.numpy().__abs__().max() <= limit    # glorot_uniform by default
+
+
+def test_keras_style_call_gets_the_mask_in_a_sequential_and_super_call_works():
+    from seqlab.keras import models
+
+    class ZeroPadded(layers.Layer):
+        supports_masking = True
+
+        def call(self, inputs, mask=None):
+            return inputs if mask is None else inputs * mask.unsqueeze(-1).to(inputs.dtype)
+
+    class Double(layers.Dense):
+        def call(self, inputs):
+            return 2 * super().call(inputs)
+
+    model = models.Sequential([layers.Embedding(5, 2, mask_zero=True,
+                                                embeddings_initializer="ones"),
+                               ZeroPadded()])
+    y = model(torch.tensor([[1, 0, 2]]))
+    assert y.tolist() == [[[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]]]
+    double = Double(1, kernel_initializer="ones")
+    assert double(np.ones((1, 3))).tolist() == [[6.0]]
