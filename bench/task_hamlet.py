@@ -36,7 +36,7 @@ t0 = time.time()
 run, m = tasks.train(cfg, verbose=False)
 t = cfg.training
 print(f"settings: {t.epochs} epochs, batch {t.batch_size}, lr {t.learning_rate} "
-      f"{t.lr_schedule}, clipnorm {t.clipnorm}, dropout {cfg.model.dropout}; "
+      f"{t.lr_schedule}, global_clipnorm {t.global_clipnorm}, dropout {cfg.model.dropout}; "
       f"{' '.join(args.set)}")
 print(f"Hamlet char LM {cfg.model.layers}x{cfg.model.cell.upper()}({cfg.model.units}): "
       f"test {m['bits_per_char']:.3f} bpc; modified Kneser-Ney (order "

@@ -82,7 +82,8 @@ class TrainingConfig:
                                    # "plateau": x0.5 after lr_patience epochs without a lower loss
     lr_patience: int = 50          # "plateau": epochs without improvement of the training loss
     min_learning_rate: float = 1e-4  # "plateau": the rate never goes below this
-    clipnorm: float = 1.0          # clip the global gradient norm (0 = off)
+    clipnorm: float = 0.0          # clip each parameter's gradient norm, as Keras (0 = off)
+    global_clipnorm: float = 1.0   # clip the norm of all gradients together (0 = off)
     weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
     class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
     keep_best: bool = False        # test the best validation epoch (lowest training loss if no val split)
@@ -184,6 +185,11 @@ class Config:
         if self.model.word_dropout < 0:
             raise ConfigError(f"{source}: [model] word_dropout must be >= 0 (0 = off), got "
                               f"{self.model.word_dropout}.")
+        t = self.training
+        if t.clipnorm < 0 or t.global_clipnorm < 0 or (t.clipnorm and t.global_clipnorm):
+            raise ConfigError(f"{source}: [training] clipnorm = {t.clipnorm} (each parameter) "
+                              f"and global_clipnorm = {t.global_clipnorm} (all together): set "
+                              f"one of them > 0 and the other to 0.")
         if self.training.learning_rate <= 0:
             raise ConfigError(f"{source}: [training] learning_rate must be > 0, "
                               f"got {self.training.learning_rate}.")

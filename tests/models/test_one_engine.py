@@ -134,3 +134,22 @@ def test_move_to_reaches_tensors_inside_any_batch():
                      "index": np.arange(2)}, torch.device("meta"))
     assert moved["pair"].x.device.type == "meta" and moved["ids"][0].device.type == "meta"
     assert moved["ids"][1] == 3 and isinstance(moved["index"], np.ndarray)
+
+
+def test_seqlab_train_reaches_the_one_backward(spy, tmp_path):
+    """`seqlab train` (tasks.train) trains through Model.fit and the one backward."""
+    from seqlab import tasks
+    from seqlab.config import Config
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "reviews.csv"
+    rows = ["text,label"] + [f"{' '.join(rng.choice(['a', 'b', 'c'], 5))} {w},{w}"
+                             for w in rng.choice(["good", "bad"], 40)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cfg = Config.from_dict({"task": "classify", "name": "spy", "runs_dir": str(tmp_path),
+                            "data": {"dataset": "file", "path": str(path)},
+                            "model": {"units": 4, "embedding_dim": 4},
+                            "training": {"epochs": 2, "batch_size": 16, "threads": 1}})
+    run, _ = tasks.train(cfg, verbose=False)
+    assert len(spy) >= 2 and set(spy) == {"tuple"}     # the recipe's own batches
+    assert len(run.read_history()) == 2
