@@ -83,7 +83,8 @@ class TrainingConfig:
     lr_patience: int = 50          # "plateau": epochs without improvement of the training loss
     min_learning_rate: float = 1e-4  # "plateau": the rate never goes below this
     clipnorm: float = 0.0          # clip each parameter's gradient norm, as Keras (0 = off)
-    global_clipnorm: float = 1.0   # clip the norm of all gradients together (0 = off)
+    global_clipnorm: float = 1.0   # clip the norm of all gradients together (0 = off);
+                                   # setting clipnorm alone (> 0) turns this one off
     weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
     class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
     keep_best: bool = False        # test the best validation epoch (lowest training loss if no val split)
@@ -121,6 +122,9 @@ class Config:
                 raise ConfigError(f"{source}: [{section}] must be a table (a [{section}] "
                                   f"header followed by key = value lines), got {values!r}.")
             sections[section] = _fill(klass, values, source, section)
+        t_raw = raw.get("training", {})
+        if "global_clipnorm" not in t_raw and sections["training"].clipnorm > 0:
+            sections["training"].global_clipnorm = 0.0  # clipnorm alone: per parameter
         top = {k: raw[k] for k in _TOP_LEVEL if k in raw}
         for key, value in top.items():
             if not isinstance(value, str):
@@ -213,6 +217,9 @@ class Config:
         else:
             new = type(old)(value)
         setattr(part, name, new)
+        alternative = {"clipnorm": "global_clipnorm", "global_clipnorm": "clipnorm"}
+        if section == "training" and name in alternative and new > 0:
+            setattr(part, alternative[name], 0.0)  # one clip or the other, as Keras
 
     # ------------------------------------------------------------------ writing
     def to_dict(self) -> dict:

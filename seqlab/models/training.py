@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from seqlab.layers.base import Layer, get_mask
+from seqlab.layers.base import get_mask
 from seqlab.models import micro_batches
 from seqlab.models.adapters import Batch, LoaderData, is_source, make_data, move_to
 from seqlab.models.callbacks import CallbackList, History
@@ -91,7 +91,7 @@ def ensure_built(model, data) -> None:
 
     if isinstance(model, Sequential) and not model.built and isinstance(data, SequenceData):
         model.build_once((None, None) + data.feature_shape())
-    unbuilt = [m for m in model.modules() if isinstance(m, Layer) and not m.built]
+    unbuilt = [m for m in model.modules() if getattr(m, "built", True) is False]
     if not unbuilt:
         return
     batch = move_to(next(iter(data.batches(2))), resolve_device(None, model))
@@ -137,12 +137,14 @@ def batch_loss(model, batch, acc: Accumulator) -> tuple[torch.Tensor, Any]:
     return total, count
 
 
-def backward(model, batch, acc: Accumulator, rows: int = 0) -> torch.Tensor:
-    """Gradients of the batch's mean loss, into each parameter's ``.grad``; returns that
-    mean (detached). This is the one place where seqlab back-propagates a training loss.
+def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> torch.Tensor:
+    """Gradients of the batch's mean loss (``model.compute_loss``), added to each
+    parameter's ``.grad``; returns that mean (detached). This is the one place where
+    seqlab back-propagates a training loss. ``acc`` collects the loss and logs.
 
     ``rows`` > 0 runs the batch as slices of ``rows`` rows (``micro_batches``), each
     slice's backward right after its forward; the gradient is the whole batch's."""
+    acc = Accumulator() if acc is None else acc
     parts = micro_batches.split(batch, rows) if rows else [batch]
     if len(parts) == 1:
         total, count = batch_loss(model, batch, acc)
@@ -351,6 +353,10 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     each row is cut back to its own length; ragged results come back as a list.
     """
     batch_size = _check_positive("predict", "batch_size", batch_size)
+    if is_source(x):
+        raise TypeError(f"predict(): x is a batch source ({type(x).__name__}), whose batches "
+                        f"only the model's compute_loss understands; pass arrays, a list "
+                        f"of sequences or a DataLoader of inputs, or call the model.")
     model.to(resolve_device(device, model))
     data = make_data(x, None, float_dtype_of(model), "predict", need_y=False)
     ensure_built(model, data)

@@ -18,7 +18,7 @@ def spy(monkeypatch):
     calls = []
     real = training.backward
 
-    def counting(model, batch, acc, rows=0):
+    def counting(model, batch, acc=None, rows=0):
         calls.append(type(batch).__name__)
         return real(model, batch, acc, rows)
     monkeypatch.setattr(training, "backward", counting)
@@ -153,3 +153,15 @@ def test_seqlab_train_reaches_the_one_backward(spy, tmp_path):
     run, _ = tasks.train(cfg, verbose=False)
     assert len(spy) >= 2 and set(spy) == {"tuple"}     # the recipe's own batches
     assert len(run.read_history()) == 2
+
+
+def test_evaluate_takes_a_source_and_predict_refuses_one():
+    rng = np.random.default_rng(3)
+    x, t = rng.normal(size=(20, 2)).astype("float32"), rng.normal(size=20).astype("float32")
+    model = OwnLoss()
+    model.compile(optimizer="sgd")
+    logs = model.evaluate(PairSource(x, t), batch_size=8, verbose=0, return_dict=True)
+    err = x @ np.array([1.0, -1.0], dtype="float32") - t
+    assert logs["loss"] == pytest.approx(float(np.mean(err ** 2)), rel=1e-5)
+    with pytest.raises(TypeError, match="predict\\(\\): x is a batch source"):
+        model.predict(PairSource(x, t))
