@@ -13,7 +13,10 @@ gradient is the full batch's (up to float rounding) and the optimizer takes one 
   ``MICRO_MIN_ROWS`` rows and ``MICRO_MIN_TOKENS`` steps in all, through a model with a
   fused LSTM, no BatchNormalization and no stateful layer (those depend on the whole
   batch), trained on its compiled per-sample loss. GRU and SimpleRNN kernels get slower
-  when sliced, so their models run in one piece;
+  when sliced, so their models run in one piece. The layers say it themselves: a layer
+  with ``micro_batch_units`` (an LSTM on torch's fused kernel: its units) runs faster in
+  slices, one with ``needs_whole_batch = True`` (BatchNormalization, a stateful RNN)
+  forbids them;
 * an int ``n``: slices of ``n`` rows whenever a batch has more (the compiled per-sample
   loss is required; BatchNormalization then sees each slice's statistics);
 * ``False`` or ``None``: whole batches.
@@ -53,16 +56,11 @@ def uses_compiled_loss(model) -> bool:
 def _auto_rows(model) -> int:
     """Rows per slice for this model (0 = never slice), decided once per compile."""
     rows = getattr(model, "_micro_rows", None)
-    if rows is None:
-        from seqlab.layers.normalization import BatchNormalization
-        from seqlab.layers.recurrent import LSTM
-        from seqlab.layers.recurrent.fused import fused_kind
+    if rows is None:  # each layer says: needs_whole_batch, micro_batch_units (an LSTM's)
         mods = list(model.modules())
-        widths = [m.units for m in mods
-                  if isinstance(m, LSTM) and fused_kind(m.cell)[0] == "lstm"]
+        widths = [w for m in mods if (w := getattr(m, "micro_batch_units", None))]
         ok = (uses_compiled_loss(model) and widths
-              and not any(isinstance(m, BatchNormalization) or getattr(m, "stateful", False)
-                          for m in mods))
+              and not any(getattr(m, "needs_whole_batch", False) for m in mods))
         rows = micro_rows_for(max(widths)) if ok else 0
         model._micro_rows = rows
     return rows

@@ -326,3 +326,10 @@ def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient():
     gru(x[:2])
     assert micro_batches.micro_batch_rows(gru, batch) == 70
     assert micro_batches.planner(gru, "auto")(batch) == 0
+    for whole in (make(layers.LSTM(16, stateful=True)),          # layers that need the batch
+                  Sequential([layers.Embedding(50, 8), layers.LSTM(16, return_sequences=True),
+                              layers.BatchNormalization(), layers.GlobalAveragePooling1D(),
+                              layers.Dense(1, activation="sigmoid")])):
+        whole.compile(optimizer="adam", loss="binary_crossentropy")
+        whole(x[:70])
+        assert micro_batches.planner(whole, "auto")(batch) == 0

@@ -95,3 +95,26 @@ def test_population_statistics_are_the_exact_statistics_of_the_final_weights():
     torch.testing.assert_close(norm.moving_mean, h.mean(0), atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(norm.moving_variance, h.var(0, unbiased=False),
                                atol=1e-3, rtol=1e-3)
+
+
+def test_learning_rate_callbacks_set_the_rate_of_each_epoch_in_fit():
+    from seqlab.models.callbacks import LearningRateScheduler, ReduceLROnPlateau, cosine_decay
+    x, y = _data(32)
+    rates = []
+
+    class Rate(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            rates.append(self.model.optimizer.param_groups[0]["lr"])
+
+    model = _model()
+    model.compile(optimizer=seqlab.optimizers.SGD(learning_rate=0.1), loss="mse")
+    val = iter([1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.4])     # no improvement at epochs 3-6
+    model.fit(x, y, epochs=7, verbose=0, seed=0,
+              callbacks=[EpochMetrics(lambda m: {"loss": next(val)}),
+                         ReduceLROnPlateau(factor=0.5, patience=2, min_lr=0.03), Rate()])
+    assert rates == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.03])
+    rates.clear()
+    model.fit(x, y, epochs=4, verbose=0, seed=0,
+              callbacks=[LearningRateScheduler(cosine_decay(0.1, 4)), Rate()])
+    assert rates == pytest.approx([0.1, 0.1 * 0.5 * (1 + 2 ** -0.5), 0.05,
+                                   0.1 * 0.5 * (1 - 2 ** -0.5)])
