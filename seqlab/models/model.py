@@ -40,6 +40,7 @@ from seqlab import losses as losses_mod
 from seqlab import metrics as metrics_mod
 from seqlab import optimizers as optimizers_mod
 from seqlab.layers.base import Layer, attach_mask, get_mask
+from seqlab.models.compiled import compiled_loss
 
 
 def accepts_mask(module: nn.Module) -> bool:
@@ -223,7 +224,6 @@ class Model(Layer):
         >>> m.compute_loss((torch.tensor([1.0, 2.0]),))[0].item()
         1.25
         """
-        from seqlab.models.compiled import compiled_loss
         return compiled_loss(self, batch)
 
     def forward(self, *args, **kwargs):
