@@ -1,15 +1,15 @@
-"""Task figure: Turkish UPOS tagging, 80/10/10 split by sentence.
+"""Done-when figure: Turkish UPOS tagging, 80/10/10 split by sentence.
 
 Target: test token accuracy >= 94% and >= 4 points above the most-frequent-tag baseline
 (each word's most frequent training tag, unseen words the most frequent tag overall),
-computed here on the same split. Anchor: MFT 89.4%; a plain-PyTorch word +
+computed here on the same split. Anchor (issue 5): MFT 89.4%; a plain-PyTorch word +
 character BiLSTM tagger 94.9% in ~7 CPU-minutes.
 
 The model is seqlab.tasks.tag's (examples/turkish_upos.toml: word embeddings + a
 character BiLSTM per word -> BiLSTM -> Dense), trained through the recipe's own functions
-(prepare, build_model, train_batches, loss, evaluate) with the epoch loop of
-seqlab.runs.train_epochs (Adam, global_clipnorm) plus a wall-clock budget; the epoch with the
-best validation token accuracy is the one tested. The full mode changes four settings of
+(prepare, build_model, train_batches, evaluate) by Model.fit as `seqlab train` does
+(Adam, global_clipnorm, lr_schedule) plus a wall-clock budget; the epoch with the best
+validation token accuracy is the one tested. The full mode changes four settings of
 the example (FULL below: a 64-unit character BiLSTM, dropout 0.5, 12 epochs, cosine
 learning rate). Results are printed and appended to bench/out/tasks.md.
 
@@ -29,14 +29,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from seqlab import tasks  # noqa: E402
 from seqlab.config import Config  # noqa: E402
-from seqlab import runs  # noqa: E402
-from seqlab.runs import make_optimizer, seed_everything  # noqa: E402
+from seqlab.models.callbacks import Callback, EpochMetrics  # noqa: E402
+from seqlab.models.checkpoints import KeepBest  # noqa: E402
+from seqlab.runs import seed_everything  # noqa: E402
 from seqlab.tasks import tag  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tasks.md"
@@ -56,41 +57,38 @@ def most_frequent_tag(data) -> float:
     return float(np.mean([g == b for g, b in zip(gold, base)]))
 
 
+class _Budget(Callback):
+    """Logs each epoch and stops training after the epoch that exceeds the budget."""
+
+    def __init__(self, cfg: Config, minutes: float, log):
+        super().__init__()
+        self.cfg, self.minutes, self.log, self.t0 = cfg, minutes, log, time.time()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self.epochs = epoch + 1
+        self.log(f"  seed {self.cfg.training.seed} epoch {self.epochs}: loss "
+                 f"{logs['loss']:.4f} val {100 * logs['val_token_accuracy']:.2f}%  "
+                 f"{(time.time() - self.t0) / 60:.1f} min")
+        if time.time() - self.t0 > 60 * self.minutes:
+            self.model.stop_training = True
+
+
 def train_one(cfg: Config, minutes: float, log) -> dict:
     """Train under a wall-clock budget; test the best-validation epoch."""
     torch.set_num_threads(max(1, cfg.training.threads))
     seed_everything(cfg.training.seed)
     data = tag.prepare(cfg)
     model = tag.build_model(cfg, data.vocab)
-    optimizer = make_optimizer(cfg, model.parameters())
-    best, best_state, best_epoch, epochs = -1.0, None, 0, 0
+    tasks.compile_for(model, cfg)
+    keep = KeepBest("val_token_accuracy", mode="max")
+    budget = _Budget(cfg, minutes, log)
     t0 = time.time()
-    for epoch in range(cfg.training.epochs):
-        if hasattr(runs, "learning_rate"):  # [training] lr_schedule, as runs.train_epochs
-            for group in optimizer.param_groups:
-                group["lr"] = runs.learning_rate(cfg, epoch)
-        model.train()
-        rng = np.random.default_rng([cfg.training.seed, epoch])
-        for batch in tag.train_batches(data, cfg, rng):
-            optimizer.zero_grad(set_to_none=True)
-            loss, _ = tag.loss(model, batch, cfg)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.training.global_clipnorm)
-            optimizer.step()
-        model.eval()
-        with torch.no_grad():
-            val = tag.evaluate(model, data, cfg, "val")["token_accuracy"]
-        epochs = epoch + 1
-        log(f"  seed {cfg.training.seed} epoch {epochs}: loss {float(loss.detach()):.4f} "
-            f"val {100 * val:.2f}%  {(time.time() - t0) / 60:.1f} min")
-        if val > best:
-            best, best_epoch = val, epochs
-            best_state = copy.deepcopy(model.state_dict())
-        if time.time() - t0 > 60 * minutes:
-            break
+    model.fit(tasks.TaskBatches(tag, data, cfg), epochs=cfg.training.epochs, verbose=0,
+              device=None, callbacks=[EpochMetrics(lambda m: tag.evaluate(m, data, cfg, "val")),
+                                      *tasks.schedule_callbacks(cfg), keep, budget])
+    best, best_epoch, epochs = keep.best[0], keep.best[1], budget.epochs
     train_min = (time.time() - t0) / 60
-    model.load_state_dict(best_state)
-    model.eval()
     with torch.no_grad():
         test = tag.evaluate(model, data, cfg, "test")
     return {"acc": 100 * test["token_accuracy"], "oov_acc": 100 * test["oov_accuracy"],
@@ -169,7 +167,7 @@ def main() -> None:
           f"most-frequent-tag {mft:.2f}%; difference {acc - mft:+.2f} points")
     print(f"target: >= {TARGET}% and >= {MARGIN} points above MFT -> {'PASS' if ok else 'FAIL'}"
           f"{'' if ok else f' (short by {max(TARGET - acc, MARGIN - (acc - mft)):.2f} points)'}")
-    print("anchor: MFT 89.4%, plain-PyTorch word+char BiLSTM 94.9% in ~7 CPU-min")
+    print("anchor (issue 5): MFT 89.4%, plain-PyTorch word+char BiLSTM 94.9% in ~7 CPU-min")
     if not args.no_append:
         OUT.parent.mkdir(parents=True, exist_ok=True)
         with open(OUT, "a", encoding="utf-8") as f:

@@ -120,9 +120,9 @@ class TrainingConfig:
                                    # "plateau": x0.5 after lr_patience epochs without a lower loss
     lr_patience: int = 50          # "plateau": epochs without improvement of the training loss
     min_learning_rate: float = 1e-4  # "plateau": the rate never goes below this
-    clipnorm: float = 0.0          # clip each parameter's gradient to this L2 norm separately, as Keras's clipnorm (0 = off)
-    global_clipnorm: float = 1.0   # clip the L2 norm of all gradients together, as Keras's global_clipnorm (0 = off);
-                                   # both set: each parameter's clip first, then the global one
+    clipnorm: float = 0.0          # clip each parameter's gradient L2 norm separately, as Keras (0 = off)
+    global_clipnorm: float = 1.0   # clip the norm of all gradients together (0 = off);
+                                   # setting clipnorm alone (> 0) turns this one off
     weight_decay: float = 0.0      # L2 penalty (decoupled for adam -> AdamW)
     class_weights: str = "none"    # classify: "none" or "balanced" (inverse class frequency)
     keep_best: bool = False        # test the best validation epoch (lowest training loss if no val split)
@@ -160,6 +160,9 @@ class Config:
                 raise ConfigError(f"{source}: [{section}] must be a table (a [{section}] "
                                   f"header followed by key = value lines), got {values!r}.")
             sections[section] = _fill(klass, values, source, section)
+        t_raw = raw.get("training", {})
+        if "global_clipnorm" not in t_raw and sections["training"].clipnorm > 0:
+            sections["training"].global_clipnorm = 0.0  # clipnorm alone: per parameter
         top = {k: raw[k] for k in _TOP_LEVEL if k in raw}
         for key, value in top.items():
             if not isinstance(value, str):
@@ -229,6 +232,11 @@ class Config:
         if self.model.word_dropout < 0:
             raise ConfigError(f"{source}: [model] word_dropout must be >= 0 (0 = off), got "
                               f"{self.model.word_dropout}.")
+        t = self.training
+        if t.clipnorm < 0 or t.global_clipnorm < 0 or (t.clipnorm and t.global_clipnorm):
+            raise ConfigError(f"{source}: [training] clipnorm = {t.clipnorm} (each parameter) "
+                              f"and global_clipnorm = {t.global_clipnorm} (all together): set "
+                              f"one of them > 0 and the other to 0.")
         if self.training.learning_rate <= 0:
             raise ConfigError(f"{source}: [training] learning_rate must be > 0, "
                               f"got {self.training.learning_rate}.")
@@ -252,6 +260,9 @@ class Config:
         else:
             new = type(old)(value)
         setattr(part, name, new)
+        alternative = {"clipnorm": "global_clipnorm", "global_clipnorm": "clipnorm"}
+        if section == "training" and name in alternative and new > 0:
+            setattr(part, alternative[name], 0.0)  # one clip or the other, as Keras
 
     # ------------------------------------------------------------------ writing
     def to_dict(self) -> dict:

@@ -245,6 +245,7 @@ def load_model(path: PathLike, compile: bool = True):
         c = meta["compile"]
         model.compile(optimizer=optimizers.from_config(c["optimizer"]), loss=c["loss"],
                       metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),
+                      global_clipnorm=c.get("global_clipnorm"),
                       clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False))
         if meta.get("optimizer_state"):
             try:

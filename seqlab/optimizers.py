@@ -154,6 +154,36 @@ def from_config(config: dict) -> OptimizerSpec:
     return OPTIMIZERS[name](**kwargs)
 
 
+def for_training(training) -> TorchOptimizer:
+    """The optimizer a ``[training]`` section names (``seqlab.config.TrainingConfig``), with
+    torch's own defaults as ``seqlab train`` always used: Adam (AdamW with weight decay,
+    decoupled), SGD, RMSprop or Adagrad at ``learning_rate`` with ``weight_decay``.
+
+    >>> from seqlab.config import TrainingConfig
+    >>> spec = for_training(TrainingConfig(optimizer="adam", weight_decay=0.01))
+    >>> spec.name, spec.config
+    ('AdamW', {'lr': 0.001, 'weight_decay': 0.01})
+    """
+    t = training
+    if t.optimizer == "adam":
+        if t.weight_decay:
+            return TorchOptimizer(torch.optim.AdamW, lr=t.learning_rate,
+                                  weight_decay=t.weight_decay)
+        return TorchOptimizer(torch.optim.Adam, lr=t.learning_rate)
+    classes = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop,
+               "adagrad": torch.optim.Adagrad}
+    if t.optimizer not in classes:
+        raise ValueError(f"[training] optimizer = {t.optimizer!r}: choose one of "
+                         f"'adam', {', '.join(repr(k) for k in classes)}.")
+    return TorchOptimizer(classes[t.optimizer], lr=t.learning_rate,
+                          weight_decay=t.weight_decay)
+
+
+def make_optimizer(cfg, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """The torch optimizer of ``cfg``'s [training] section on the trainable ``params``."""
+    return for_training(cfg.training).create([p for p in params if p.requires_grad])
+
+
 def get_config(optimizer: Any) -> dict:
     """JSON-friendly description of what compile() received (a torch instance: its
     class and defaults, so a loaded model gets a fresh optimizer of the same kind)."""

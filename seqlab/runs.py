@@ -1,4 +1,5 @@
-"""A run folder, and the epoch loop that keeps it resumable.
+"""A run folder: the files of one `seqlab train` run (the training itself is
+``Model.fit``; ``seqlab.models.checkpoints.RunCheckpoint`` writes the checkpoint below).
 
     runs/NAME/             (NAME-2, NAME-3... when NAME is taken: nothing is replaced)
       .seqlab-run          written first: marks a folder seqlab made (--overwrite needs it)
@@ -24,12 +25,11 @@ import csv
 import datetime
 import io
 import json
-import math
 import random
 import shutil
 import stat
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import torch
@@ -41,7 +41,6 @@ from torch import nn
 from seqlab.config import Config, run_name_message, run_name_problem
 from seqlab.errors import RunError
 from seqlab.io import atomic_write_bytes
-from seqlab.layers.normalization import update_batch_statistics
 
 FORMAT = 1  # run-folder format version, checked on load
 
@@ -406,133 +405,3 @@ def _py_state_to_json(state):
 def _py_state_from_json(obj):
     version, internal, gauss = obj
     return (version, tuple(internal), gauss)
-
-
-# ---------------------------------------------------------------------- the epoch loop
-def make_optimizer(cfg: Config, params: Iterable) -> torch.optim.Optimizer:
-    """The optimizer named in [training], with its learning rate and weight decay."""
-    t = cfg.training
-    params = [p for p in params if p.requires_grad]
-    if t.optimizer == "adam":
-        if t.weight_decay:
-            return torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=t.weight_decay)
-        return torch.optim.Adam(params, lr=t.learning_rate)
-    cls = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop,
-           "adagrad": torch.optim.Adagrad}[t.optimizer]
-    return cls(params, lr=t.learning_rate, weight_decay=t.weight_decay)
-
-
-def learning_rate(cfg: Config, epoch: int, history: Sequence[dict] = ()) -> float:
-    """The rate of ``epoch`` (0-based): constant; cosine from the rate down to 0; or
-    "plateau" (Keras's ReduceLROnPlateau on the training loss, as Wang et al.'s FCN is
-    trained): halved after ``lr_patience`` epochs without a lower loss, never below
-    ``min_learning_rate``. It is a function of the epoch and the saved history, so a
-    resumed run follows the same rates."""
-    t = cfg.training
-    if t.lr_schedule == "cosine":
-        return t.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / t.epochs))
-    if t.lr_schedule == "plateau":
-        lr, best, waited = t.learning_rate, math.inf, 0
-        for row in history[:epoch]:
-            if row["loss"] < best:
-                best, waited = row["loss"], 0
-            else:
-                waited += 1
-                if waited >= t.lr_patience:
-                    lr, waited = max(lr * 0.5, min(t.min_learning_rate, t.learning_rate)), 0
-        return lr
-    return t.learning_rate
-
-
-def to_device(batch, device: torch.device):
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device)
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    return batch
-
-
-EpochCallback = Callable[[int, dict], None]
-
-
-def train_epochs(run: Run, model: nn.Module, task, data, resume: bool = False,
-                 callbacks: Iterable[EpochCallback] = (), verbose: bool = True) -> list[dict]:
-    """Train ``model`` for [training] epochs, checkpointing ``run`` after each one.
-
-    ``task`` supplies ``train_batches(data, cfg, rng)`` (an iterable of batches; ``rng``
-    is a NumPy generator seeded by (seed, epoch) so shuffling needs no saved state),
-    ``loss(model, batch, cfg)`` and ``evaluate(model, data, cfg, split)`` (a dict of
-    validation metrics, prefixed ``val_`` in the history). A ``KeyboardInterrupt``
-    (Ctrl-C, or a callback raising it) propagates *after* the last completed epoch
-    was saved; ``resume=True`` continues from it with the same RNG states, so the
-    final metrics equal those of an uninterrupted run. With [training] keep_best the
-    weights of the epoch with the best validation ``task.MONITOR`` (metric, "max"/"min")
-    are restored at the end (Keras's ``restore_best_weights``); without a validation
-    split, the weights of the epoch with the lowest training loss. Then, with [training]
-    population_stats, every BatchNormalization gets the exact mean and variance of its
-    inputs over the training data (``update_batch_statistics``).
-    """
-    cfg = run.config
-    device = next(model.parameters()).device
-    optimizer = make_optimizer(cfg, model.parameters())
-    start, history, best = run.load_checkpoint(model, optimizer) if resume else (0, [], None)
-    key, mode = getattr(task, "MONITOR", (None, "max"))
-    for epoch in range(start, cfg.training.epochs):
-        for group in optimizer.param_groups:  # a function of the epoch: nothing to save
-            group["lr"] = learning_rate(cfg, epoch, history)
-        model.train()
-        rng = np.random.default_rng([cfg.training.seed, epoch])
-        total, count = 0.0, 0
-        batches = task.train_batches(data, cfg, rng)
-        if verbose:
-            from tqdm import tqdm
-            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.training.epochs}",
-                           leave=False, unit="batch")
-        for batch in batches:
-            batch = to_device(batch, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss, weight = task.loss(model, batch, cfg)
-            loss.backward()
-            if cfg.training.clipnorm > 0:          # each parameter's gradient on its own
-                for p in model.parameters():
-                    nn.utils.clip_grad_norm_([p], cfg.training.clipnorm)
-            if cfg.training.global_clipnorm > 0:   # all gradients together
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.training.global_clipnorm)
-            optimizer.step()
-            total += float(loss.detach()) * weight
-            count += weight
-        model.eval()
-        with torch.no_grad():
-            val = task.evaluate(model, data, cfg, "val")
-        row = {"epoch": epoch + 1, "loss": total / max(count, 1)}
-        row.update({f"val_{k}": v for k, v in val.items() if isinstance(v, (int, float))})
-        history.append(row)
-        if cfg.training.keep_best:
-            # the validation metric; without a validation split, the lowest training loss
-            # (Keras's ModelCheckpoint(monitor="loss"), as Fawaz et al. select their FCNs)
-            score = (val[key] if mode == "max" else -val[key]) if key in val else -row["loss"]
-            if best is None or score > best[0]:
-                best = (score, epoch + 1,
-                        {k: v.detach().clone() for k, v in model.state_dict().items()})
-        run.save_checkpoint(model, optimizer, epoch, history, best)
-        run.write_history(history)
-        if verbose:
-            print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                            for k, v in row.items()), flush=True)
-        for callback in callbacks:
-            callback(epoch, row)
-    if best is not None:
-        model.load_state_dict(best[2])
-    if cfg.training.population_stats:
-        # BatchNormalization's moving averages lag behind the weights; a pass over the
-        # training data gives the exact statistics of the final weights
-        rng = np.random.default_rng([cfg.training.seed, cfg.training.epochs])
-
-        def one_pass():
-            for batch in task.train_batches(data, cfg, rng):
-                yield task.loss(model, to_device(batch, device), cfg)
-        update_batch_statistics(model, one_pass)
-    model.eval()
-    return history

@@ -121,6 +121,7 @@ class BatchNormalization(Layer):
     """
 
     supports_masking = True
+    needs_whole_batch = True  # its statistics are the batch's: fit never slices it
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: str = "zeros",

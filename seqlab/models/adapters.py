@@ -12,13 +12,18 @@
 Every source yields ``Batch(x, y, mask, index)`` on the CPU; ``index`` gives each row's
 position in the input (used by ``predict`` to restore the order after bucketing).
 
+* any object with ``batches`` and ``num_batches`` (a ``BatchSource``): used as it is, and
+  its batches, whatever their type, go to the model's ``compute_loss``. A task or a model
+  family passes its own batches this way.
+
 Shapes: N samples, B batch, T time, D features.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -48,6 +53,69 @@ class Batch:
     def to(self, device: torch.device) -> "Batch":
         move = (lambda t: None if t is None else t.to(device, non_blocking=True))
         return Batch(move(self.x), move(self.y), move(self.mask), self.index)
+
+
+@runtime_checkable
+class BatchSource(Protocol):
+    """What ``fit(x=source)`` (with ``y=None``) and ``validation_data=source`` accept: the
+    protocol of the built-in sources, open to a task or model family with its own batches.
+
+    ``batches(batch_size, shuffle, seed, epoch)`` yields the batches of one epoch, on the
+    CPU; ``fit`` moves each to the model's device (``move_to``: tensors inside tuples,
+    lists, dicts, dataclasses, or the batch's own ``to(device)``) and hands it to
+    ``model.compute_loss``. The batch order must be a function of ``(seed, epoch)`` for a
+    reproducible (and exactly resumable) run: ``fit`` passes its ``seed`` (or one drawn
+    from torch's generator when none is given), unless the source sets ``seeded = True``
+    (it keeps a seed of its own, e.g. a configuration's). ``num_batches(batch_size)`` is
+    the number of batches per epoch, or None if unknown (the progress bar then counts
+    up). Optional: ``split(fraction) -> (train, val)`` for ``validation_split``.
+
+    >>> class Pairs:
+    ...     def __init__(self, xs): self.xs = xs
+    ...     def num_batches(self, batch_size): return -(-len(self.xs) // batch_size)
+    ...     def batches(self, batch_size, shuffle=False, seed=0, epoch=0):
+    ...         order = np.random.default_rng([seed, epoch]).permutation(len(self.xs))
+    ...         for i in range(0, len(order), batch_size):
+    ...             yield (self.xs[order[i:i + batch_size]],)
+    >>> isinstance(Pairs(torch.zeros(5, 2)), BatchSource)
+    True
+    """
+
+    def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0,
+                epoch: int = 0) -> Iterator[Any]: ...
+
+    def num_batches(self, batch_size: int) -> Optional[int]: ...
+
+
+def move_to(batch: Any, device: torch.device) -> Any:
+    """``batch`` on ``device``: a tensor, or the tensors inside tuples (named too), lists,
+    dicts and dataclasses, or whatever the batch's own ``to(device)`` does; anything else
+    (numbers, strings, numpy index arrays) unchanged.
+
+    >>> move_to({"ids": (torch.ones(2),), "n": 3}, torch.device("cpu"))["n"]
+    3
+    """
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Batch) or (hasattr(batch, "to") and callable(batch.to)
+                                    and not isinstance(batch, np.ndarray)):
+        return batch.to(device)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a namedtuple
+        return type(batch)(*(move_to(b, device) for b in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
+        return dataclasses.replace(batch, **{f.name: move_to(getattr(batch, f.name), device)
+                                             for f in dataclasses.fields(batch) if f.init})
+    return batch
+
+
+def is_source(x: Any) -> bool:
+    """A ``BatchSource`` of the user's (not a DataLoader, array or list)."""
+    return (not isinstance(x, (DataLoader, torch.Tensor, np.ndarray, list, tuple))
+            and isinstance(x, BatchSource))
 
 
 def to_tensor(a: Any, what: str, float_dtype: torch.dtype) -> torch.Tensor:
@@ -205,6 +273,11 @@ class LoaderData:
 
 def make_data(x: Any, y: Any, float_dtype: torch.dtype, caller: str, need_y: bool):
     """The right data source for what the user passed to ``caller`` (fit/evaluate/predict)."""
+    if is_source(x):
+        if y is not None:
+            raise ValueError(f"{caller}(): y must be None when x is a batch source "
+                             f"({type(x).__name__} yields the targets).")
+        return x
     if isinstance(x, DataLoader):
         if y is not None:
             raise ValueError(f"{caller}(): y must be None when x is a DataLoader (it "
@@ -231,5 +304,5 @@ def make_data(x: Any, y: Any, float_dtype: torch.dtype, caller: str, need_y: boo
     return data
 
 
-__all__ = ["Batch", "ArrayData", "SequenceData", "LoaderData", "make_data", "to_tensor",
+__all__ = ["Batch", "BatchSource", "move_to", "is_source", "ArrayData", "SequenceData", "LoaderData", "make_data", "to_tensor",
            "is_variable_length"]

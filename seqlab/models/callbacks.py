@@ -1,4 +1,8 @@
-"""Callbacks: hooks into ``fit`` (History, EarlyStopping, ModelCheckpoint), as in Keras.
+"""Callbacks: hooks into ``fit``, as in Keras: History, EarlyStopping, ModelCheckpoint,
+the learning-rate schedules (LearningRateScheduler, ReduceLROnPlateau), EpochMetrics
+(metrics of a function of the model, e.g. a task's validation scores, into the logs) and
+PopulationStatistics (BatchNormalization's exact statistics at the end). Resuming a run
+folder and keeping its best epoch: ``seqlab.models.checkpoints``.
 
 Subclass ``Callback`` and override the hooks you need; ``self.model`` is the model being
 trained. ``logs`` is a dict of floats: ``{"loss": ..., "accuracy": ..., "val_loss": ...}``
@@ -11,7 +15,7 @@ at the end of an epoch, ``{"loss": ...}`` (the running mean) at the end of a bat
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 
 class Callback:
@@ -48,9 +52,8 @@ class History(Callback):
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
 
-    def on_train_begin(self, logs=None) -> None:
-        self.epoch = []
-        self.history = {}
+    # fit makes a fresh History each time; a callback that resumes a run
+    # (RunCheckpoint) puts the earlier epochs back in it in on_train_begin.
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         self.epoch.append(epoch)
@@ -195,6 +198,145 @@ class ModelCheckpoint(_Monitor):
             print(f"Epoch {epoch + 1}: saved model to {path}")
 
 
+# ---------------------------------------------------------------------- learning rates
+def set_learning_rate(optimizer, rate: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = rate
+
+
+def initial_learning_rate(optimizer) -> float:
+    """The rate the optimizer started with (kept in its param groups as torch's
+    schedulers keep it, so a restored optimizer state remembers it)."""
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])
+    return optimizer.param_groups[0]["initial_lr"]
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of every epoch to ``schedule(epoch, lr)``
+    (epochs counted from 0, ``lr`` the current rate), as Keras's callback.
+
+    >>> cb = LearningRateScheduler(cosine_decay(0.01, epochs=10))
+    >>> round(cb.schedule(5, None), 6)
+    0.005
+    """
+
+    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        optimizer = self.model.optimizer
+        rate = float(self.schedule(epoch, optimizer.param_groups[0]["lr"]))
+        set_learning_rate(optimizer, rate)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {rate:.4g}.")
+
+
+def cosine_decay(initial_learning_rate: float, epochs: int) -> Callable[[int, float], float]:
+    """A schedule for ``LearningRateScheduler``: half a cosine from the rate down to 0
+    over ``epochs`` epochs (Loshchilov & Hutter's SGDR without restarts)."""
+    return lambda epoch, lr=None: (initial_learning_rate * 0.5
+                                   * (1 + math.cos(math.pi * epoch / epochs)))
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs in which
+    ``monitor`` did not improve (by more than ``min_delta``), never below ``min_lr``.
+
+    Keras's rule, computed at the start of each epoch from the monitored values of the
+    epochs before it (``model.history``): the rate is a function of the epoch and the
+    history, so a resumed run (``RunCheckpoint``) follows the same rates.
+
+    Args:
+        initial_learning_rate: the rate before any reduction; None: the optimizer's rate
+            when training started.
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 min_lr: float = 0.0, initial_learning_rate: Optional[float] = None):
+        super().__init__(monitor, mode, min_delta, "ReduceLROnPlateau")
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}.")
+        if not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"ReduceLROnPlateau: patience must be an int >= 1, got "
+                             f"{patience!r}.")
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.min_lr, self.initial = min_lr, initial_learning_rate
+
+    def rate(self, values) -> float:
+        """The rate after the epochs whose monitored values are ``values``."""
+        rate, best, wait = self.base, (math.inf if self.mode == "min" else -math.inf), 0
+        for value in values:
+            if self._beats(value, best):
+                best, wait = value, 0
+                continue
+            wait += 1
+            if wait >= self.patience:
+                rate, wait = max(rate * self.factor, self.min_lr), 0
+        return rate
+
+    def on_train_begin(self, logs=None) -> None:
+        started = initial_learning_rate(self.model.optimizer)
+        self.base = started if self.initial is None else float(self.initial)
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        history = self.model.history
+        values = [v for e, v in zip(history.epoch, history.history.get(self.monitor, []))
+                  if e < epoch]
+        rate = self.rate(values)
+        if self.verbose and rate != self.model.optimizer.param_groups[0]["lr"]:
+            print(f"Epoch {epoch + 1}: ReduceLROnPlateau sets the learning rate to {rate:.4g}.")
+        set_learning_rate(self.model.optimizer, rate)
+
+
+# ---------------------------------------------------------------------- more logs
+class EpochMetrics(Callback):
+    """Adds ``prefix + name`` for every number of ``evaluate(model)`` (a dict) to each
+    epoch's logs, the model in eval mode and without gradients: e.g. a task's
+    validation scores (exact match, MASE, perplexity) that no batch loss gives.
+    Put it before the callbacks that read those logs."""
+
+    def __init__(self, evaluate: Callable, prefix: str = "val_"):
+        super().__init__()
+        self.evaluate, self.prefix = evaluate, prefix
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        import torch
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            scores = self.evaluate(self.model)
+        self.model.train(was_training)
+        if logs is not None:
+            logs.update({self.prefix + k: v for k, v in scores.items()
+                         if isinstance(v, (int, float)) and not isinstance(v, bool)})
+
+
+class PopulationStatistics(Callback):
+    """At the end of training, every BatchNormalization gets the exact mean and variance
+    of its inputs over one pass of ``source`` (the training data) with the final weights
+    (``seqlab.layers.normalization.update_batch_statistics``): its moving averages lag
+    behind the weights. ``source`` is what fit accepts (a ``BatchSource``); the pass
+    takes the batches of epoch ``epoch`` (default: the one after the last)."""
+
+    def __init__(self, source, batch_size: int = 32, seed: int = 0,
+                 epoch: Optional[int] = None):
+        super().__init__()
+        self.source, self.batch_size, self.seed, self.epoch = source, batch_size, seed, epoch
+
+    def on_train_end(self, logs=None) -> None:
+        from seqlab.layers.normalization import update_batch_statistics
+        from seqlab.models.adapters import move_to
+        model = self.model
+        device = next(model.parameters()).device
+        epoch = self.params.get("epochs", 0) if self.epoch is None else self.epoch
+        batches = self.source.batches(self.batch_size, True, self.seed, epoch)
+        update_batch_statistics(
+            model, lambda: (model.compute_loss(move_to(b, device)) for b in batches))
+
+
 class CallbackList:
     """Calls a hook on every callback, in order."""
 
@@ -214,4 +356,6 @@ class CallbackList:
             getattr(cb, hook)(*args)
 
 
-__all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "CallbackList"]
+__all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "CallbackList",
+           "LearningRateScheduler", "cosine_decay", "ReduceLROnPlateau", "EpochMetrics",
+           "PopulationStatistics", "set_learning_rate"]

@@ -40,6 +40,7 @@ from seqlab import losses as losses_mod
 from seqlab import metrics as metrics_mod
 from seqlab import optimizers as optimizers_mod
 from seqlab.layers.base import Layer, attach_mask, get_mask
+from seqlab.models.compiled import compiled_loss
 
 
 def accepts_mask(module: nn.Module) -> bool:
@@ -83,7 +84,8 @@ class Model(Layer):
         self.loss = None
         self.compiled_metrics: list[metrics_mod.Metric] = []
         self._compile_config: Optional[dict] = None
-        self.clipnorm = self.clipvalue = None
+        self.clipnorm = self.clipvalue = self.global_clipnorm = None
+        self._compiled = False
         self.from_logits = False
         self.stop_training = False
         self.history = None
@@ -109,7 +111,8 @@ class Model(Layer):
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
                 metrics: Optional[Sequence[Any]] = None, clipnorm: Optional[float] = None,
-                clipvalue: Optional[float] = None, from_logits: bool = False) -> None:
+                clipvalue: Optional[float] = None, from_logits: bool = False,
+                global_clipnorm: Optional[float] = None) -> None:
         """Choose the optimizer, loss and metrics used by ``fit`` and ``evaluate``.
 
         Args:
@@ -120,37 +123,51 @@ class Model(Layer):
                 "sparse_categorical_crossentropy", or a callable ``loss(y_pred, y_true)``.
                 When the model ends in a sigmoid/softmax ``Dense`` or ``Activation``, the
                 cross-entropies are computed from its logits (numerically stable).
+                None for a model that says its own loss (overrides ``compute_loss``).
             metrics: e.g. ``["accuracy"]`` (resolved to binary/categorical/sparse from the
                 loss and the shapes), "mae", "mse", or callables.
             clipnorm: clip each parameter's gradient to this L2 norm (Keras semantics).
+            global_clipnorm: clip the gradients so that their norm taken all together
+                (one vector of every parameter's gradient) is at most this.
             clipvalue: clip each gradient element to [-clipvalue, clipvalue].
             from_logits: the model's outputs are raw scores (no final sigmoid/softmax).
         """
-        if loss is None:
-            raise ValueError("compile(): loss is required, e.g. loss='binary_crossentropy'.")
-        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+        own_loss = type(self).compute_loss is not Model.compute_loss
+        if loss is None and not own_loss:
+            raise ValueError("compile(): loss is required, e.g. loss='binary_crossentropy' "
+                             "(only a model that overrides compute_loss may leave it out).")
+        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                           ("global_clipnorm", global_clipnorm)):
             if value is not None and (isinstance(value, bool)
                                       or not (isinstance(value, (int, float)) and value > 0)):
                 raise ValueError(f"compile(): {arg} must be a positive number, got {value!r}.")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(f"compile(): clipnorm={clipnorm} (each parameter) and "
+                             f"global_clipnorm={global_clipnorm} (all together) were both "
+                             f"given; choose one, as Keras requires.")
         self._optimizer_spec = optimizers_mod.get(optimizer)
         self.optimizer = (self._optimizer_spec
                           if isinstance(self._optimizer_spec, torch.optim.Optimizer) else None)
-        self.loss = losses_mod.get(loss)
+        self.loss = None if loss is None else losses_mod.get(loss)
+        self._compiled = True
         self._micro_rows = None  # fit() decides again whether batches may be sliced
         metrics = [metrics] if isinstance(metrics, str) or callable(metrics) else (metrics or [])
         self.compiled_metrics = [metrics_mod.resolve(m, loss) for m in metrics]
         self.clipnorm, self.clipvalue, self.from_logits = clipnorm, clipvalue, bool(from_logits)
-        savable = (losses_mod.name_of(loss) is not None
+        self.global_clipnorm = global_clipnorm
+        savable = ((loss is None or losses_mod.name_of(loss) is not None)
                    and all(isinstance(m, str) for m in metrics))
         self._compile_config = {
             "optimizer": optimizers_mod.get_config(self._optimizer_spec),
-            "loss": losses_mod.name_of(loss), "metrics": list(metrics) if savable else [],
-            "clipnorm": clipnorm, "clipvalue": clipvalue, "from_logits": self.from_logits,
+            "loss": None if loss is None else losses_mod.name_of(loss),
+            "metrics": list(metrics) if savable else [],
+            "clipnorm": clipnorm, "global_clipnorm": global_clipnorm, "clipvalue": clipvalue,
+            "from_logits": self.from_logits,
         } if savable else None
 
     @property
     def compiled(self) -> bool:
-        return self.loss is not None
+        return self._compiled
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """The torch optimizer, created from the compile() spec on first use."""
@@ -171,6 +188,44 @@ class Model(Layer):
         plain output, taken as logits only when compiled with ``from_logits=True``."""
         return call_with_mask(self, x, mask), bool(self.from_logits and undo is not None)
 
+    def compute_loss(self, batch: Any) -> tuple[torch.Tensor, Any, dict]:
+        """The loss of one training batch: ``(total, count, logs)``. ``fit`` calls it for
+        every batch (and ``evaluate``/validation under ``torch.inference_mode``); override
+        it to say how your model is trained (teacher forcing, class weights, a KL term,
+        masked-LM masking...), and ``fit`` stays the same loop.
+
+        Args:
+            batch: one batch as the data source yields it, already on the model's device
+                (``seqlab.models.adapters.move_to``). For arrays, sequence lists and
+                DataLoaders that is a ``Batch(x, y, mask, index)``; a source of your own
+                (``seqlab.models.adapters.BatchSource``) delivers its own batch type.
+
+        Returns:
+            total: the SUM of the batch's loss terms, a scalar tensor with gradient.
+            count: how many terms (a tensor or a number): ``total / count`` is the
+                batch's mean loss, which ``fit`` back-propagates and averages over the
+                epoch as ``logs["loss"]`` (sum of totals / sum of counts). For a loss that
+                is a mean over B rows, return ``(mean * B, B)``.
+            logs: ``{name: (sum, count)}`` of other quantities averaged the same way and
+                reported each epoch (a VAE's ``kl``, metrics); computed without gradient.
+
+        The default is the compiled loss and metrics (``seqlab.models.compiled``), whose
+        per-sample terms also let ``fit`` run big LSTM batches as micro-batches.
+
+        >>> class Halved(Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.w = torch.nn.Parameter(torch.ones(1))
+        ...     def compute_loss(self, batch):
+        ...         x, = batch                       # a source of (x,) tuples
+        ...         per = (self.w * x - x / 2) ** 2  # (B,)
+        ...         return per.sum(), len(x), {}
+        >>> m = Halved(); m.compile(optimizer="sgd")  # no loss: compute_loss says it
+        >>> m.compute_loss((torch.tensor([1.0, 2.0]),))[0].item()
+        1.25
+        """
+        return compiled_loss(self, batch)
+
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
             f"{type(self).__name__}: define forward(self, x) in your Model subclass, or "
@@ -186,13 +241,14 @@ class Model(Layer):
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
             callbacks=None, validation_split: float = 0.0, validation_data=None,
             shuffle: bool = True, seed: Optional[int] = None, device: Any = "auto",
-            initial_epoch: int = 0):
+            initial_epoch: int = 0, micro_batch: Any = "auto"):
         """Train; returns a ``History``. See ``seqlab.models.training.fit``."""
         from seqlab.models import training
         return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                             callbacks=callbacks, validation_split=validation_split,
                             validation_data=validation_data, shuffle=shuffle, seed=seed,
-                            device=device, initial_epoch=initial_epoch)
+                            device=device, initial_epoch=initial_epoch,
+                            micro_batch=micro_batch)
 
     def evaluate(self, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
                  device: Any = None, return_dict: bool = False):

@@ -1,18 +1,23 @@
 """The training loop: ``fit``, ``evaluate`` and ``predict`` of ``seqlab.Model``.
 
+Every model in seqlab trains here: ``Model.fit``, ``seqlab train``, and each model family
+(a model says its loss in ``compute_loss``; the loop does not know what it computes).
 One epoch of ``fit`` is the loop every PyTorch user writes, with Keras's bookkeeping:
 
-    for x, y, mask in batches:                 # shuffled; bucketed by length for lists
-        out = model(x, mask)                   # logits if the model ends in sigmoid/softmax
-        loss = mean over real steps of loss(out, y)
-        optimizer.zero_grad(); loss.backward()
-        clip gradients (clipnorm / clipvalue); optimizer.step()
+    for batch in source.batches(batch_size, shuffle, seed, epoch):   # order: f(seed, epoch)
+        batch = move_to(batch, device)
+        optimizer.zero_grad()
+        total, count, logs = model.compute_loss(batch)   # sum of the batch's loss terms
+        (total / count).backward()                       # backward(): the only one
+        clip gradients (clipnorm / global_clipnorm / clipvalue); optimizer.step()
 
 then the validation pass (``torch.inference_mode``, ``model.eval()``), the epoch's logs
-(``loss``, metrics, ``val_*``) to the callbacks and the ``History``.
+(``loss``, metrics, ``val_*``) to the callbacks and the ``History``. An optimizer that
+needs a closure (``torch.optim.LBFGS``) gets one that runs the same ``backward``.
 
 Reproducibility: ``fit(seed=s)`` seeds torch (weights built lazily, dropout) and the
-shuffling; the batch order of epoch ``e`` depends only on ``(s, e)``.
+shuffling; the batch order of epoch ``e`` depends only on ``(s, e)``. A callback that
+restores a run (``RunCheckpoint``) sets ``params["initial_epoch"]`` in ``on_train_begin``.
 
 Threads: seqlab does not change torch's thread settings. The data are sliced in the
 main process (no DataLoader workers competing for the same cores) and
@@ -28,14 +33,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from seqlab import losses as losses_mod
-from seqlab import metrics as metrics_mod
-from seqlab.layers.base import Layer, get_mask
-from seqlab.models.adapters import Batch, LoaderData, SequenceData, make_data
+from seqlab.layers.base import get_mask
+from seqlab.models import micro_batches
+from seqlab.models.adapters import Batch, LoaderData, is_source, make_data, move_to
 from seqlab.models.callbacks import CallbackList, History
 from seqlab.models.model import call_with_mask
-
-_LOGIT_FN = {"sigmoid": torch.sigmoid, "softmax": lambda t: torch.softmax(t, dim=-1)}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -72,9 +74,11 @@ def _check_positive(caller: str, arg: str, value: Any) -> int:
 def _validation_source(validation_data, float_dtype):
     if isinstance(validation_data, torch.utils.data.DataLoader):
         return LoaderData(validation_data, float_dtype)
+    if is_source(validation_data):
+        return validation_data
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise ValueError("fit(): validation_data must be a tuple (x_val, y_val) or a "
-                         "DataLoader of (x, y) batches.")
+        raise ValueError("fit(): validation_data must be a tuple (x_val, y_val), a "
+                         "DataLoader of (x, y) batches or a batch source.")
     return make_data(validation_data[0], validation_data[1], float_dtype, "fit", True)
 
 
@@ -82,43 +86,36 @@ def ensure_built(model, data) -> None:
     """Create every lazily-built parameter before the optimizer (or inference_mode)
     needs it: shape propagation with an unknown time axis for variable-length data,
     then one forward pass on a small batch for whatever is still unbuilt."""
+    from seqlab.models.adapters import SequenceData
     from seqlab.models.sequential import Sequential
 
     if isinstance(model, Sequential) and not model.built and isinstance(data, SequenceData):
         model.build_once((None, None) + data.feature_shape())
-    unbuilt = [m for m in model.modules() if isinstance(m, Layer) and not m.built]
+    unbuilt = [m for m in model.modules() if getattr(m, "built", True) is False]
     if not unbuilt:
         return
-    batch = next(iter(data.batches(2)))
-    device = resolve_device(None, model)
-    batch = batch.to(device)
+    batch = move_to(next(iter(data.batches(2))), resolve_device(None, model))
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        model.outputs_for_loss(batch.x, batch.mask)
+        if isinstance(batch, Batch):
+            model.outputs_for_loss(batch.x, batch.mask)
+        else:
+            model.compute_loss(batch)
     model.train(was_training)
 
 
-def _reduce(per: torch.Tensor, mask: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sum, count) of per-sample values, over real steps only when a mask fits."""
-    if per.dim() == 0:
-        return per, torch.ones((), device=per.device)
-    if mask is not None and per.shape == mask.shape:
-        m = mask.to(per.dtype)
-        return (per * m).sum(), m.sum()
-    return per.sum(), torch.tensor(float(per.numel()), device=per.device)
-
-
 class Accumulator:
-    """Running sums of the loss and metrics over an epoch, kept on the device (no
-    per-batch synchronisation); ``result()`` turns them into floats."""
+    """Running sums of the loss and the logged quantities over an epoch, kept on the
+    device (no per-batch synchronisation); ``result()`` turns them into floats."""
 
     def __init__(self):
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, torch.Tensor] = {}
 
-    def add(self, name: str, total: torch.Tensor, count: torch.Tensor) -> None:
-        total, count = total.detach(), count.detach()
+    def add(self, name: str, total: torch.Tensor, count: Any) -> None:
+        total = torch.as_tensor(total).detach()
+        count = torch.as_tensor(count, dtype=total.dtype, device=total.device).detach()
         if name in self.sums:
             self.sums[name] += total
             self.counts[name] += count
@@ -129,116 +126,84 @@ class Accumulator:
         return {k: float(self.sums[k] / self.counts[k].clamp_min(1)) for k in self.sums}
 
 
-# Micro-batches: on the CPU, torch's fused LSTM kernel (oneDNN) runs a batch of 128
-# sequences faster as 4 slices of 32, each slice's backward right after its forward (the
-# slice's working set is still in cache): Embedding + LSTM(64), T=171, 138 ms whole, 108
-# ms as 4 forwards then one backward, 83 ms slice by slice (docs/results/speed.md).
-# Each slice back-propagates its loss *sum*; the summed gradients are then divided by
-# the batch's count, so the gradient is the full batch's (up to float rounding) and the
-# optimizer takes one step. GRU and SimpleRNN kernels get slower when sliced, and
-# BatchNormalization or stateful layers depend on the whole batch: those models run in
-# one piece.
-MICRO_MIN_TOKENS, MICRO_MIN_ROWS, MICRO_MAX_ROWS = 8192, 16, 64
-MICRO_ROWS = None  # rows per slice; None: chosen from the LSTM's width (micro_rows_for)
-
-
-def micro_rows_for(units: int) -> int:
-    """Rows per slice for an LSTM of ``units`` cells: about 8,192 gate values per step
-    (rows * 4 * units), within [16, 64]. Measured here (Embedding(10000, 32) + LSTM,
-    128 rows, forward and backward): units 32: 82 ms whole, 51 in slices of 64; 64: 138
-    -> 83 (32 rows); 128: 383 -> 249 (16 rows); 256: 551 -> 408 (16 rows)."""
-    return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 2048 // max(int(units), 1)))
-
-
-def micro_batch_rows(model, batch: Batch) -> int:
-    """Rows per slice of this training batch (the whole batch = no slicing)."""
-    rows = batch.x.shape[0] if isinstance(batch.x, torch.Tensor) else 0
-    if (rows <= MICRO_MIN_ROWS or batch.x.dim() < 2 or batch.x.device.type != "cpu"
-            or rows * batch.x.shape[1] < MICRO_MIN_TOKENS):
-        return rows
-    slice_rows = getattr(model, "_micro_rows", None)
-    if slice_rows is None:  # decided once per model: 0 = never slice
-        from seqlab.layers.normalization import BatchNormalization
-        from seqlab.layers.recurrent import LSTM
-        from seqlab.layers.recurrent.fused import fused_kind
-        mods = list(model.modules())
-        widths = [m.units for m in mods
-                  if isinstance(m, LSTM) and fused_kind(m.cell)[0] == "lstm"]
-        ok = (model.loss in losses_mod.LOSSES.values()  # per-sample losses: exact
-              and widths
-              and not any(isinstance(m, BatchNormalization) or getattr(m, "stateful", False)
-                          for m in mods))
-        slice_rows = micro_rows_for(max(widths)) if ok else 0
-        model._micro_rows = slice_rows
-    if not slice_rows:
-        return rows
-    return min(rows, MICRO_ROWS or slice_rows)
-
-
-def _slices(batch: Batch, rows: int) -> list[Batch]:
-    n = batch.x.shape[0] if isinstance(batch.x, torch.Tensor) else rows
-    if rows >= n:
-        return [batch]
-    return [Batch(batch.x[i:i + rows], None if batch.y is None else batch.y[i:i + rows],
-                  None if batch.mask is None else batch.mask[i:i + rows], None)
-            for i in range(0, n, rows)]
-
-
-def _step_outputs(model, batch: Batch, acc: Accumulator) -> torch.Tensor:
-    """Forward pass, loss and metrics of one batch: the mean loss (no backward)."""
-    totals, counts = zip(*(_part_outputs(model, part, acc)
-                           for part in _slices(batch, micro_batch_rows(model, batch))))
-    return sum(totals) / sum(counts).clamp_min(1)
-
-
-def _backward(model, batch: Batch, acc: Accumulator) -> None:
-    """Gradients of the batch's mean loss, slice by slice when ``micro_batch_rows``
-    slices it (each slice's backward follows its forward; same gradient)."""
-    parts = _slices(batch, micro_batch_rows(model, batch))
-    if len(parts) == 1:
-        total, count = _part_outputs(model, batch, acc)
-        (total / count.clamp_min(1)).backward()
-        return
-    count = 0.0
-    for part in parts:
-        total, n = _part_outputs(model, part, acc)
-        total.backward()  # d(sum)/dw, accumulated in .grad
-        count += float(n)
-    scale = 1.0 / max(count, 1.0)
-    for p in model.parameters():
-        if p.grad is not None:
-            p.grad.mul_(scale)
-
-
-def _part_outputs(model, batch: Batch, acc: Accumulator):
-    """(loss sum, count) of one batch or slice; adds the loss and metrics to ``acc``."""
-    undo = losses_mod.LOGIT_ACTIVATION.get(model.loss)  # activation the loss can undo
-    out, is_logits = model.outputs_for_loss(batch.x, batch.mask, undo)
-    mask = batch.mask if batch.mask is not None else get_mask(out)
-    if model.loss in losses_mod.LOSSES.values():
-        per = model.loss(out, batch.y, from_logits=is_logits)
-    else:
-        per = model.loss(_LOGIT_FN[undo](out) if is_logits else out, batch.y)
-    total, count = _reduce(per, mask)
+# ---------------------------------------------------------------------- one batch
+def batch_loss(model, batch, acc: Accumulator) -> tuple[torch.Tensor, Any]:
+    """``model.compute_loss(batch)``: adds the loss and the logs to ``acc``; returns
+    (total, count)."""
+    total, count, logs = model.compute_loss(batch)
     acc.add("loss", total, count)
-    with torch.no_grad():
-        probs = _LOGIT_FN[undo](out.detach()) if is_logits else out.detach()
-        for metric in model.compiled_metrics:
-            if metric.fn is None:  # "accuracy": binary, categorical or sparse?
-                metric.fn = metrics_mod.accuracy_for_shapes(probs, batch.y)
-            acc.add(metric.name, *_reduce(metric.fn(probs, batch.y), mask))
+    for name, (value, n) in logs.items():
+        acc.add(name, value, n)
     return total, count
 
 
-def _clip(model) -> None:
-    if model.clipnorm is None and model.clipvalue is None:
+def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> torch.Tensor:
+    """Gradients of the batch's mean loss (``model.compute_loss``), added to each
+    parameter's ``.grad``; returns that mean (detached). This is the one place where
+    seqlab back-propagates a training loss. ``acc`` collects the loss and logs.
+
+    ``rows`` > 0 runs the batch as slices of ``rows`` rows (``micro_batches``), each
+    slice's backward right after its forward; the gradient is the whole batch's."""
+    acc = Accumulator() if acc is None else acc
+    parts = micro_batches.split(batch, rows) if rows else [batch]
+    if len(parts) == 1:
+        total, count = batch_loss(model, batch, acc)
+        mean = total / torch.as_tensor(count, dtype=total.dtype,
+                                       device=total.device).clamp_min(1)
+        mean.backward()
+        return mean.detach()
+    total_sum, count_sum = 0.0, 0.0
+    for part in parts:
+        total, count = batch_loss(model, part, acc)
+        total.backward()  # d(sum)/dw, accumulated in .grad
+        total_sum, count_sum = total_sum + total.detach(), count_sum + float(count)
+    scale = 1.0 / max(count_sum, 1.0)
+    for p in model.parameters():
+        if p.grad is not None:
+            p.grad.mul_(scale)
+    return total_sum * scale
+
+
+def clip_gradients(model) -> None:
+    """Keras's three clips, as compiled: ``clipnorm`` each parameter's gradient to that
+    norm, ``global_clipnorm`` all of them together, ``clipvalue`` each element."""
+    clipnorm, clipvalue = model.clipnorm, model.clipvalue
+    global_clipnorm = getattr(model, "global_clipnorm", None)
+    if clipnorm is None and clipvalue is None and global_clipnorm is None:
         return
     params = [p for p in model.parameters() if p.grad is not None]
-    if model.clipnorm is not None:  # Keras: each weight's gradient separately
+    if clipnorm is not None:
         for p in params:
-            torch.nn.utils.clip_grad_norm_([p], model.clipnorm)
-    if model.clipvalue is not None:
-        torch.nn.utils.clip_grad_value_(params, model.clipvalue)
+            torch.nn.utils.clip_grad_norm_([p], clipnorm)
+    if global_clipnorm is not None:
+        torch.nn.utils.clip_grad_norm_(params, global_clipnorm)
+    if clipvalue is not None:
+        torch.nn.utils.clip_grad_value_(params, clipvalue)
+
+
+def needs_closure(optimizer) -> bool:
+    """An optimizer that evaluates the loss several times per step (``LBFGS``)."""
+    return isinstance(optimizer, torch.optim.LBFGS) or getattr(optimizer, "needs_closure", False)
+
+
+def train_step(model, optimizer, batch, acc: Accumulator, rows: int = 0) -> None:
+    """One optimizer step on ``batch``. With a closure optimizer the epoch's logs count
+    the first evaluation (the loss at the weights the step started from)."""
+    if not needs_closure(optimizer):
+        optimizer.zero_grad(set_to_none=True)
+        backward(model, batch, acc, rows)
+        clip_gradients(model)
+        optimizer.step()
+        return
+    calls = []
+
+    def closure():
+        optimizer.zero_grad(set_to_none=True)
+        loss = backward(model, batch, acc if not calls else Accumulator(), rows)
+        calls.append(1)
+        clip_gradients(model)
+        return loss
+    optimizer.step(closure)
 
 
 def _format_logs(logs: dict) -> str:
@@ -258,21 +223,28 @@ def _verbosity(verbose: Any) -> int:
 def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
         callbacks=None, validation_split: float = 0.0, validation_data=None,
         shuffle: bool = True, seed: Optional[int] = None, device: Any = "auto",
-        initial_epoch: int = 0) -> History:
+        initial_epoch: int = 0, micro_batch: Any = "auto") -> History:
     """Train ``model`` for ``epochs`` epochs; returns the ``History``.
 
     Args:
         x, y: arrays/tensors (N, ...), a list of variable-length sequences (bucketed by
-            length, padded per batch, masked), or a DataLoader of (x, y) with y=None.
+            length, padded per batch, masked), a DataLoader of (x, y) with y=None, or a
+            ``seqlab.models.adapters.BatchSource`` (y=None) whose batches go to the
+            model's ``compute_loss`` as they are.
         batch_size: samples per gradient step (ignored for a DataLoader).
         epochs: index of the last epoch (training runs epochs initial_epoch..epochs-1).
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         callbacks: ``seqlab.models.callbacks.Callback`` instances.
         validation_split: fraction of the data (the last samples) held out.
-        validation_data: (x_val, y_val) or a DataLoader; overrides validation_split.
+        validation_data: (x_val, y_val), a DataLoader or a batch source; overrides
+            validation_split.
         shuffle: reshuffle the training data every epoch.
         seed: makes the run reproducible (lazy weights, dropout, shuffling).
-        device: "auto" (CUDA when available), "cpu", "cuda", a torch.device.
+        device: "auto" (CUDA when available), "cpu", "cuda", a torch.device, None (where
+            the model's weights are).
+        micro_batch: "auto" (default): big CPU batches through an LSTM run as row slices
+            when that is faster (same gradient); an int: slices of that many rows;
+            False/None: whole batches. See ``seqlab.models.micro_batches``.
     """
     _check_compiled(model, "fit")
     batch_size = _check_positive("fit", "batch_size", batch_size)
@@ -282,39 +254,42 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         raise ValueError(f"fit(): validation_split must be in [0, 1), got {validation_split!r}.")
     if seed is not None:
         torch.manual_seed(seed)
-    shuffle_seed = seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()))
     model.to(resolve_device(device, model))
     dtype = float_dtype_of(model)
     data = make_data(x, y, dtype, "fit", need_y=True)
+    if seed is None and shuffle and not getattr(data, "seeded", False):
+        seed = int(torch.randint(0, 2**31 - 1, ()))  # reproducible under torch.manual_seed
     val = None
     if validation_data is not None:
         val = _validation_source(validation_data, dtype)
     elif validation_split > 0:
+        if not hasattr(data, "split"):
+            raise ValueError(f"fit(): validation_split needs a source that can split; "
+                             f"{type(data).__name__} cannot. Pass validation_data=... instead.")
         data, val = data.split(validation_split)
     ensure_built(model, data)
     model.to(resolve_device(device, model))  # layers built just now
     optimizer = model.make_optimizer()
+    slice_rows = micro_batches.planner(model, micro_batch)
 
     history = History()
     steps = data.num_batches(batch_size)
-    cbs = CallbackList(list(callbacks or []) + [history],  # History last, as in Keras
-                       model, {"epochs": epochs, "steps": steps, "verbose": verbose})
+    params = {"epochs": epochs, "steps": steps, "verbose": verbose,
+              "initial_epoch": initial_epoch}
+    cbs = CallbackList(list(callbacks or []) + [history], model, params)  # History last
     model.history, model.stop_training = history, False
     dev = resolve_device(None, model)
     cbs.call("on_train_begin", {})
-    for epoch in range(initial_epoch, epochs):
+    for epoch in range(params["initial_epoch"], epochs):
         cbs.call("on_epoch_begin", epoch, {})
         start = time.perf_counter()
         model.train()
         acc = Accumulator()
         bar = _progress(steps, f"Epoch {epoch + 1}/{epochs}", verbose)
         shown = time.perf_counter()
-        for i, batch in enumerate(data.batches(batch_size, shuffle, shuffle_seed, epoch)):
-            batch = batch.to(dev)
-            optimizer.zero_grad(set_to_none=True)
-            _backward(model, batch, acc)
-            _clip(model)
-            optimizer.step()
+        for i, batch in enumerate(data.batches(batch_size, shuffle, seed or 0, epoch)):
+            batch = move_to(batch, dev)
+            train_step(model, optimizer, batch, acc, slice_rows(batch))
             if cbs.wants_batch_end:
                 cbs.call("on_batch_end", i, acc.result())
             bar.update(1)
@@ -324,12 +299,12 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         logs = acc.result()
         if val is not None:
             logs.update({f"val_{k}": v for k, v in _evaluate(model, val, batch_size).items()})
+        cbs.call("on_epoch_end", epoch, logs)  # callbacks may add to logs (val_ metrics)
         bar.set_postfix_str(_format_logs(logs), refresh=False)
         bar.close()
         if verbose == 2:
             print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.1f}s - "
                   f"{_format_logs(logs)}", flush=True)
-        cbs.call("on_epoch_end", epoch, logs)
         if model.stop_training:
             break
     cbs.call("on_train_end", {})
@@ -346,7 +321,7 @@ def _evaluate(model, data, batch_size: int, verbose: int = 0) -> dict[str, float
     bar = _progress(data.num_batches(batch_size), "Evaluate", verbose)
     with torch.inference_mode():
         for batch in data.batches(batch_size):
-            _step_outputs(model, batch.to(dev), acc)
+            batch_loss(model, move_to(batch, dev), acc)
             bar.update(1)
     bar.close()
     model.train(was_training)
@@ -378,6 +353,10 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     each row is cut back to its own length; ragged results come back as a list.
     """
     batch_size = _check_positive("predict", "batch_size", batch_size)
+    if is_source(x):
+        raise TypeError(f"predict(): x is a batch source ({type(x).__name__}), whose batches "
+                        f"only the model's compute_loss understands; pass arrays, a list "
+                        f"of sequences or a DataLoader of inputs, or call the model.")
     model.to(resolve_device(device, model))
     data = make_data(x, None, float_dtype_of(model), "predict", need_y=False)
     ensure_built(model, data)
@@ -416,4 +395,5 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     return ordered
 
 
-__all__ = ["fit", "evaluate", "predict", "ensure_built", "resolve_device"]
+__all__ = ["fit", "evaluate", "predict", "backward", "train_step", "batch_loss",
+           "clip_gradients", "ensure_built", "resolve_device", "Accumulator"]

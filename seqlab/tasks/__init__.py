@@ -6,13 +6,14 @@
     seq2seq.py    encoder-decoder (+ attention): the calculator "535+61" -> "596"
     tag.py        many-to-many aligned: a tag per token (part of speech)
 
-Every recipe module provides the same functions, which this module and `seqlab.runs`
-call in order (``train`` below is what ``seqlab train CONFIG.toml`` runs):
+Every recipe module provides the same functions, which this module calls in order
+(``train`` below is what ``seqlab train CONFIG.toml`` runs; the training itself is
+``Model.fit``, the one loop of seqlab, with the run folder's callbacks):
 
     prepare(cfg, vocab=None) -> Data        load + split + encode (reuse ``vocab`` when given)
-    build_model(cfg, vocab) -> nn.Module    built (parameters exist) and ready to train
+    build_model(cfg, vocab) -> Model        built (parameters exist); its ``compute_loss``
+                                            takes the batches of ``train_batches``
     train_batches(data, cfg, rng)           an iterable of training batches
-    loss(model, batch, cfg) -> (loss, n)    the mean loss of a batch and its weight
     evaluate(model, data, cfg, split)       a dict of metrics on "val" or "test"
     finish(run, model, data, metrics)       baselines and plots after training
     predict(model, vocab, cfg, lines)       outputs for raw inputs (`seqlab predict`)
@@ -30,9 +31,15 @@ from typing import Any, Iterable, Optional
 
 import torch
 
+import numpy as np
+
+from seqlab import optimizers
 from seqlab.config import Config
 from seqlab.errors import SeqlabError
-from seqlab.runs import Run, resolve_device, seed_everything, train_epochs
+from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
+                                     PopulationStatistics, ReduceLROnPlateau, cosine_decay)
+from seqlab.models.checkpoints import KeepBest, RunCheckpoint
+from seqlab.runs import Run, resolve_device, seed_everything
 
 TASKS = {name: f"seqlab.tasks.{name}"
          for name in ("classify", "forecast", "generate", "seq2seq", "tag")}
@@ -66,6 +73,84 @@ def _setup(cfg: Config) -> torch.device:
     return resolve_device(cfg.training.device)
 
 
+class TaskBatches:
+    """A recipe's training batches as a ``seqlab.models.adapters.BatchSource``: epoch
+    ``e`` is ``task.train_batches(data, cfg, rng)`` with ``rng`` seeded by ([training]
+    seed, e), so the batch order needs no saved state and a resumed run sees the same
+    batches. The recipe decides the batch size ([training] batch_size) and the order."""
+
+    seeded = True  # the order comes from [training] seed, not from fit's seed
+
+    def __init__(self, task, data: Data, cfg: Config):
+        self.task, self.data, self.cfg = task, data, cfg
+
+    def num_batches(self, batch_size: int) -> None:
+        return None  # known once the recipe has cut the epoch
+
+    def batches(self, batch_size: int = 0, shuffle: bool = True, seed: int = 0,
+                epoch: int = 0):
+        rng = np.random.default_rng([self.cfg.training.seed, epoch])
+        return iter(self.task.train_batches(self.data, self.cfg, rng))
+
+
+class _EpochFunction(Callback):
+    """``fn(epoch, row)`` after each epoch (row: ``{"epoch": 1, "loss": ...}``)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self.fn(epoch, {"epoch": epoch + 1, **(logs or {})})
+
+
+def compile_for(model, cfg: Config) -> None:
+    """``model.compile`` with the optimizer and gradient clipping of [training] (the model
+    says its own loss)."""
+    t = cfg.training
+    model.compile(optimizer=optimizers.for_training(t), clipnorm=t.clipnorm or None,
+                  global_clipnorm=t.global_clipnorm or None)
+
+
+def schedule_callbacks(cfg: Config) -> list:
+    """[training] lr_schedule as callbacks: "constant" none; "cosine" from the rate down
+    to 0 along the epochs; "plateau" Keras's ReduceLROnPlateau on the training loss (as
+    Wang et al.'s FCN is trained): halved after ``lr_patience`` epochs without a lower
+    loss, never below ``min_learning_rate``. Each rate is a function of the epoch and
+    the history before it, so a resumed run follows the same rates."""
+    t = cfg.training
+    if t.lr_schedule == "cosine":
+        return [LearningRateScheduler(cosine_decay(t.learning_rate, t.epochs))]
+    if t.lr_schedule == "plateau":
+        return [ReduceLROnPlateau(monitor="loss", factor=0.5, patience=t.lr_patience,
+                                  min_delta=0.0, min_lr=min(t.min_learning_rate,
+                                                            t.learning_rate),
+                                  initial_learning_rate=t.learning_rate)]
+    return []
+
+
+def training_callbacks(run: Run, task, data: Data, source: TaskBatches,
+                       resume: bool) -> tuple[list, RunCheckpoint]:
+    """What [training] asks of a run, as callbacks, in the order they must run:
+    validation metrics (``val_*``), the learning-rate schedule, keep_best, the
+    checkpoint after every epoch, and BatchNormalization's population statistics."""
+    cfg, t = run.config, run.config.training
+    callbacks: list = [EpochMetrics(lambda model: task.evaluate(model, data, cfg, "val"))]
+    callbacks += schedule_callbacks(cfg)
+    keep_best = None
+    if t.keep_best:
+        # the task's validation metric; without a validation split, the lowest training
+        # loss (Keras's ModelCheckpoint(monitor="loss"), as Fawaz et al. select their FCNs)
+        key, mode = getattr(task, "MONITOR", ("loss", "min"))
+        keep_best = KeepBest(monitor=f"val_{key}", mode=mode, fallback="loss")
+        callbacks.append(keep_best)
+    checkpoint = RunCheckpoint(run, resume=resume, keep_best=keep_best)
+    callbacks.append(checkpoint)
+    if t.population_stats:
+        callbacks.append(PopulationStatistics(source, t.batch_size, t.seed, epoch=t.epochs))
+    return callbacks, checkpoint
+
+
 def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
           callbacks: Iterable = (), verbose: bool = True,
           overwrite: bool = False) -> tuple[Run, dict]:
@@ -75,7 +160,9 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
     when that exists; ``overwrite=True`` replaces ``runs_dir/name`` instead, only when it
     is a run folder seqlab made (see ``Run.create``). Returns the run (``run.path`` is
     the folder it went to) and its test metrics (also in ``run.path / "metrics.json"``).
-    Raises ``TrainingInterrupted`` on Ctrl-C, after the last epoch was saved.
+    ``callbacks``: ``seqlab.models.callbacks.Callback`` objects, or functions
+    ``fn(epoch, row)`` called after each epoch was saved. Raises ``TrainingInterrupted`` on
+    Ctrl-C, after the last epoch was saved.
     """
     run = Run.open(resume) if resume else Run.create(cfg, overwrite=overwrite)
     cfg = run.config
@@ -89,14 +176,19 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
         raise
     run.write_json("vocab.json", data.vocab)
     model = task.build_model(cfg, data.vocab).to(device)
+    compile_for(model, cfg)
+    source = TaskBatches(task, data, cfg)
+    own, checkpoint = training_callbacks(run, task, data, source, bool(resume))
+    extra = [cb if isinstance(cb, Callback) else _EpochFunction(cb) for cb in callbacks]
     try:
-        history = train_epochs(run, model, task, data, resume=bool(resume),
-                               callbacks=callbacks, verbose=verbose)
+        model.fit(source, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
+                  callbacks=own + extra, verbose=1 if verbose else 0, device=None)
     except KeyboardInterrupt:
         done = len(run.read_json("checkpoint.json")["history"]) if run.has_checkpoint() else 0
         raise TrainingInterrupted(
             f"interrupted after {done} completed epoch(s); the run is saved in {run.path}: "
             f"continue it with `seqlab train --resume {run.path}`.") from None
+    history = checkpoint.rows
     run.save_model(model)
     model.eval()
     with torch.no_grad():
@@ -137,23 +229,24 @@ def evaluate(path: str | Path) -> dict:
 
 class _LossOfBatch(torch.nn.Module):
     """Wraps a trained model so that ``seqlab.inspect`` can call it with one tensor: the
-    forward pass computes the task's loss on a stored batch (cast to the model's dtype)."""
+    forward pass computes the model's mean loss (``compute_loss``) on a stored batch
+    (cast to the model's dtype)."""
 
-    def __init__(self, model, task, batch, cfg):
+    def __init__(self, model, batch):
         super().__init__()
-        self.model, self.loss, self.batch, self.cfg = model, task.loss, batch, cfg
+        self.model, self.batch = model, batch
 
     def forward(self, _):
         dtype = next(self.model.parameters()).dtype
         batch = tuple(b.to(dtype) if b.is_floating_point() else b for b in self.batch)
-        return self.loss(self.model, batch, self.cfg)[0]
+        total, count, _ = self.model.compute_loss(batch)
+        return total / count
 
 
 def inspect(path: str | Path, batch_size: int = 16) -> dict:
     """Gradient flow ||dL/dh_t||, gate saturation and hidden states of a run's recurrent
     layers on one training batch (float64); plots go to plots/inspect_*.png and the
     report is rewritten. Returns {layer: {"ratio_last_first": ..., "saturation": ...}}."""
-    import numpy as np
 
     from seqlab import inspect as probe
     from seqlab import report
@@ -165,7 +258,7 @@ def inspect(path: str | Path, batch_size: int = 16) -> dict:
     cfg = run.config
     cfg.training.batch_size = batch_size
     batch = next(iter(task.train_batches(data, cfg, np.random.default_rng(0))))
-    wrapped, dummy = _LossOfBatch(model, task, batch, cfg), torch.zeros(1)
+    wrapped, dummy = _LossOfBatch(model, batch), torch.zeros(1)
     flow = probe.hidden_gradients(wrapped, dummy, dummy, loss=lambda out, y: out)
     probe.plot_gradient_flow(flow, run.plots_dir / "inspect_gradient_flow.png")
     probe.plot_hidden_states(probe.hidden_states(wrapped, dummy),

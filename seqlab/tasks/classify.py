@@ -10,8 +10,9 @@ demand, ECG: the UCR/UEA archive). Architectures, chosen by [model] arch:
     cnn   texts: Kim (2014): Embedding -> Conv1D of several widths -> max over time
           -> concat -> Dropout -> Dense(C)
 
-The loss is cross-entropy, optionally weighted by inverse class frequency
-([training] class_weights = "balanced") for unbalanced data. Reported: accuracy, macro F1,
+The model (``seqlab.models.recurrent.Classifier``) learns by cross-entropy, optionally
+weighted by inverse class frequency ([training] class_weights = "balanced": the weights
+travel with each training batch) for unbalanced data. Reported: accuracy, macro F1,
 the majority-class baseline, a confusion matrix and, for texts, a unigram+bigram logistic
 regression fitted on the same split.
 
@@ -24,64 +25,15 @@ from typing import Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from seqlab.config import Config
 from seqlab.data import Tokenizer, lengths_to_mask, pad_batch
-from seqlab.layers import (BatchNormalization, Conv1D, Dense, Dropout, Embedding,
-                           GlobalAveragePooling1D, GlobalMaxPooling1D)
+from seqlab.models.recurrent import Classifier
 from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, split_seed, take)
 
 MONITOR = ("accuracy", "max")  # the validation metric [training] keep_best selects on
-
-
-class Classifier(nn.Module):
-    """Texts (B, T) ids or series (B, T, D) -> logits (B, C)."""
-
-    def __init__(self, cfg: Config, num_classes: int, vocab_size: int = 0):
-        super().__init__()
-        m = cfg.model
-        self.arch = m.arch
-        self.embed = Embedding(vocab_size, m.embedding_dim, mask_zero=True) if vocab_size else None
-        if m.arch == "rnn":
-            self.stack = nn.ModuleList(
-                recurrent(m, bidirectional=m.bidirectional, dropout=m.dropout,
-                          return_sequences=i < m.layers - 1) for i in range(m.layers))
-        elif m.arch == "fcn":
-            widths = [m.filters, 2 * m.filters, m.filters]
-            self.convs = nn.ModuleList(Conv1D(f, k, padding="same")
-                                       for f, k in zip(widths, m.kernel_sizes))
-            self.norms = nn.ModuleList(BatchNormalization(momentum=0.9) for _ in widths)
-            self.pool = GlobalAveragePooling1D()
-        else:  # "cnn"
-            self.convs = nn.ModuleList(Conv1D(m.filters, k, padding="same", activation="relu")
-                                       for k in m.kernel_sizes)
-            self.pool = GlobalMaxPooling1D()
-        self.dropout = Dropout(m.dropout)
-        self.out = Dense(num_classes)
-
-    def forward(self, x, mask: Optional[torch.Tensor] = None):
-        if self.embed is not None:
-            mask = x != 0                                                  # (B, T)
-            x = self.embed(x)                                              # (B, T, E)
-        if self.arch == "rnn":
-            for layer in self.stack:
-                x = layer(x, mask=mask)                                    # (B, T, H) ... (B, H)
-        elif self.arch == "fcn":
-            for conv, norm in zip(self.convs, self.norms):
-                x = torch.relu(norm(conv(x)))                              # (B, T, F)
-            x = self.pool(x, mask=mask)                                    # (B, F)
-        else:
-            if mask is not None:
-                x = x * mask.unsqueeze(-1)
-            feats = [conv(x) for conv in self.convs]                       # k x (B, T, F)
-            if mask is not None:                                           # padding never wins
-                feats = [f.masked_fill(~mask.unsqueeze(-1), -1e4) for f in feats]
-            x = torch.cat([self.pool(f) for f in feats], -1)               # (B, k F)
-        return self.out(self.dropout(x))                                   # (B, C)
 
 
 # ---------------------------------------------------------------------- data
@@ -155,7 +107,7 @@ def _batch(vocab: dict, seqs: list):
 
 def build_model(cfg: Config, vocab: dict) -> Classifier:
     V = _tokenizer(vocab).vocab_size if vocab["text"] else 0
-    model = Classifier(cfg, len(vocab["classes"]), V)
+    model = Classifier(cfg, len(vocab["classes"]), V, recurrent=recurrent)
     example = torch.ones(2, 8, dtype=torch.long) if V else torch.zeros(2, 8, vocab["features"])
     return build_with(model, example)
 
@@ -173,11 +125,6 @@ def _class_weights(cfg: Config, y: np.ndarray, C: int):
         return torch.ones(C)
     counts = np.bincount(y, minlength=C).astype(np.float64)
     return torch.as_tensor(len(y) / (C * np.maximum(counts, 1)), dtype=torch.float32)
-
-
-def loss(model, batch, cfg: Config):
-    *inputs, y, weights = batch
-    return F.cross_entropy(model(*inputs), y, weight=weights), len(y)
 
 
 def predict_classes(model, vocab: dict, seqs: list, batch_size: int = 256) -> np.ndarray:

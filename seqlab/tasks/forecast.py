@@ -26,34 +26,15 @@ from typing import Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from seqlab.config import Config
 from seqlab.data.series import make_windows
 from seqlab.errors import SeqlabError
-from seqlab.layers import Dense
+from seqlab.models.recurrent import Forecaster
 from seqlab.tasks import Data
 from seqlab.tasks.common import build_with, load_dataset, minibatches, recurrent
 
 MONITOR = ("mase", "min")  # the validation metric [training] keep_best selects on
-
-
-class Forecaster(nn.Module):
-    """(B, W, D) scaled window -> (B, h, D) the next h steps."""
-
-    def __init__(self, cfg: Config, columns: int):
-        super().__init__()
-        m, self.h, self.D = cfg.model, cfg.data.horizon, columns
-        self.stack = nn.ModuleList(
-            recurrent(m, bidirectional=False, dropout=m.dropout,
-                      return_sequences=i < m.layers - 1) for i in range(m.layers))
-        self.out = Dense(self.h * columns)
-
-    def forward(self, x):
-        for layer in self.stack:
-            x = layer(x)                                                   # (B, W, H) ... (B, H)
-        return self.out(x).view(-1, self.h, self.D)                        # (B, h, D)
 
 
 # ---------------------------------------------------------------------- transforms
@@ -141,18 +122,13 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
 
 def build_model(cfg: Config, vocab: dict) -> Forecaster:
     D = len(vocab["columns"])
-    return build_with(Forecaster(cfg, D), torch.zeros(2, vocab["window"], D))
+    return build_with(Forecaster(cfg, D, recurrent=recurrent), torch.zeros(2, vocab["window"], D))
 
 
 def train_batches(data: Data, cfg: Config, rng):
     x, t = data.train
     for idx in minibatches(len(x), cfg.training.batch_size, rng):
         yield x[idx], t[idx]
-
-
-def loss(model, batch, cfg: Config):
-    x, t = batch
-    return F.mse_loss(model(x), t), len(x)
 
 
 # ---------------------------------------------------------------------- metrics

@@ -30,48 +30,15 @@ from typing import Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from seqlab.config import Config
 from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
-from seqlab.layers import Dense, Dropout, Embedding
+from seqlab.models.recurrent import LanguageModel
 from seqlab.tasks import Data
 from seqlab.tasks.common import build_with, load_dataset, recurrent
 
 MONITOR = ("cross_entropy", "min")  # the validation metric [training] keep_best selects on
-
-
-class LanguageModel(nn.Module):
-    """ids (B, T) -> next-token logits (B, T, V); ``step`` for one token at a time."""
-
-    def __init__(self, cfg: Config, vocab_size: int):
-        super().__init__()
-        m = cfg.model
-        self.embed = Embedding(vocab_size, m.embedding_dim)
-        self.stack = nn.ModuleList(recurrent(m, return_sequences=True, return_state=True)
-                                   for _ in range(m.layers))
-        self.dropout = Dropout(m.dropout)
-        self.out = Dense(vocab_size)
-
-    def forward(self, ids, states: Optional[list] = None):
-        """Returns logits (B, T, V) and the final state of every layer."""
-        x = self.embed(ids)                                                # (B, T, E)
-        new_states = []
-        for i, layer in enumerate(self.stack):
-            x, *state = layer(self.dropout(x),
-                              initial_state=states[i] if states is not None else None)
-            new_states.append(state)                                       # x: (B, T, H)
-        return self.out(self.dropout(x)), new_states
-
-    def step(self, token, states: Optional[list] = None):
-        """token (B,) -> logits (B, V) and the new states, one recurrent step per layer."""
-        x = self.embed(token.unsqueeze(1))[:, 0]                           # (B, E)
-        new_states = []
-        for i, layer in enumerate(self.stack):
-            x, state = layer.step(x, states[i] if states is not None else None)  # (B, H)
-            new_states.append(state)
-        return self.out(x), new_states
 
 
 # ---------------------------------------------------------------------- data
@@ -115,7 +82,7 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
 
 
 def build_model(cfg: Config, vocab: dict) -> LanguageModel:
-    model = LanguageModel(cfg, _tokenizer(vocab).vocab_size)
+    model = LanguageModel(cfg, _tokenizer(vocab).vocab_size, recurrent=recurrent)
     return build_with(model, torch.ones(2, 3, dtype=torch.long))
 
 
@@ -128,12 +95,6 @@ def train_batches(data: Data, cfg: Config, rng):
     order = rng.permutation(n)
     for i in range(0, n, cfg.training.batch_size):
         yield (chunks[order[i:i + cfg.training.batch_size]],)
-
-
-def loss(model, batch, cfg: Config):
-    (chunk,) = batch
-    logits, _ = model(chunk[:, :-1])                                       # (B, T, V)
-    return F.cross_entropy(logits.transpose(1, 2), chunk[:, 1:]), chunk[:, 1:].numel()
 
 
 @torch.no_grad()

@@ -9,6 +9,7 @@ one shared vocabulary; the target is wrapped in start/end tokens:
     decoder in   <s> 5 9 6    (teacher forcing: the true previous token)
     decoder out  5 9 6 </s>   (what the loss compares with)
 
+The model (``seqlab.models.recurrent.EncoderDecoder``):
 Encoder: Embedding(mask_zero) -> recurrent stack; its final state starts the decoder.
 Attention (optional) lets each decoder step look back at every encoder output h_s:
 
@@ -27,131 +28,24 @@ Shapes: B batch, S source steps, T target steps, E embedding, H units, V vocabul
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from typing import Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from seqlab.config import Config
 from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
-from seqlab.layers import Dense, Embedding
-from seqlab.layers.attention import LuongBahdanauAttention as Attention
+from seqlab.models.model import Model
+from seqlab.models.recurrent import EncoderDecoder, beam_search, greedy, teacher_forcing_loss
 from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, split_seed, take)
 
 MONITOR = ("exact_match", "max")  # the validation metric [training] keep_best selects on
-
-
-# ---------------------------------------------------------------------- the model
-class EncoderDecoder(nn.Module):
-    """Encoder-decoder with teacher forcing in ``forward`` and one-token ``step``."""
-
-    def __init__(self, cfg: Config, vocab_size: int):
-        super().__init__()
-        m = cfg.model
-        self.attention_kind = m.attention
-        self.src_embed = Embedding(vocab_size, m.embedding_dim, mask_zero=True)
-        self.tgt_embed = Embedding(vocab_size, m.embedding_dim, mask_zero=True)
-        self.encoder = nn.ModuleList(
-            recurrent(m, return_sequences=True, return_state=True, dropout=m.dropout)
-            for _ in range(m.layers))
-        self.decoder = recurrent(m, return_sequences=True, return_state=True)
-        self.attention = Attention(m.attention, m.units) if m.attention != "none" else None
-        self.combine = Dense(m.units, activation="tanh") if m.attention == "luong" else None
-        self.out = Dense(vocab_size)
-
-    def encode(self, src):
-        """src (B, S) ids -> encoder outputs (B, S, H), final state [h] / [h, c], mask."""
-        x = self.src_embed(src)                                            # (B, S, E)
-        for layer in self.encoder:
-            x, *state = layer(x)                                           # (B, S, H)
-        return x, state, src != 0
-
-    def forward(self, src, tgt_in):
-        """Teacher forcing: logits (B, T, V) for every next target token."""
-        enc, state, src_mask = self.encode(src)
-        y = self.tgt_embed(tgt_in)                                         # (B, T, E)
-        if self.attention_kind == "bahdanau":                              # context before each step
-            logits = []
-            for t in range(tgt_in.shape[1]):
-                step_logits, state, _ = self.step(tgt_in[:, t], state, enc, src_mask)
-                logits.append(step_logits)
-            return torch.stack(logits, 1)                                  # (B, T, V)
-        h, *_ = self.decoder(y, initial_state=state)                       # (B, T, H)
-        if self.attention_kind == "luong":
-            context, _ = self.attention(h, enc, src_mask)                  # (B, T, H)
-            h = self.combine(torch.cat([context, h], -1))                  # (B, T, H)
-        return self.out(h)
-
-    def step(self, token, state, enc, src_mask):
-        """One decoder step: token (B,) -> logits (B, V), new state, alpha (B, S) or None."""
-        y = self.tgt_embed(token.unsqueeze(1))[:, 0]                       # (B, E)
-        alpha = None
-        if self.attention_kind == "bahdanau":
-            context, alpha = self.attention(state[0].unsqueeze(1), enc, src_mask)
-            h, state = self.decoder.step(torch.cat([y, context[:, 0]], -1), state)
-            return self.out(torch.cat([h, context[:, 0]], -1)), state, alpha[:, 0]
-        h, state = self.decoder.step(y, state)                             # (B, H)
-        if self.attention_kind == "luong":
-            context, alpha = self.attention(h.unsqueeze(1), enc, src_mask)
-            h = self.combine(torch.cat([context[:, 0], h], -1))
-            alpha = alpha[:, 0]
-        return self.out(h), state, alpha
-
-
-def greedy(model: EncoderDecoder, src, start: int, end: int, max_len: int):
-    """The likeliest token at each step: ids (B, <= max_len) and attention (B, T, S)."""
-    enc, state, src_mask = model.encode(src)
-    token = torch.full((src.shape[0],), start, dtype=torch.long, device=src.device)
-    done = torch.zeros_like(token, dtype=torch.bool)
-    out, alphas = [], []
-    for _ in range(max_len):
-        logits, state, alpha = model.step(token, state, enc, src_mask)
-        token = logits.argmax(-1).masked_fill(done, 0)                     # 0 after the end
-        out.append(token)
-        alphas.append(alpha)
-        done |= token == end
-        if bool(done.all()):
-            break
-    attn = torch.stack(alphas, 1) if alphas[0] is not None else None
-    return torch.stack(out, 1), attn
-
-
-def beam_search(model: EncoderDecoder, src, start: int, end: int, max_len: int,
-                width: int) -> list[list[int]]:
-    """Keep the ``width`` likeliest prefixes (sum of log-probabilities) per example."""
-    results = []
-    for b in range(src.shape[0]):
-        enc, state, src_mask = model.encode(src[b:b + 1])
-        beams = [(0.0, [start], state)]
-        finished = []
-        for _ in range(max_len):
-            tokens = torch.tensor([seq[-1] for _, seq, _ in beams], device=src.device)
-            states = [torch.cat(parts, 0) for parts in zip(*[s for _, _, s in beams])]
-            n = len(beams)
-            logits, new_state, _ = model.step(tokens, states, enc.expand(n, -1, -1),
-                                              src_mask.expand(n, -1))
-            logp = F.log_softmax(logits, -1)                               # (n, V)
-            top = logp.topk(width, -1)
-            candidates = []
-            for i, (score, seq, _) in enumerate(beams):
-                for lp, tok in zip(top.values[i].tolist(), top.indices[i].tolist()):
-                    candidates.append((score + lp, seq + [tok], [s[i:i + 1] for s in new_state]))
-            candidates.sort(key=lambda c: c[0], reverse=True)
-            beams = []
-            for cand in candidates[:width]:
-                (finished if cand[1][-1] == end else beams).append(cand)
-            if not beams or (finished and max(f[0] for f in finished) > beams[0][0]):
-                break
-        best = max(finished or beams, key=lambda c: c[0])
-        results.append(best[1][1:])
-    return results
 
 
 # ---------------------------------------------------------------------- the recipe
@@ -199,18 +93,28 @@ def _tokenizer(vocab: dict) -> Tokenizer:
     return Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
 
 
-def build_model(cfg: Config, vocab: dict) -> nn.Module:
+@functools.lru_cache(maxsize=None)
+def _transformer_class():
+    from seqlab.models.transformers import TransformerSeq2Seq
+
+    class RecipeTransformer(TransformerSeq2Seq):
+        """seqlab's Transformer, trained on this recipe's (src, tgt_in, tgt_out) batches
+        by the same loss as the recurrent encoder-decoder."""
+        compute_loss = teacher_forcing_loss
+    return RecipeTransformer
+
+
+def build_model(cfg: Config, vocab: dict) -> Model:
     """The recurrent encoder-decoder, or (arch = "transformer") seqlab's Transformer, which
-    follows the same encode/step protocol, so the decoders above run on it unchanged."""
+    follows the same encode/step protocol, so the decoders run on it unchanged."""
     tok = _tokenizer(vocab)
     m = cfg.model
     if m.arch == "transformer":
-        from seqlab.models.transformers import TransformerSeq2Seq
-        model = TransformerSeq2Seq(tok.vocab_size, d_model=m.units, num_heads=m.heads,
-                                   ff_dim=4 * m.units, num_encoder_layers=m.layers,
-                                   num_decoder_layers=m.layers, dropout=m.dropout)
+        model = _transformer_class()(tok.vocab_size, d_model=m.units, num_heads=m.heads,
+                                     ff_dim=4 * m.units, num_encoder_layers=m.layers,
+                                     num_decoder_layers=m.layers, dropout=m.dropout)
     else:
-        model = EncoderDecoder(cfg, tok.vocab_size)
+        model = EncoderDecoder(cfg, tok.vocab_size, recurrent=recurrent)
     return build_with(model, torch.ones(2, 3, dtype=torch.long),
                       torch.ones(2, 2, dtype=torch.long))
 
@@ -220,13 +124,6 @@ def train_batches(data: Data, cfg: Config, rng):
     for idx in length_batches([len(s) for s in src], cfg.training.batch_size, rng):
         t = pad(take(tgt, idx))                                            # (B, T + 1)
         yield pad(take(src, idx)), t[:, :-1], t[:, 1:]
-
-
-def loss(model, batch, cfg: Config):
-    src, tgt_in, tgt_out = batch
-    logits = model(src, tgt_in)                                            # (B, T, V)
-    n = int((tgt_out != 0).sum())
-    return F.cross_entropy(logits.transpose(1, 2), tgt_out, ignore_index=0), n
 
 
 def decode(model, vocab: dict, cfg: Config, sources: list, batch_size: int = 512):

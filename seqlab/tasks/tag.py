@@ -28,13 +28,11 @@ from typing import Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from seqlab.config import Config
 from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
-from seqlab.layers import Dense, Dropout, Embedding
+from seqlab.models.recurrent import Tagger
 from seqlab.tasks import Data
 from seqlab.tasks.common import (build_with, length_batches, load_dataset, pad, recurrent,
                                  split_indices, split_seed, take)
@@ -42,37 +40,6 @@ from seqlab.tasks.common import (build_with, length_batches, load_dataset, pad, 
 MAX_WORD = 20  # characters kept per word (the ends of longer words are cut)
 
 MONITOR = ("token_accuracy", "max")  # the validation metric [training] keep_best selects on
-
-
-class Tagger(nn.Module):
-    def __init__(self, cfg: Config, words: int, chars: int, tags: int):
-        super().__init__()
-        m = cfg.model
-        self.word_embed = Embedding(words, m.embedding_dim, mask_zero=True)
-        self.char_embed = None
-        if m.char_embedding_dim:
-            self.char_embed = Embedding(chars, m.char_embedding_dim, mask_zero=True)
-            self.char_rnn = recurrent(m, units=m.char_embedding_dim, bidirectional=True)
-        self.stack = nn.ModuleList(recurrent(m, bidirectional=True, return_sequences=True)
-                                   for _ in range(m.layers))
-        self.dropout = Dropout(m.dropout)
-        self.out = Dense(tags)
-
-    def forward(self, words, chars):
-        mask = words != 0                                                  # (B, T)
-        x = self.word_embed(words)                                         # (B, T, E)
-        if self.char_embed is not None:
-            B, T, L = chars.shape
-            flat = chars.view(B * T, L)                                    # (B T, L)
-            real = flat[:, 0] != 0                                         # padded words
-            enc = x.new_zeros(B * T, 2 * self.char_embed.output_dim)
-            if bool(real.any()):
-                enc[real] = self.char_rnn(self.char_embed(flat[real]))     # (n, 2C)
-            x = torch.cat([x, enc.view(B, T, -1)], -1)                     # (B, T, E + 2C)
-        x = self.dropout(x)
-        for layer in self.stack:
-            x = layer(x, mask=mask)                                        # (B, T, 2H)
-        return self.out(self.dropout(x))                                   # (B, T, K)
 
 
 # ---------------------------------------------------------------------- data
@@ -154,7 +121,7 @@ def _inputs(vocab: dict, sentences: list, rng=None, drop: Optional[np.ndarray] =
 
 def build_model(cfg: Config, vocab: dict) -> Tagger:
     model = Tagger(cfg, _tok(vocab, "words").vocab_size, _tok(vocab, "chars").vocab_size,
-                   len(vocab["tags"]) + 1)
+                   len(vocab["tags"]) + 1, recurrent=recurrent)
     return build_with(model, torch.ones(2, 3, dtype=torch.long),
                       torch.ones(2, 3, MAX_WORD, dtype=torch.long))
 
@@ -165,12 +132,6 @@ def train_batches(data: Data, cfg: Config, rng):
         batch = take(data.train, idx)
         w, c = _inputs(data.vocab, [s for s, _ in batch], rng, drop)
         yield w, c, pad([t for _, t in batch])
-
-
-def loss(model, batch, cfg: Config):
-    w, c, y = batch
-    logits = model(w, c)                                                   # (B, T, K)
-    return F.cross_entropy(logits.transpose(1, 2), y, ignore_index=0), int((y != 0).sum())
 
 
 def predict_tags(model, vocab: dict, sentences: list, batch_size: int = 128) -> list:

@@ -122,10 +122,10 @@ def test_weight_names_of_saved_seq2seq_runs(kind, names):
     """Saved encoder-decoder runs store the attention weights under these names."""
     from seqlab.config import Config
     from seqlab.tasks import seq2seq
-    from seqlab.tasks.common import build_with
+    from seqlab.tasks.common import build_with, recurrent
     cfg = Config.from_dict({"task": "seq2seq", "model": {"units": 8, "embedding_dim": 4,
                                                           "attention": kind}})
-    model = build_with(seq2seq.EncoderDecoder(cfg, 12), torch.ones(2, 3, dtype=torch.long),
+    model = build_with(seq2seq.EncoderDecoder(cfg, 12, recurrent=recurrent), torch.ones(2, 3, dtype=torch.long),
                        torch.ones(2, 2, dtype=torch.long))
     assert isinstance(model.attention, LuongBahdanauAttention)
     assert sorted(k for k in model.state_dict() if k.startswith("attention.")) == \

@@ -287,10 +287,10 @@ def test_compile_refuses_clip_settings_that_are_not_positive_numbers(arg, value)
         _mlp().compile(optimizer="sgd", loss="mse", **{arg: value})
 
 
-def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient(monkeypatch):
+def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient():
     """fit() runs a big LSTM batch as row slices (faster on the CPU); the loss and the
     gradient are those of the whole batch; GRU models run in one piece."""
-    from seqlab.models import training
+    from seqlab.models import micro_batches, training
     from seqlab.models.adapters import Batch
 
     def make(layer):
@@ -306,20 +306,30 @@ def test_lstm_batches_run_as_row_slices_on_cpu_with_the_full_batch_gradient(monk
     batch = Batch(x, y, None, None)
     model = make(layers.LSTM(16))
     model(x[:2])
-    assert training.micro_batch_rows(model, batch) == 64        # LSTM(16): 70 -> 64, 6
-    assert [training.micro_rows_for(u) for u in (16, 64, 128, 512)] == [64, 32, 16, 16]
+    assert micro_batches.micro_batch_rows(model, batch) == 64    # LSTM(16): 70 -> 64, 6
+    assert micro_batches.planner(model, "auto")(batch) == 64
+    assert micro_batches.planner(model, 32)(batch) == 32
+    assert micro_batches.planner(model, False)(batch) == 0
+    assert [micro_batches.micro_rows_for(u) for u in (16, 64, 128, 512)] == [64, 32, 16, 16]
     grads = []
-    for rows in (32, 10_000):
-        monkeypatch.setattr(training, "MICRO_ROWS", rows)
-        model._micro_rows = None
+    for rows in (32, 0):
         model.zero_grad(set_to_none=True)
         acc = training.Accumulator()
-        training._backward(model, batch, acc)
+        training.backward(model, batch, acc, rows)
         grads.append([p.grad.clone() for p in model.parameters()] + [acc.result()["loss"]])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
-    whole = training._step_outputs(model, batch, training.Accumulator())  # evaluate's path
-    assert abs(float(whole.detach()) - grads[0][-1]) < 1e-6
+    whole = training.Accumulator()
+    training.batch_loss(model, batch, whole)                     # evaluate's path
+    assert abs(whole.result()["loss"] - grads[0][-1]) < 1e-6
     gru = make(layers.GRU(16, reset_after=True))
     gru(x[:2])
-    assert training.micro_batch_rows(gru, batch) == 70
+    assert micro_batches.micro_batch_rows(gru, batch) == 70
+    assert micro_batches.planner(gru, "auto")(batch) == 0
+    for whole in (make(layers.LSTM(16, stateful=True)),          # layers that need the batch
+                  Sequential([layers.Embedding(50, 8), layers.LSTM(16, return_sequences=True),
+                              layers.BatchNormalization(), layers.GlobalAveragePooling1D(),
+                              layers.Dense(1, activation="sigmoid")])):
+        whole.compile(optimizer="adam", loss="binary_crossentropy")
+        whole(x[:70])
+        assert micro_batches.planner(whole, "auto")(batch) == 0

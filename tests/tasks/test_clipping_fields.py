@@ -32,7 +32,6 @@ def test_no_example_asks_for_a_per_parameter_clip(path):
     ({}, ["global 1.0"]),
     ({"global_clipnorm": 0.5}, ["global 0.5"]),
     ({"clipnorm": 0.2, "global_clipnorm": 0.0}, ["each 0.2"]),
-    ({"clipnorm": 0.2, "global_clipnorm": 3.0}, ["each 0.2", "global 3.0"]),
     ({"global_clipnorm": 0.0}, []),
 ])
 def test_a_toml_run_applies_the_clips_it_names(tmp_path, helpers, monkeypatch, fields,
@@ -61,5 +60,9 @@ def test_a_toml_run_applies_the_clips_it_names(tmp_path, helpers, monkeypatch, f
         if kind not in kinds:
             kinds.append(kind)
     assert kinds == expected
-    if expected == ["each 0.2", "global 3.0"]:  # per step: every parameter, then the global
-        assert calls[:n + 1] == [(1, 0.2)] * n + [(n, 3.0)]
+
+
+def test_both_clips_at_once_are_refused_as_keras_does():
+    from seqlab.errors import ConfigError
+    with pytest.raises(ConfigError, match="clipnorm = 0.2.*global_clipnorm = 3.0"):
+        Config.from_dict({"training": {"clipnorm": 0.2, "global_clipnorm": 3.0}})

@@ -149,6 +149,19 @@ class RNN(Layer):
             self._generators[key] = torch.Generator(device=device).manual_seed(int(self.seed))
         return self._generators[key]
 
+    # ----------------------------------------------------------------- micro-batches
+    # What ``fit`` asks before it runs a training batch as row slices
+    # (seqlab.models.micro_batches): a stateful layer carries each row's state from batch
+    # to batch, so it needs the whole batch; torch's fused LSTM kernel runs faster on
+    # slices (GRU and SimpleRNN kernels do not), sized by its units.
+    @property
+    def needs_whole_batch(self) -> bool:
+        return self.stateful
+
+    @property
+    def micro_batch_units(self) -> Optional[int]:
+        return self.units if fused.fused_kind(self.cell)[0] == "lstm" else None
+
     def _rank_error(self, shape) -> ValueError:
         return ValueError(
             f"{self.name} ({type(self).__name__}): expected input of rank 3 (batch, time, "
