@@ -89,7 +89,7 @@ def main() -> None:
     torch.manual_seed(0)
     models = {
         "LSTM autoencoder": (RecurrentAutoencoder(args.window, 1, units=args.units, cell="lstm"),
-                             dict(epochs=args.epochs, lr=2e-3, clipnorm=1.0)),
+                             dict(epochs=args.epochs, lr=2e-3, global_clipnorm=1.0)),
         "Conv1D autoencoder": (ConvAutoencoder(args.window, 1, filters=(16, 8), kernel_size=5),
                                dict(epochs=30, lr=3e-3)),
     }
