@@ -128,3 +128,25 @@ def test_teacher_forcing_loss_is_the_mean_over_real_target_tokens():
     gold = tgt[:, 1:]
     expected = -sum(logp[b, t, gold[b, t]] for b in range(2) for t in range(3) if gold[b, t])
     assert int(count) == 5 and float(total) == pytest.approx(float(expected), rel=1e-5)
+
+
+# ---------------------------------------------------------------------- truncated BPTT
+@pytest.mark.parametrize("with_optimizer", [True, False])
+def test_truncated_bptt_reaches_the_one_backward(spy, with_optimizer):
+    import seqlab
+    from seqlab.layers import LSTM, Dense
+    from seqlab.models.truncated_bptt import truncated_bptt
+    torch.manual_seed(0)
+    model = seqlab.Sequential([LSTM(4, return_sequences=True), Dense(1)])
+    model.build((None, None, 1))
+    model.compile(optimizer="sgd", loss="mse")          # its own settings stay as they are
+    x, y = torch.randn(2, 23, 1), torch.randn(2, 23, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1) if with_optimizer else None
+    before = [p.detach().clone() for p in model.parameters()]
+    losses = truncated_bptt(model, x, y, k1=5, k2=8, optimizer=opt, clipnorm=1.0)
+    assert len(losses) == 5 and spy == ["StreamTrainer"] * 5   # windows end at 5 .. 20, 23
+    moved = any(not torch.equal(p, b) for p, b in zip(model.parameters(), before))
+    assert moved == with_optimizer
+    assert all(p.grad is not None for p in model.parameters())
+    assert model.optimizer is None and model.global_clipnorm is None
+    assert not model.layers[0].stateful
