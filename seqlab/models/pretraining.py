@@ -21,8 +21,9 @@ past the tokenizer's ids, so the model's vocabulary is ``vocab_size + 1``.
 ``compute_loss`` draws a fresh masking of every batch (from the model's
 ``masking_generator``, seeded by ``pretrain``), so ``fit`` trains it on batches of ids;
 ``pretrain(texts)`` is the short way, with BERT's warmup and linear decay as a per-step
-learning-rate callback. ``classifier_from_pretrained`` then builds a ``TransformerClassifier`` whose encoder
-starts from the pretrained weights (the MLM head is dropped).
+learning-rate callback. ``classifier_from_pretrained`` then builds a
+``TransformerClassifier`` whose encoder starts from the pretrained weights (the MLM head
+is dropped).
 
     >>> ids = torch.randint(1, 50, (4, 10))
     >>> inputs, labels = mask_tokens(ids, mask_id=50, vocab_size=51, seed=0)

@@ -32,6 +32,7 @@ from seqlab.layers.base import Layer
 from seqlab.layers.recurrent.rnn import RNN
 from seqlab.losses import scalar_loss
 from seqlab.models.model import Model
+from seqlab.models.training import needs_closure
 
 
 @contextlib.contextmanager
@@ -183,6 +184,10 @@ def truncated_bptt(model: torch.nn.Module, x, y, k1: int, k2: Optional[int] = No
     ref = next(model.parameters())
     x = x.to(ref.device, ref.dtype if x.is_floating_point() else x.dtype)
     y = y.to(ref.device, ref.dtype if y.is_floating_point() else y.dtype)
+    if optimizer is not None and needs_closure(optimizer):
+        raise ValueError(f"truncated_bptt: {type(optimizer).__name__} evaluates the loss "
+                         f"several times a step, but a window moves the carried state "
+                         f"forwards once. Use a one-evaluation optimizer (Adam, SGD...).")
     loss_fn = loss or scalar_loss(getattr(model, "loss", None))
     was_training = model.training
     with _stateful(model) as rnns:

@@ -142,3 +142,10 @@ def test_k2_longer_than_k1_equals_windows_from_the_state_reached_without_gradien
         prev = t
     for name, g in _grads(model).items():
         torch.testing.assert_close(got[name], g, rtol=1e-10, atol=1e-12)
+
+
+def test_an_optimizer_that_needs_a_closure_is_refused():
+    model = _model()
+    x = torch.randn(1, 8, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="several times a step"):
+        truncated_bptt(model, x, x[..., :2], k1=4, optimizer=torch.optim.LBFGS(model.parameters()))

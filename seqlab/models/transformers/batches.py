@@ -21,6 +21,8 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 import torch
 
+from seqlab.data.batching import BucketBatchSampler
+
 
 def pad_ids(seqs: Sequence[Sequence[int]], device=None) -> torch.Tensor:
     """A batch of id lists padded with 0 to its longest member: (B, T_max)."""
@@ -50,7 +52,6 @@ class TokenBatches:
 
     def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0,
                 epoch: int = 0) -> Iterator[tuple]:
-        from seqlab.data.batching import BucketBatchSampler
         sampler = BucketBatchSampler(self.lengths, batch_size, shuffle=shuffle, seed=seed,
                                      pool=None)
         for idx in sampler.batches(epoch):

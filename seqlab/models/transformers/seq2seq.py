@@ -212,6 +212,10 @@ class TransformerSeq2Seq(Model):
         """Teacher forcing on a ``(src (B, S), tgt (B, T + 1))`` batch (``tgt`` from the
         start id to the end id, 0-padded): the summed cross-entropy of predicting
         ``tgt[:, 1:]`` from ``tgt[:, :-1]`` (``label_smoothing``), over the real tokens."""
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"{self.name}.compute_loss: expected a (src, tgt) batch of id "
+                            f"tensors, got {type(batch).__name__}. Train with fit_pairs("
+                            f"sources, targets) or fit(TokenBatches(sources, targets)).")
         src, tgt = batch
         logits = self(src, tgt[:, :-1])  # (B, T, V)
         gold = tgt[:, 1:]  # (B, T)
