@@ -42,9 +42,9 @@ import torch.nn.functional as F
 from seqlab.layers.base import Shape, check_positive_int, check_rate
 from seqlab.layers.core import Dense
 from seqlab.layers.normalization import LayerNormalization
+from seqlab.models.adapters import Batch
 from seqlab.models.model import Model
 from seqlab.models.transformers.classifier import TransformerClassifier, TransformerTextEncoder
-from seqlab.models.adapters import Batch
 from seqlab.models.transformers.batches import TokenBatches, pad_ids
 
 IGNORE = 0  # label of a position that is not predicted (0 is never a real token)
@@ -193,7 +193,7 @@ class MaskedLanguageModel(Model):
             self.masking_generator = gen
         inputs, labels = mask_tokens(ids, self.mask_id, self.vocab_size, self.mask_rate,
                                      generator=gen)
-        # a batch where no token was selected adds 0 (count 0): no gradient from it
+        # a batch where no token was selected adds 0 with count 0: a zero gradient
         return self._masked_loss(inputs, labels, "sum"), (labels != IGNORE).sum(), {}
 
     def pretrain(self, texts: Sequence[Sequence[int]], epochs: int = 1, batch_size: int = 64,
