@@ -257,7 +257,7 @@ def main(argv=None) -> None:
         hist = {"loss": [float("nan")]}
     else:
         mlm.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.pretrain_lr),
-                    loss="sparse_categorical_crossentropy", clipnorm=1.0)
+                    loss="sparse_categorical_crossentropy", global_clipnorm=1.0)
         hist = mlm.pretrain(corpus, epochs=args.pretrain_epochs, batch_size=64, seed=0,
                             verbose=1, time_budget=args.pretrain_budget,
                             lr_schedule=args.pretrain_schedule, warmup=args.pretrain_warmup)

@@ -87,7 +87,7 @@ def main() -> None:
                                max_length=16, dropout=args.dropout,
                                norm_first=args.norm_first)
     model.compile(optimizer=seqlab.optimizers.Adam(learning_rate=args.lr, beta_2=0.98),
-                  loss="sparse_categorical_crossentropy", clipnorm=1.0)
+                  loss="sparse_categorical_crossentropy", global_clipnorm=1.0)
     print(f"train {n_train}, val {len(val_q)}, held-out test {len(test_q)}; "
           f"{model.count_params():,} parameters; threads {torch.get_num_threads()}",
           flush=True)

@@ -18,8 +18,12 @@ on a small corpus, and the head adds V parameters instead of D V.
 
 The mask id must be an id that no text uses: ``mask_token_id(vocab_size)`` takes one
 past the tokenizer's ids, so the model's vocabulary is ``vocab_size + 1``.
-``classifier_from_pretrained`` then builds a ``TransformerClassifier`` whose encoder
-starts from the pretrained weights (the MLM head is dropped).
+``compute_loss`` draws a fresh masking of every batch (from the model's
+``masking_generator``, seeded by ``pretrain``), so ``fit`` trains it on batches of ids;
+``pretrain(texts)`` is the short way, with BERT's warmup and linear decay as a per-step
+learning-rate callback. ``classifier_from_pretrained`` then builds a
+``TransformerClassifier`` whose encoder starts from the pretrained weights (the MLM head
+is dropped).
 
     >>> ids = torch.randint(1, 50, (4, 10))
     >>> inputs, labels = mask_tokens(ids, mask_id=50, vocab_size=51, seed=0)
@@ -30,19 +34,18 @@ Shapes: B batch, T time, D d_model, V vocabulary (mask id included).
 """
 from __future__ import annotations
 
-import time
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from seqlab.layers.base import Shape, check_positive_int, check_rate
 from seqlab.layers.core import Dense
 from seqlab.layers.normalization import LayerNormalization
+from seqlab.models.adapters import Batch
 from seqlab.models.model import Model
 from seqlab.models.transformers.classifier import TransformerClassifier, TransformerTextEncoder
-from seqlab.models.transformers.seq2seq import pad_ids
+from seqlab.models.transformers.batches import TokenBatches, pad_ids
 
 IGNORE = 0  # label of a position that is not predicted (0 is never a real token)
 
@@ -126,6 +129,8 @@ class MaskedLanguageModel(Model):
         else:
             self.decoder = Dense(vocab_size, name=f"{self.name}_decoder")
             self.decoder.build_once((None, None, d_model))
+        self.mask_rate = 0.15  # share of the real tokens each masking selects
+        self.masking_generator: Optional[torch.Generator] = None  # set by pretrain(seed)
 
     def forward(self, ids: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.body(ids, mask=mask)  # (B, T, D)
@@ -175,15 +180,37 @@ class MaskedLanguageModel(Model):
         self.train(was_training)
         return total / max(count, 1)
 
+    def compute_loss(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """A fresh masking of the batch's ids (``(ids,)`` from ``TokenBatches``, or a
+        ``Batch`` whose ``x`` are ids (B, T)): the summed cross-entropy at the selected
+        positions, and their number. The masks come from ``masking_generator`` (one is
+        drawn from torch's seed, on the ids' device, when it is None or elsewhere)."""
+        ids = batch.x if isinstance(batch, Batch) else batch[0]  # (B, T)
+        gen = self.masking_generator
+        if gen is None or gen.device != ids.device:
+            gen = torch.Generator(device=ids.device)
+            gen.manual_seed(int(torch.randint(0, 2 ** 62, ())))
+            self.masking_generator = gen
+        inputs, labels = mask_tokens(ids, self.mask_id, self.vocab_size, self.mask_rate,
+                                     generator=gen)
+        # a batch where no token was selected adds 0 with count 0: a zero gradient
+        return self._masked_loss(inputs, labels, "sum"), (labels != IGNORE).sum(), {}
+
     def pretrain(self, texts: Sequence[Sequence[int]], epochs: int = 1, batch_size: int = 64,
                  seed: int = 0, verbose: int = 1, time_budget: Optional[float] = None,
-                 lr_schedule: str = "constant", warmup: float = 0.0) -> dict:
+                 lr_schedule: str = "constant", warmup: float = 0.0, callbacks=None) -> dict:
         """Train on unlabelled id lists with a fresh masking every batch (dynamic masking,
-        as RoBERTa). Uses the optimizer/clipnorm of ``compile``. Returns the epoch losses.
+        as RoBERTa): ``fit`` on ``TokenBatches(texts)`` (similar lengths together), where
+        the model stays, with the optimizer and clipping of ``compile``
+        (``global_clipnorm`` bounds the norm of all gradients together). ``seed`` seeds
+        the batch order and the masking. Returns the ``History.history``: ``{"loss":
+        [...], "time": [...]}`` per epoch (MLM loss per masked token).
 
         ``lr_schedule="linear"`` is BERT's: the rate rises linearly from 0 over the first
         ``warmup`` share of the steps, then falls linearly to 0 at the last step of
-        ``epochs`` (a ``time_budget`` that stops early leaves it part-way)."""
+        ``epochs`` (a ``time_budget`` that stops early leaves it part-way); "constant"
+        keeps the optimizer's initial rate. ``callbacks`` go to ``fit``."""
+        from seqlab.models.step_callbacks import StepLearningRate, TimeBudget
         if lr_schedule not in ("constant", "linear"):
             raise ValueError(f"pretrain(): lr_schedule must be 'constant' or 'linear', got "
                              f"{lr_schedule!r}.")
@@ -193,44 +220,17 @@ class MaskedLanguageModel(Model):
                                f"optimizer='adam', loss='sparse_categorical_crossentropy').")
         if not len(texts):
             raise ValueError("pretrain(): texts is empty; pass a list of token-id lists.")
+        source = TokenBatches(texts, who="pretrain()")
+        total_steps = epochs * source.num_batches(batch_size)
+        factor = ((lambda step: linear_warmup_decay(step, total_steps, warmup))
+                  if lr_schedule == "linear" else (lambda step: 1.0))
         device = next(self.parameters()).device
-        rng = np.random.default_rng(seed)
-        torch.manual_seed(seed)
-        gen = torch.Generator(device=device).manual_seed(seed)
-        optimizer = self.make_optimizer()
-        lengths = np.array([len(t) for t in texts])
-        total_steps = epochs * -(-len(texts) // batch_size)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: linear_warmup_decay(step, total_steps, warmup)
-            if lr_schedule == "linear" else 1.0)
-        history: dict = {"loss": [], "time": []}
-        start = time.perf_counter()
-        for epoch in range(epochs):
-            self.train()
-            order = np.lexsort((rng.random(len(lengths)), lengths))
-            batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-            total, n = 0.0, 0
-            for b in rng.permutation(len(batches)):
-                ids = pad_ids([texts[i] for i in batches[b]], device)  # (B, T)
-                loss = self.mlm_loss(ids, gen)
-                if torch.isnan(loss):  # no token selected in this batch
-                    continue
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.clipnorm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.parameters(), self.clipnorm)
-                optimizer.step()
-                schedule.step()
-                total, n = total + float(loss.detach()), n + 1
-            history["loss"].append(total / max(n, 1))
-            history["time"].append(time.perf_counter() - start)
-            if verbose:
-                print(f"pretrain epoch {epoch + 1}/{epochs} - {history['time'][-1]:.0f}s - "
-                      f"mlm loss {history['loss'][-1]:.4f}", flush=True)
-            if time_budget is not None and history["time"][-1] > time_budget:
-                break
-        self.eval()
-        return history
+        self.masking_generator = torch.Generator(device=device).manual_seed(seed)
+        history = self.fit(source, batch_size=batch_size, epochs=epochs,
+                           verbose=2 if verbose else 0, seed=seed, device=None,
+                           callbacks=[StepLearningRate(factor), TimeBudget(time_budget),
+                                      *(callbacks or [])])
+        return history.history
 
 
 def linear_warmup_decay(step: int, total_steps: int, warmup: float) -> float:

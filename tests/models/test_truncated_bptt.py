@@ -103,3 +103,49 @@ def test_bad_k_and_backward_layers_are_refused():
     back.build((None, None, 3))
     with pytest.raises(ValueError, match="forwards"):
         truncated_bptt(back, x.float(), x[..., :3].float(), k1=4)
+
+
+@pytest.mark.parametrize("k1,k2", [(4, 4), (4, 6), (3, 7), (5, 5)])
+def test_windows_count_every_output_once_when_k1_does_not_divide_the_length(k1, k2):
+    from seqlab.models.truncated_bptt import StreamWindows
+    x = torch.arange(10.0).reshape(1, 10, 1)
+    windows = list(StreamWindows(x, x, k1, k2).batches())
+    targets = torch.cat([w.y for w in windows], dim=1)
+    assert torch.equal(targets, x)                    # steps 0..9, each once, in order
+    for w in windows:
+        assert w.x.shape[1] <= k2 and w.y.shape[1] <= k1
+        assert torch.equal(w.x[:, -w.y.shape[1]:], w.y)   # the loss is on the window's end
+        if k1 == k2:
+            assert w.carry and w.warm.shape[1] == 0
+    if k1 == k2:                                      # carried: the windows tile the stream
+        assert torch.equal(torch.cat([w.x for w in windows], dim=1), x)
+
+
+def test_k2_longer_than_k1_equals_windows_from_the_state_reached_without_gradient():
+    x = torch.randn(2, 10, 3, dtype=torch.float64)
+    y = torch.randn(2, 10, 2, dtype=torch.float64)
+    model = _model(SimpleRNN)
+    truncated_bptt(model, x, y, k1=3, k2=5, loss=mse)
+    got = _grads(model)
+    model.zero_grad()
+    layer, dense = model.layers
+    prev = 0
+    for t in (3, 6, 9, 10):                           # window x[t-5:t], loss on x[prev:t]
+        first = max(0, t - 5)
+        state = None
+        if first:
+            with torch.no_grad():
+                state = _final_state(layer, x[:, :first])
+        out = dense(layer(x[:, first:t], initial_state=state))
+        n = t - prev
+        (mse(out[:, -n:], y[:, prev:t]) * n / 10).backward()
+        prev = t
+    for name, g in _grads(model).items():
+        torch.testing.assert_close(got[name], g, rtol=1e-10, atol=1e-12)
+
+
+def test_an_optimizer_that_needs_a_closure_is_refused():
+    model = _model()
+    x = torch.randn(1, 8, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="several times a step"):
+        truncated_bptt(model, x, x[..., :2], k1=4, optimizer=torch.optim.LBFGS(model.parameters()))

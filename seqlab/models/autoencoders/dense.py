@@ -27,7 +27,7 @@ from torch import nn
 
 from seqlab.layers import Dense
 from seqlab.layers.base import check_positive_int, check_rate
-from seqlab.models.model import Model
+from seqlab.models.autoencoders.base import ReconstructionModel
 
 NOISES = (None, "gaussian", "masking")
 
@@ -48,7 +48,7 @@ def kl_sparsity(code: torch.Tensor, rho: float) -> torch.Tensor:
             + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
 
 
-class Autoencoder(Model):
+class Autoencoder(ReconstructionModel):
     """A dense autoencoder; the options make it stacked, denoising or sparse.
 
     Args:
@@ -63,7 +63,8 @@ class Autoencoder(Model):
         sparsity_target, sparsity_weight: ρ and β of the KL sparsity penalty.
         use_bias: biases in every Dense layer.
 
-    ``loss_terms(x)`` returns {"loss", "reconstruction", ("l1"), ("kl_sparsity")}.
+    ``loss_terms(x)`` returns {"loss", "reconstruction", ("l1"), ("kl_sparsity")};
+    ``compile(optimizer=...)`` then ``fit(x, x)`` trains it (or ``train_autoencoder``).
     """
 
     def __init__(self, input_dim: int, code_dim: int, hidden: Sequence[int] = (),
@@ -167,26 +168,31 @@ class Autoencoder(Model):
     def pretrain_layerwise(self, x, epochs: int = 10, **train_kwargs) -> list[dict]:
         """Greedy layer-wise pretraining of a stacked autoencoder: encoder layer i and its
         mirror in the decoder learn to reconstruct the codes of layer i-1 (the input for
-        i = 0), each as a one-layer autoencoder with the same noise/penalties. Then
+        i = 0), each as a one-layer autoencoder with the same noise/penalties, trained by
+        ``train_autoencoder`` (so by ``fit``; ``train_kwargs`` are its options). Then
         ``train_autoencoder`` fine-tunes the whole stack. Returns one history per layer."""
         from seqlab.models.autoencoders.training import as_float_tensor, train_autoencoder
         h = as_float_tensor(x, self.name)
         histories = []
         n = len(self.encoder)
         for i in range(n):
-            pair = _LayerPair(self.encoder[i], self.decoder[n - 1 - i], self)
+            pair = LayerPair(self.encoder[i], self.decoder[n - 1 - i], self)
             histories.append(train_autoencoder(pair, h, epochs=epochs, **train_kwargs))
             with torch.no_grad():
-                h = self.encoder[i](h)
+                h = self.encoder[i](h.to(next(pair.parameters())))
         return histories
 
 
-class _LayerPair(nn.Module):
+class LayerPair(ReconstructionModel):
     """One encoder layer and its mirror, trained as a one-layer autoencoder."""
 
     def __init__(self, enc: Dense, dec: Dense, owner: Autoencoder):
-        super().__init__()
+        super().__init__(name=f"{owner.name}_{enc.name}_pair")
         self.enc, self.dec, self.owner = enc, dec, [owner]  # list: not a submodule
+        self.built = True  # its layers are the owner's, built
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dec(self.enc(x))
 
     def loss_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         ae = self.owner[0]

@@ -6,7 +6,8 @@ into one vector and rebuilt step by step.
 * ``ConvAutoencoder``: Conv1D layers with stride 2 halve time at each level (B, T/2^n, F);
   the decoder repeats each step twice then convolves, back to (B, T, D).
 
-Both train with ``train_autoencoder`` (MSE) and give per-step errors for anomaly detection.
+Both train with ``fit(x, x)`` or ``train_autoencoder`` (MSE) and give per-step errors for
+anomaly detection.
 Shapes: B batch, T time steps, D features, H units, F filters.
 
     >>> ae = RecurrentAutoencoder(timesteps=20, features=1, units=8, cell="gru")
@@ -22,10 +23,10 @@ from torch import nn
 
 from seqlab.layers import GRU, LSTM, Conv1D, Dense, RepeatVector, TimeDistributed
 from seqlab.layers.base import check_positive_int
-from seqlab.models.model import Model
+from seqlab.models.autoencoders.base import ReconstructionModel
 
 
-class _SequenceAE(Model):
+class _SequenceAE(ReconstructionModel):
     """Shared parts: input checks, MSE loss terms, per-step reconstruction errors."""
 
     def build(self, input_shape) -> None:

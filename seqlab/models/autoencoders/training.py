@@ -1,9 +1,10 @@
-"""The autoencoders' training loop: the target is the input, the loss is the model's own.
+"""``train_autoencoder``: a short way to ``compile`` and ``fit`` an autoencoder.
 
-Every autoencoder here defines ``loss_terms(x) -> dict`` whose ``"loss"`` entry is what is
-minimised (reconstruction + penalties: L1/KL sparsity, the VAE's KL term). Keras's ``fit``
-has no place for such terms, so this small loop trains them; ``history`` holds the mean of
-every term per epoch (and ``val_<term>`` on validation data, computed in eval mode).
+Every autoencoder here is a ``Model`` that says its loss (``loss_terms``, see
+``seqlab.models.autoencoders.base``), so ``Model.fit`` trains it like any model; this
+function only picks the optimizer from a name and a rate, slices ``x`` into batches
+(the target is the input) and returns ``fit``'s history: ``{term: [mean per epoch]}``
+with ``val_<term>`` on validation data (computed in eval mode).
 
     >>> import numpy as np
     >>> from seqlab.models.autoencoders import Autoencoder
@@ -15,12 +16,14 @@ every term per epoch (and ``val_<term>`` on validation data, computed in eval mo
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Optional
 
 import numpy as np
 import torch
-from torch import nn
+
+from seqlab.models.adapters import ArrayData
+
+OPTIMIZERS = ("adam", "sgd", "lbfgs")
 
 
 def as_float_tensor(x, who: str = "autoencoder", dtype=torch.float32) -> torch.Tensor:
@@ -34,33 +37,49 @@ def as_float_tensor(x, who: str = "autoencoder", dtype=torch.float32) -> torch.T
                         f"{type(x).__name__}. Convert it with np.asarray(x, 'float32').") from None
 
 
-def _epoch_means(model: nn.Module, x: torch.Tensor, batch_size: int) -> dict[str, float]:
-    sums: dict[str, float] = defaultdict(float)
-    for s in range(0, len(x), batch_size):
-        xb = x[s:s + batch_size]
-        for k, v in model.loss_terms(xb).items():
-            sums[k] += float(v) * len(xb)
-    return {k: v / len(x) for k, v in sums.items()}
+def make_optimizer(model, optimizer: str, lr: float, weight_decay: float,
+                   full_batch: bool) -> torch.optim.Optimizer:
+    """Adam, SGD with momentum 0.9, or full-batch L-BFGS (strong Wolfe line search)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if optimizer == "lbfgs":
+        if not full_batch:
+            raise ValueError("train_autoencoder: optimizer='lbfgs' needs the full batch; "
+                             "pass batch_size=None.")
+        return torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=20,
+                                 line_search_fn="strong_wolfe")
+    raise ValueError(f"train_autoencoder: optimizer must be one of {OPTIMIZERS}, got "
+                     f"{optimizer!r}.")
 
 
-def train_autoencoder(model: nn.Module, x, epochs: int = 10, batch_size: Optional[int] = 128,
+def train_autoencoder(model, x, epochs: int = 10, batch_size: Optional[int] = 128,
                       lr: float = 1e-3, optimizer: str = "adam", validation_data=None,
                       seed: Optional[int] = 0, verbose: int = 0, weight_decay: float = 0.0,
-                      clipnorm: Optional[float] = None) -> dict[str, list[float]]:
-    """Minimise ``model.loss_terms(x)["loss"]`` with Adam (or ``"sgd"``/``"lbfgs"``).
+                      clipnorm: Optional[float] = None, global_clipnorm: Optional[float] = None,
+                      callbacks=None) -> dict[str, list[float]]:
+    """Compile ``model`` with the named optimizer and ``fit`` it to rebuild ``x``.
 
     Args:
+        model: an autoencoder of ``seqlab.models.autoencoders`` (a ``Model`` with
+            ``loss_terms``); it stays on its device.
         x: training inputs (N, ...); the targets are the inputs themselves.
-        epochs: passes over x. batch_size: None = full batch.
-        lr: learning rate. optimizer: "adam", "sgd" or "lbfgs" (full batch).
+        epochs: passes over x. batch_size: None = full batch (no shuffling).
+        lr: learning rate. optimizer: "adam", "sgd" (momentum 0.9) or "lbfgs" (full batch).
         validation_data: inputs (M, ...) scored after every epoch (``val_*``).
-        seed: seeds shuffling, noise and sampling. verbose: 1 prints one line per epoch.
-        weight_decay: L2 penalty of the optimiser. clipnorm: clip the gradient norm
-            (recurrent autoencoders train more steadily with e.g. 1.0).
+        seed: seeds weights built now, shuffling, noise and sampling (``fit(seed=...)``).
+        verbose: 1 prints one line per epoch.
+        weight_decay: L2 penalty of the optimiser.
+        clipnorm: clip each parameter's gradient to this norm; global_clipnorm: clip the
+            norm of all gradients together (recurrent autoencoders train more steadily
+            with e.g. ``global_clipnorm=1.0``). As in ``Model.compile``.
+        callbacks: more ``seqlab.models.callbacks.Callback`` for ``fit``.
 
-    Returns the history: {term: [value per epoch], ...}.
+    Returns ``fit``'s ``History.history``: {term: [value per epoch], ...}.
     """
-    if not hasattr(model, "loss_terms"):
+    if not hasattr(model, "loss_terms") or not hasattr(model, "fit"):
         raise TypeError(f"train_autoencoder: {type(model).__name__} has no loss_terms(x); "
                         f"use one of seqlab.models.autoencoders' models.")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
@@ -68,62 +87,16 @@ def train_autoencoder(model: nn.Module, x, epochs: int = 10, batch_size: Optiona
     x = as_float_tensor(x, type(model).__name__)
     if len(x) == 0:
         raise ValueError("train_autoencoder: x is empty; give at least one sample.")
-    val = as_float_tensor(validation_data) if validation_data is not None else None
-    if seed is not None:
-        torch.manual_seed(seed)
-    with torch.no_grad():
-        model.loss_terms(x[:2])  # builds lazy layers before the optimiser sees the parameters
-    params = [p for p in model.parameters() if p.requires_grad]
     full = batch_size is None or batch_size >= len(x)
-    bs = len(x) if full else int(batch_size)
-    if optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    elif optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    elif optimizer == "lbfgs":
-        if not full:
-            raise ValueError("train_autoencoder: optimizer='lbfgs' needs the full batch; "
-                             "pass batch_size=None.")
-        opt = torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=20,
-                                line_search_fn="strong_wolfe")
-    else:
-        raise ValueError(f"train_autoencoder: optimizer must be 'adam', 'sgd' or 'lbfgs', "
-                         f"got {optimizer!r}.")
-    gen = torch.Generator().manual_seed(seed if seed is not None else 0)
-    history: dict[str, list[float]] = defaultdict(list)
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(x), generator=gen) if not full else torch.arange(len(x))
-        sums: dict[str, float] = defaultdict(float)
-        for s in range(0, len(x), bs):
-            xb = x[order[s:s + bs]]
-            if optimizer == "lbfgs":
-                def closure():
-                    opt.zero_grad()
-                    loss = model.loss_terms(xb)["loss"]
-                    loss.backward()
-                    return loss
-                opt.step(closure)
-                with torch.no_grad():
-                    terms = model.loss_terms(xb)
-            else:
-                terms = model.loss_terms(xb)
-                opt.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                if clipnorm:
-                    torch.nn.utils.clip_grad_norm_(params, clipnorm)
-                opt.step()
-            for k, v in terms.items():
-                sums[k] += float(v.detach()) * len(xb)
-        for k, v in sums.items():
-            history[k].append(v / len(x))
-        if val is not None:
-            model.eval()
-            with torch.no_grad():
-                for k, v in _epoch_means(model, val, bs).items():
-                    history[f"val_{k}"].append(v)
-        if verbose:
-            print(f"epoch {epoch + 1}/{epochs} " + " ".join(
-                f"{k}={v[-1]:.4g}" for k, v in history.items()), flush=True)
-    model.eval()
-    return dict(history)
+    model.compile(optimizer=make_optimizer(model, optimizer, lr, weight_decay, full),
+                  clipnorm=clipnorm, global_clipnorm=global_clipnorm)
+    val = None
+    if validation_data is not None:
+        val = ArrayData(as_float_tensor(validation_data, type(model).__name__), None)
+    history = model.fit(ArrayData(x, None), batch_size=len(x) if full else int(batch_size),
+                        epochs=epochs, verbose=2 if verbose else 0, callbacks=callbacks,
+                        validation_data=val, shuffle=not full, seed=seed, device=None)
+    return history.history
+
+
+__all__ = ["train_autoencoder", "as_float_tensor", "make_optimizer"]

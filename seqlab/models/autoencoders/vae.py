@@ -27,10 +27,10 @@ from torch import nn
 
 from seqlab.layers import Dense
 from seqlab.layers.base import check_positive_int
-from seqlab.models.model import Model
+from seqlab.models.autoencoders.base import ReconstructionModel
 
 
-class VAE(Model):
+class VAE(ReconstructionModel):
     """A dense variational autoencoder.
 
     Args:
@@ -40,7 +40,8 @@ class VAE(Model):
         likelihood: "bernoulli" (inputs in [0, 1]) or "gaussian".
         beta: weight of the KL term (1 = the ELBO; β-VAE otherwise).
 
-    ``loss_terms(x)`` returns per-sample means of {"loss" (= -ELBO), "reconstruction", "kl"}.
+    ``loss_terms(x)`` returns per-sample means of {"loss" (= -ELBO), "reconstruction", "kl"};
+    ``fit`` logs each (``reconstruction``, ``kl``, and ``val_*`` on validation data).
     """
 
     def __init__(self, input_dim: int, latent_dim: int = 2, hidden: Sequence[int] = (256,),

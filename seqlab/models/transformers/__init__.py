@@ -6,12 +6,14 @@ key/value cache, and an encoder-decoder for seq2seq (calculator, translation).
     ...                       ff_dim=32, num_layers=1).count_params()
     3841
 
+``TokenBatches`` turns token-id lists into the batches their ``fit`` trains on.
 Masked-language-model pretraining of the classifier's encoder: ``seqlab.models.pretraining``.
 """
+from seqlab.models.transformers.batches import TokenBatches, pad_ids
 from seqlab.models.transformers.classifier import TransformerClassifier, TransformerTextEncoder
 from seqlab.models.transformers.embedding import TokenPositionEmbedding
 from seqlab.models.transformers.lm import TransformerLM, sample_next
 from seqlab.models.transformers.seq2seq import TransformerSeq2Seq
 
 __all__ = ["TransformerClassifier", "TransformerTextEncoder", "TokenPositionEmbedding",
-           "TransformerLM", "sample_next", "TransformerSeq2Seq"]
+           "TransformerLM", "sample_next", "TransformerSeq2Seq", "TokenBatches", "pad_ids"]

@@ -6,7 +6,8 @@
 
 Training is teacher forcing: the decoder reads the true previous tokens
 ``<s> y_1 .. y_{T-1}`` and every position is trained at once (causal self-attention) to
-predict ``y_1 .. y_T </s>``; ``fit_pairs`` runs that loop. Decoding feeds the model's own
+predict ``y_1 .. y_T </s>``: that is ``compute_loss`` on ``(src, tgt)`` batches, so
+``fit`` trains it (``fit_pairs`` is the short way). Decoding feeds the model's own
 tokens one at a time with a key/value cache: greedy (the likeliest token) or beam search
 (the ``beam_width`` likeliest prefixes by summed log-probability, optionally divided by
 length ** ``length_penalty``). Beam search with width 1 is greedy decoding.
@@ -19,25 +20,18 @@ Shapes: B batch, S source steps, T target steps, D d_model, V vocabulary, W beam
 """
 from __future__ import annotations
 
-import time
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from seqlab.data.batching import pad_batch
 from seqlab.layers.base import Shape, check_positive_int, get_mask
 from seqlab.layers.core import Dense
 from seqlab.layers.transformer import Transformer
 from seqlab.models.model import Model
+from seqlab.models.transformers.batches import TokenBatches, pad_ids
 from seqlab.models.transformers.embedding import TokenPositionEmbedding
-
-
-def pad_ids(seqs: Sequence[Sequence[int]], device=None) -> torch.Tensor:
-    """Id lists -> (B, max(T_max, 1)) long ids padded with 0, on ``device``: ``pad_batch``."""
-    ids = pad_batch(seqs, dtype=torch.long, min_length=1)[0]              # (B, T)
-    return ids.to(device) if device is not None else ids
 
 
 class TransformerSeq2Seq(Model):
@@ -51,8 +45,10 @@ class TransformerSeq2Seq(Model):
         max_length: longest sequence for learned positions.
         learned_positions: learned position tables instead of sinusoids.
 
-    ``model(src, tgt_in)`` -> logits (B, T, V). ``fit_pairs(sources, targets)`` trains
-    (targets wrapped in start/end ids), ``greedy``/``beam_search``/``translate`` decode.
+    ``model(src, tgt_in)`` -> logits (B, T, V). ``compute_loss((src, tgt))`` is teacher
+    forcing; ``fit_pairs(sources, targets)`` (targets wrapped in start/end ids) or
+    ``fit(TokenBatches(sources, targets))`` trains; ``greedy``/``beam_search``/
+    ``translate`` decode.
 
     >>> m = TransformerSeq2Seq(vocab_size=14, d_model=16, num_heads=2, ff_dim=32,
     ...                        num_encoder_layers=1, num_decoder_layers=1)
@@ -86,6 +82,7 @@ class TransformerSeq2Seq(Model):
         self.head.build_once((None, None, d_model))
         self.attention_kind = "transformer"  # what seqlab.tasks.seq2seq.finish looks at
         self.attention = None
+        self.label_smoothing = 0.0  # of the teacher-forcing loss (compute_loss)
 
     # ------------------------------------------------------------------ teacher forcing
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor,
@@ -211,62 +208,49 @@ class TransformerSeq2Seq(Model):
         return out
 
     # ------------------------------------------------------------------ training
+    def compute_loss(self, batch) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """Teacher forcing on a ``(src (B, S), tgt (B, T + 1))`` batch (``tgt`` from the
+        start id to the end id, 0-padded): the summed cross-entropy of predicting
+        ``tgt[:, 1:]`` from ``tgt[:, :-1]`` (``label_smoothing``), over the real tokens."""
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"{self.name}.compute_loss: expected a (src, tgt) batch of id "
+                            f"tensors, got {type(batch).__name__}. Train with fit_pairs("
+                            f"sources, targets) or fit(TokenBatches(sources, targets)).")
+        src, tgt = batch
+        logits = self(src, tgt[:, :-1])  # (B, T, V)
+        gold = tgt[:, 1:]  # (B, T)
+        total = F.cross_entropy(logits.transpose(1, 2), gold, ignore_index=0,
+                                label_smoothing=self.label_smoothing, reduction="sum")
+        return total, (gold != 0).sum(), {}
+
     def fit_pairs(self, sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
                   epochs: int = 1, batch_size: int = 64, label_smoothing: float = 0.0,
                   seed: Optional[int] = 0, verbose: int = 1, time_budget: Optional[float] = None,
-                  on_epoch_end=None) -> dict:
-        """Teacher-forcing training on id lists (targets include start and end ids).
+                  on_epoch_end=None, callbacks=None) -> dict:
+        """Teacher-forcing training on id lists (targets include start and end ids): ``fit``
+        on ``TokenBatches(sources, targets)`` (batches group similar source lengths),
+        where the model stays, with the optimizer and clipping chosen in ``compile``
+        (``global_clipnorm`` bounds the norm of all gradients together).
 
-        Uses the optimizer and ``clipnorm`` chosen in ``compile`` (clipnorm bounds the
-        global gradient norm here; the loss is always cross-entropy on the target ids). Batches group similar source lengths.
-        ``on_epoch_end(epoch, logs)`` may return True to stop; ``time_budget`` (seconds)
-        stops after the epoch that exceeds it. Returns ``{"loss": [...]}`` per epoch.
+        ``label_smoothing`` becomes the model's (``compute_loss``). ``on_epoch_end(epoch,
+        logs)`` may return True to stop; ``time_budget`` (seconds) stops after the epoch
+        that exceeds it; ``callbacks`` go to ``fit``. Returns the ``History.history``:
+        ``{"loss": [...], "time": [...]}`` per epoch (loss per target token).
         """
+        from seqlab.models.step_callbacks import StopWhen, TimeBudget
         if not self.compiled:
             raise RuntimeError(f"fit_pairs(): {self.name} is not compiled. Call model.compile("
                                f"optimizer='adam', loss='sparse_categorical_crossentropy') first.")
         if len(sources) != len(targets) or not sources:
             raise ValueError(f"fit_pairs(): need as many targets as sources (>= 1), got "
                              f"{len(sources)} and {len(targets)}.")
-        rng = np.random.default_rng(seed)
-        if seed is not None:
-            torch.manual_seed(seed)
-        device = next(self.parameters()).device
-        optimizer = self.make_optimizer()
-        lengths = np.array([len(s) for s in sources])
-        history: dict = {"loss": [], "time": []}
-        start_time = time.perf_counter()
-        for epoch in range(epochs):
-            self.train()
-            order = np.lexsort((rng.random(len(lengths)), lengths))
-            batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-            total, count = 0.0, 0
-            for b in rng.permutation(len(batches)):
-                idx = batches[b]
-                src = pad_ids([sources[i] for i in idx], device)  # (B, S)
-                tgt = pad_ids([targets[i] for i in idx], device)  # (B, T + 1)
-                logits = self(src, tgt[:, :-1])  # (B, T, V)
-                loss = F.cross_entropy(logits.transpose(1, 2), tgt[:, 1:], ignore_index=0,
-                                       label_smoothing=label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.clipnorm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.parameters(), self.clipnorm)
-                optimizer.step()
-                n = int((tgt[:, 1:] != 0).sum())
-                total, count = total + float(loss.detach()) * n, count + n
-            logs = {"loss": total / max(count, 1),
-                    "time": time.perf_counter() - start_time}
-            history["loss"].append(logs["loss"])
-            history["time"].append(logs["time"])
-            if verbose:
-                print(f"epoch {epoch + 1}/{epochs} - {logs['time']:.0f}s - "
-                      f"loss {logs['loss']:.4f}", flush=True)
-            stop = on_epoch_end(epoch, logs) if on_epoch_end is not None else False
-            if stop or (time_budget is not None and logs["time"] > time_budget):
-                break
-        self.eval()
-        return history
+        self.label_smoothing = float(label_smoothing)
+        stops = [StopWhen(on_epoch_end)] if on_epoch_end is not None else []
+        history = self.fit(TokenBatches(sources, targets, who="fit_pairs()"),
+                           batch_size=batch_size, epochs=epochs, verbose=2 if verbose else 0,
+                           callbacks=[TimeBudget(time_budget), *stops, *(callbacks or [])],
+                           seed=seed, device=None)
+        return history.history
 
 
 __all__ = ["TransformerSeq2Seq", "pad_ids"]
