@@ -67,14 +67,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RunError('[training] device = "cuda" but no CUDA GPU is visible; use "auto".')
-    return torch.device(name)
-
-
 # ---------------------------------------------------------------------- the folder
 MARKER = ".seqlab-run"   # written first into every run folder seqlab creates
 MAX_RUNS_OF_A_NAME = 10_000  # name, name-2, ..., name-10000

@@ -36,18 +36,7 @@ DYNAMIC_IMPORTS = {
 # and its summary), which is being rewritten as one loop. Each entry is (importer,
 # imported). Empty this list when the engine no longer needs them; a stale entry fails
 # test_allowed_edges_still_exist so the list only shrinks.
-ALLOWED_CYCLE_EDGES = {
-    # Model.compile/fit/evaluate/predict import the loop lazily; the loop imports
-    # models.model (call_with_mask) and models.sequential back.
-    ("seqlab.models.model", "seqlab.models.training"),
-    # Model.summary/count_params import models.summary lazily; summary imports
-    # models.sequential, which subclasses Model.
-    ("seqlab.models.model", "seqlab.models.summary"),
-    # The task recipes take the Data record from seqlab.tasks (``from seqlab.tasks import
-    # Data``), whose get() imports the recipe modules by name.
-    *{(f"seqlab.tasks.{name}", "seqlab.tasks")
-      for name in ("classify", "forecast", "generate", "seq2seq", "tag")},
-}
+ALLOWED_CYCLE_EDGES: set = set()  # no module imports one that imports it back
 
 
 def module_name(path: Path) -> str:

@@ -8,17 +8,6 @@ import seqlab
 
 ROOT = Path(seqlab.__file__).parent
 ENGINE = "models/training.py:backward"
-# Loops of model families still to be moved onto Model.fit (each says its loss in
-# compute_loss instead); remove an entry when its loop goes.
-NOT_YET_MOVED = {
-    "models/autoencoders/training.py:train_autoencoder",
-    "models/autoencoders/training.py:train_autoencoder.closure",
-    "models/pretraining.py:MaskedLanguageModel.pretrain",
-    "models/transformers/seq2seq.py:TransformerSeq2Seq.fit_pairs",
-    "models/truncated_bptt.py:truncated_bptt",
-}
-
-
 def backward_calls() -> set[str]:
     found = set()
     for path in ROOT.rglob("*.py"):
@@ -42,4 +31,4 @@ def backward_calls() -> set[str]:
 def test_training_back_propagates_in_one_function():
     found = backward_calls()
     assert ENGINE in found
-    assert found - {ENGINE} <= NOT_YET_MOVED, sorted(found - {ENGINE} - NOT_YET_MOVED)
+    assert found == {ENGINE}, sorted(found - {ENGINE})

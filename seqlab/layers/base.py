@@ -91,6 +91,28 @@ def get_mask(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> Optional[t
     return mask if mask is not None else getattr(x, _MASK_ATTR, None)
 
 
+def accepts_mask(module: nn.Module) -> bool:
+    """Whether ``module.forward`` takes a ``mask`` keyword (cached per class)."""
+    cls = type(module)
+    cached = cls.__dict__.get("_seqlab_accepts_mask")
+    if cached is None:
+        params = inspect.signature(cls.forward).parameters
+        cached = "mask" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+        setattr(cls, "_seqlab_accepts_mask", cached)
+    return cached
+
+
+def call_with_mask(module: nn.Module, x: Any, mask: Optional[torch.Tensor]) -> Any:
+    """``module(x, mask=mask)`` if it takes a mask, else ``module(x)`` with the mask attached."""
+    if mask is None:
+        return module(x)
+    if accepts_mask(module):
+        return module(x, mask=mask)
+    if isinstance(x, torch.Tensor):
+        attach_mask(x, mask)
+    return module(x)
+
+
 def check_positive_int(layer: str, arg: str, value: Any) -> int:
     """Fail early (STYLE.md §6): ``value`` must be an int >= 1."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:

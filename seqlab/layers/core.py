@@ -4,7 +4,6 @@ Shapes in comments: B batch, T time, D input features, U units.
 """
 from __future__ import annotations
 
-import inspect
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -13,7 +12,7 @@ from torch import nn
 
 from seqlab import activations
 from seqlab.layers import initializers
-from seqlab.layers.base import (Layer, Shape, attach_mask, check_positive_int, check_rate,
+from seqlab.layers.base import (Layer, Shape, accepts_mask, attach_mask, check_positive_int, check_rate,
                                 get_mask)
 
 
@@ -238,14 +237,6 @@ class TimeDistributed(Wrapper):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         inner = self.layer.compute_output_shape((input_shape[0],) + tuple(input_shape[2:]))
         return (inner[0], input_shape[1]) + tuple(inner[1:])
-
-
-def accepts_mask(module: nn.Module) -> bool:
-    """True when ``module.forward`` (a Keras-style layer's ``call``) takes ``mask``."""
-    try:
-        return "mask" in inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector",

@@ -32,7 +32,6 @@ from typing import Any, Callable
 
 from seqlab import losses as losses_mod
 from seqlab.models.adapters import Batch
-from seqlab.models.model import Model
 
 MICRO_MIN_TOKENS, MICRO_MIN_ROWS, MICRO_MAX_ROWS = 8192, 16, 64
 MICRO_ROWS = None  # rows per slice for "auto"; None: chosen from the LSTM's width
@@ -49,7 +48,7 @@ def micro_rows_for(units: int) -> int:
 def uses_compiled_loss(model) -> bool:
     """The model trains on its compiled per-sample loss (the default ``compute_loss``):
     the loss of a batch is then the sum of its rows' losses, which slicing keeps exact."""
-    return (getattr(type(model), "compute_loss", None) is Model.compute_loss
+    return (getattr(type(model).compute_loss, "is_compiled_loss", False)
             and model.loss in losses_mod.LOSSES.values())
 
 

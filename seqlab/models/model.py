@@ -39,30 +39,8 @@ from torch import nn
 from seqlab import losses as losses_mod
 from seqlab import metrics as metrics_mod
 from seqlab import optimizers as optimizers_mod
-from seqlab.layers.base import Layer, attach_mask, get_mask
+from seqlab.layers.base import Layer, accepts_mask, call_with_mask, get_mask  # noqa: F401
 from seqlab.models.compiled import compiled_loss
-
-
-def accepts_mask(module: nn.Module) -> bool:
-    """Whether ``module.forward`` takes a ``mask`` keyword (cached per class)."""
-    cls = type(module)
-    cached = cls.__dict__.get("_seqlab_accepts_mask")
-    if cached is None:
-        params = inspect.signature(cls.forward).parameters
-        cached = "mask" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-        setattr(cls, "_seqlab_accepts_mask", cached)
-    return cached
-
-
-def call_with_mask(module: nn.Module, x: Any, mask: Optional[torch.Tensor]) -> Any:
-    """``module(x, mask=mask)`` if it takes a mask, else ``module(x)`` with the mask attached."""
-    if mask is None:
-        return module(x)
-    if accepts_mask(module):
-        return module(x, mask=mask)
-    if isinstance(x, torch.Tensor):
-        attach_mask(x, mask)
-    return module(x)
 
 
 class Model(Layer):
@@ -225,6 +203,8 @@ class Model(Layer):
         1.25
         """
         return compiled_loss(self, batch)
+
+    compute_loss.is_compiled_loss = True  # fit may slice its batches (micro_batches)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(

@@ -32,7 +32,8 @@ from seqlab.layers.base import Layer, Shape, attach_mask, get_mask, serialize, d
 from seqlab.layers.core import Activation, Dense, TimeDistributed
 from seqlab.layers.embedding import Embedding
 from seqlab.layers.input import Input, InputLayer, KerasTensor
-from seqlab.models.model import Model, call_with_mask
+from seqlab.layers.base import call_with_mask
+from seqlab.models.model import Model
 
 
 def _has_unknown(shape: Shape) -> bool:
@@ -68,6 +69,9 @@ class Sequential(Model):
     ``model(x)`` runs the stack; ``model.layers`` lists it; ``model.output_shape`` is
     the last layer's output shape (batch first, None where unknown).
     """
+
+    builds_from_shape = True  # layers are built from input shapes, output shapes kept
+
 
     def __init__(self, layers: Optional[Iterable[nn.Module]] = None,
                  name: Optional[str] = None, **kwargs):

@@ -53,9 +53,7 @@ def format_shape(shape: Any) -> str:
 def _rows(model: nn.Module) -> list[tuple[str, str, int]]:
     """(``name (Type)``, output shape, parameter count) for each top-level layer
     (the layers of a ModuleList one by one)."""
-    from seqlab.models.sequential import Sequential
-
-    if isinstance(model, Sequential):
+    if getattr(model, "builds_from_shape", False):  # a Sequential knows each output shape
         pairs = list(zip(model.layers, model._shapes))
     else:
         pairs = [(layer, _output_shape_of(layer)) for layer in _layers_of(model)]

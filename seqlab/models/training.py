@@ -33,24 +33,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from seqlab.layers.base import get_mask
+from seqlab.devices import resolve_device
+from seqlab.layers.base import call_with_mask, get_mask
 from seqlab.models import micro_batches
 from seqlab.models.adapters import Batch, LoaderData, is_source, make_data, move_to
 from seqlab.models.callbacks import CallbackList, History
-from seqlab.models.model import call_with_mask
 
 
 # ---------------------------------------------------------------------- helpers
-def resolve_device(device: Any, model) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; None -> where the model's weights are."""
-    if device is None:
-        p = next(model.parameters(), None)
-        return p.device if p is not None else torch.device("cpu")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def float_dtype_of(model) -> torch.dtype:
     p = next((p for p in model.parameters() if p.is_floating_point()), None)
     return p.dtype if p is not None else torch.get_default_dtype()
@@ -87,9 +77,10 @@ def ensure_built(model, data) -> None:
     needs it: shape propagation with an unknown time axis for variable-length data,
     then one forward pass on a small batch for whatever is still unbuilt."""
     from seqlab.models.adapters import SequenceData
-    from seqlab.models.sequential import Sequential
 
-    if isinstance(model, Sequential) and not model.built and isinstance(data, SequenceData):
+    # a Sequential builds from shapes alone (an unknown time axis for variable lengths)
+    if (getattr(model, "builds_from_shape", False) and not model.built
+            and isinstance(data, SequenceData)):
         model.build_once((None, None) + data.feature_shape())
     unbuilt = [m for m in model.modules() if getattr(m, "built", True) is False]
     if not unbuilt:

@@ -25,13 +25,11 @@ Every recipe module provides the same functions, which this module calls in orde
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-import torch
-
 import numpy as np
+import torch
 
 from seqlab import optimizers
 from seqlab.config import Config
@@ -39,24 +37,12 @@ from seqlab.errors import SeqlabError
 from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
                                      PopulationStatistics, ReduceLROnPlateau, cosine_decay)
 from seqlab.models.checkpoints import KeepBest, RunCheckpoint
-from seqlab.runs import Run, resolve_device, seed_everything
+from seqlab.devices import resolve_device
+from seqlab.runs import Run, seed_everything
+from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
 
 TASKS = {name: f"seqlab.tasks.{name}"
          for name in ("classify", "forecast", "generate", "seq2seq", "tag")}
-
-
-@dataclass
-class Data:
-    """A task's prepared data: three splits and what encodes them."""
-    train: Any                       # task-specific (tensors, lists of sequences...)
-    val: Any
-    test: Any
-    vocab: dict                      # JSON-friendly: vocabularies, class names, scalers
-    info: dict = field(default_factory=dict)  # facts for the report (sizes, baselines)
-
-
-class TrainingInterrupted(SeqlabError):
-    """Ctrl-C during training; the run was saved after its last completed epoch."""
 
 
 def get(task: str):

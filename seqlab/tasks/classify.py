@@ -29,7 +29,7 @@ import torch
 from seqlab.config import Config
 from seqlab.data import Tokenizer, lengths_to_mask, pad_batch
 from seqlab.models.recurrent import Classifier
-from seqlab.tasks import Data
+from seqlab.tasks.common import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, split_seed, take)
 

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
@@ -15,6 +16,20 @@ from seqlab.config import Config, ModelConfig
 from seqlab.data.batching import pad_batch
 from seqlab.errors import SeqlabError
 from seqlab.layers.base import Layer
+
+
+@dataclass
+class Data:
+    """A task's prepared data: three splits and what encodes them."""
+    train: Any                       # task-specific (tensors, lists of sequences...)
+    val: Any
+    test: Any
+    vocab: dict                      # JSON-friendly: vocabularies, class names, scalers
+    info: dict = field(default_factory=dict)  # facts for the report (sizes, baselines)
+
+
+class TrainingInterrupted(SeqlabError):
+    """Ctrl-C during training; the run was saved after its last completed epoch."""
 
 
 # ---------------------------------------------------------------------- layers

@@ -31,7 +31,7 @@ from seqlab.config import Config
 from seqlab.data.series import make_windows
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Forecaster
-from seqlab.tasks import Data
+from seqlab.tasks.common import Data
 from seqlab.tasks.common import build_with, load_dataset, minibatches, recurrent
 
 MONITOR = ("mase", "min")  # the validation metric [training] keep_best selects on

@@ -35,7 +35,7 @@ from seqlab.config import Config
 from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import LanguageModel
-from seqlab.tasks import Data
+from seqlab.tasks.common import Data
 from seqlab.tasks.common import build_with, load_dataset, recurrent
 
 MONITOR = ("cross_entropy", "min")  # the validation metric [training] keep_best selects on

@@ -41,7 +41,7 @@ from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
 from seqlab.models.model import Model
 from seqlab.models.recurrent import EncoderDecoder, beam_search, greedy, teacher_forcing_loss
-from seqlab.tasks import Data
+from seqlab.tasks.common import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, split_seed, take)
 

@@ -33,7 +33,7 @@ from seqlab.config import Config
 from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Tagger
-from seqlab.tasks import Data
+from seqlab.tasks.common import Data
 from seqlab.tasks.common import (build_with, length_batches, load_dataset, pad, recurrent,
                                  split_indices, split_seed, take)
 
