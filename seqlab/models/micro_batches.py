@@ -1,11 +1,10 @@
 """Micro-batches: ``fit`` may run one training batch as row slices (same gradient, faster).
 
-On the CPU, torch's fused LSTM kernel (oneDNN) runs a batch of 128 sequences faster as 4
-slices of 32, each slice's backward right after its forward (the slice's working set is
-still in cache): Embedding + LSTM(64), T=171, 138 ms whole, 108 ms as 4 forwards then
-one backward, 83 ms slice by slice (docs/results/speed.md). Each slice back-propagates
-its loss *sum*; the summed gradients are then divided by the batch's count, so the
-gradient is the full batch's (up to float rounding) and the optimizer takes one step.
+Why: on the CPU, torch's fused LSTM kernel runs a big batch faster as slices whose
+working set stays in cache, each slice's backward right after its forward (the figures
+are in docs/results/speed.md). Each slice back-propagates its loss *sum*; the summed
+gradients are then divided by the batch's count, so the gradient is the full batch's (up
+to float rounding) and the optimizer takes one step.
 
 ``fit(..., micro_batch=...)`` chooses:
 
@@ -39,9 +38,8 @@ MICRO_ROWS = None  # rows per slice for "auto"; None: chosen from the LSTM's wid
 
 def micro_rows_for(units: int) -> int:
     """Rows per slice for an LSTM of ``units`` cells: about 8,192 gate values per step
-    (rows * 4 * units), within [16, 64]. Measured here (Embedding(10000, 32) + LSTM,
-    128 rows, forward and backward): units 32: 82 ms whole, 51 in slices of 64; 64: 138
-    -> 83 (32 rows); 128: 383 -> 249 (16 rows); 256: 551 -> 408 (16 rows)."""
+    (rows * 4 * units), within [16, 64]: the best slice size measured for each width
+    (docs/results/speed.md)."""
     return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 2048 // max(int(units), 1)))
 
 

@@ -1,14 +1,8 @@
 """Sequence classification (many-to-one): a whole sequence -> one class.
 
 Inputs are either texts (sentiment: Rotten Tomatoes) or numeric series (gestures, power
-demand, ECG: the UCR/UEA archive). Architectures, chosen by [model] arch:
-
-    rnn   texts: Embedding(mask_zero) -> [Bi]LSTM/GRU/SimpleRNN stack -> Dense(C)
-          series: (B, T, D) values -> the same stack -> Dense(C)
-    fcn   series: the "fully convolutional network" of Wang et al. (2017):
-          3 x [Conv1D(same) -> BatchNormalization -> ReLU] -> GlobalAveragePooling1D -> Dense(C)
-    cnn   texts: Kim (2014): Embedding -> Conv1D of several widths -> max over time
-          -> concat -> Dropout -> Dense(C)
+demand, ECG: the UCR/UEA archive). [model] arch chooses the architecture: rnn, fcn
+(Wang et al. 2017) or cnn (Kim 2014), drawn in ``seqlab.models.recurrent.Classifier``.
 
 The model (``seqlab.models.recurrent.Classifier``) learns by cross-entropy, optionally
 weighted by inverse class frequency ([training] class_weights = "balanced": the weights

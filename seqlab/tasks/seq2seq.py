@@ -9,17 +9,8 @@ one shared vocabulary; the target is wrapped in start/end tokens:
     decoder in   <s> 5 9 6    (teacher forcing: the true previous token)
     decoder out  5 9 6 </s>   (what the loss compares with)
 
-The model (``seqlab.models.recurrent.EncoderDecoder``):
-Encoder: Embedding(mask_zero) -> recurrent stack; its final state starts the decoder.
-Attention (optional) lets each decoder step look back at every encoder output h_s:
-
-    luong    (dot, "general")  score(s_t, h_s) = s_t^T W_a h_s, after the decoder step;
-             output = tanh(W_c [c_t; s_t])
-    bahdanau (additive)        score(s_{t-1}, h_s) = v^T tanh(W_1 h_s + W_2 s_{t-1}), before
-             the step; the context c_t is fed to the decoder with the previous token
-
-    alpha_t = softmax(scores over real source steps),  c_t = sum_s alpha_ts h_s
-
+The model is ``seqlab.models.recurrent.EncoderDecoder``; its docstring gives the
+attention equations (Luong, Bahdanau).
 Decoding steps the decoder one token at a time (``layer.step``): greedy (the likeliest
 token) or beam search (keep the ``beam_width`` likeliest prefixes). Metrics: exact match
 (the whole output right) and character accuracy (per position of the true target).
