@@ -1,0 +1,200 @@
+"""Write an export folder: the graph file(s), ``metadata.json`` (task, graphs with their
+inputs and outputs, what a client does before and after) and ``vocab.json`` (the run's
+tokenizers, class or tag names, scalers), all written atomically.
+
+    onnx   torch.onnx.export(..., dynamo=False): the TorchScript-based exporter. It writes
+           the recurrent layers as native ONNX LSTM/GRU/RNN nodes (stand_ins.py) with
+           dynamic batch and time, in a fraction of a second. The dynamo exporter (torch
+           2.13, needs onnxscript) lowers torch's fused RNN kernels but fixed T for
+           SimpleRNN and took 7-14 s per small graph; it is not used.
+    pt2    torch.export.export + torch.export.save: a zip archive (graph as JSON, weights as
+           raw bytes); recurrent layers become ``torch.scan`` loops. Load it with
+           ``torch.export.load(path).module()`` (torch only, seqlab not needed).
+
+Every graph takes a dynamic batch axis and a dynamic time axis.
+"""
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+
+from seqlab.export.graphs import Graph, graphs_for
+from seqlab.export.stand_ins import ExportError, stand_ins
+from seqlab.io import atomic_write_bytes
+
+FORMATS = ("onnx", "pt2")
+OPSET = 17
+
+
+def _check_format(format: str) -> str:
+    if format not in FORMATS:
+        raise ExportError(f"export: format must be one of {', '.join(FORMATS)}, got "
+                          f"{format!r}.")
+    return format
+
+
+def _spec(t: torch.Tensor, axes: dict) -> dict:
+    shape = [axes.get(i, int(n)) for i, n in enumerate(t.shape)]
+    return {"dtype": str(t.dtype).replace("torch.", ""), "shape": shape}
+
+
+def _onnx_bytes(g: Graph) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                 # the exporter's deprecation notes
+        torch.onnx.export(g.module, g.example, buf, dynamo=False, opset_version=OPSET,
+                          input_names=g.inputs, output_names=g.outputs,
+                          dynamic_axes={k: v for k, v in g.dynamic.items()})
+    return buf.getvalue()
+
+
+def _pt2_bytes(g: Graph) -> bytes:
+    dyn = tuple({a: torch.export.Dim.DYNAMIC for a in g.dynamic.get(name, {})}
+                for name in g.inputs)
+    example = tuple(t.contiguous() for t in g.example)
+    ep = torch.export.export(g.module, example, dynamic_shapes=dyn)
+    buf = io.BytesIO()
+    torch.export.save(ep, buf)
+    return buf.getvalue()
+
+
+def _layer_hint(err: Exception, format: str) -> str:
+    """Name the first seqlab layer in the traceback of a failed export."""
+    tb = err.__traceback__
+    layer = None
+    while tb is not None:
+        obj = tb.tb_frame.f_locals.get("self")
+        if isinstance(obj, torch.nn.Module) and type(obj).__module__.startswith("seqlab.layers"):
+            layer = obj
+        tb = tb.tb_next
+    where = f" in layer {getattr(layer, 'name', '')} ({type(layer).__name__})" if layer else ""
+    other = "pt2" if format == "onnx" else "onnx"
+    return (f"the {format} exporter cannot express this model{where}: "
+            f"{str(err).splitlines()[0][:300]}. Try --format {other}, or replace that layer "
+            f"with a built-in one.")
+
+
+def write_graphs(graphs: Sequence[Graph], model: torch.nn.Module, format: str,
+                 out: Path) -> dict:
+    """Export each graph to ``out`` / NAME.onnx|pt2; returns their metadata."""
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {}
+    was_training = model.training
+    model.eval()
+    try:
+        with stand_ins(model, format), torch.no_grad():
+            for g in graphs:
+                outputs = g.module(*g.example)
+                outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+                try:
+                    data = _onnx_bytes(g) if format == "onnx" else _pt2_bytes(g)
+                except ExportError:
+                    raise
+                except Exception as err:  # the exporters raise many kinds
+                    raise ExportError(_layer_hint(err, format)) from err
+                name = f"{g.name}.{format}"
+                atomic_write_bytes(out / name, data)
+                meta[g.name] = {
+                    "file": name,
+                    "inputs": [dict(name=n, **_spec(t, g.dynamic.get(n, {})))
+                               for n, t in zip(g.inputs, g.example)],
+                    "outputs": [dict(name=n, **_spec(t, g.dynamic.get(n, {})))
+                                for n, t in zip(g.outputs, outputs)]}
+    finally:
+        model.train(was_training)
+    return meta
+
+
+def _write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=1, ensure_ascii=False).encode("utf-8"))
+
+
+def task_metadata(task: str, cfg, vocab: dict) -> dict:
+    """What a client needs besides the graphs: pre- and post-processing settings."""
+    out: dict = {"task": task}
+    if task == "classify":
+        out.update(text=bool(vocab["text"]), classes=list(vocab["classes"]),
+                   max_len=cfg.data.max_len, features=vocab.get("features"))
+    elif task == "forecast":
+        out.update({k: vocab[k] for k in ("columns", "target", "period", "log", "difference",
+                                           "window", "horizon", "mean", "std")})
+    elif task == "tag":
+        from seqlab.tasks.tag import MAX_WORD
+        out.update(tags=list(vocab["tags"]), max_word=MAX_WORD)
+    elif task == "generate":
+        out.update(level=vocab["level"])
+    elif task == "seq2seq":
+        from seqlab.data import Tokenizer
+        tok = Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
+        out.update(start=tok.start_index, end=tok.end_index,
+                   max_target_len=vocab["max_target_len"], max_len=cfg.data.max_len)
+    return out
+
+
+def export_run(run_dir, format: str = "onnx", output=None) -> Path:
+    """Export the trained model of a run folder with what a client needs beside it.
+
+    Writes ``output`` (default ``RUN/export/FORMAT``): the graph file(s) (``model``;
+    ``step`` for a language model; ``encoder`` and ``step`` for seq2seq), ``metadata.json``
+    and ``vocab.json``. Returns the folder.
+
+    >>> export_run("runs/sentiment", "onnx")  # doctest: +SKIP
+    PosixPath('runs/sentiment/export/onnx')
+    """
+    from seqlab import tasks
+    _check_format(format)
+    run, _, model, vocab = tasks.load(run_dir)
+    model = model.cpu().float()
+    task = run.config.task
+    out = Path(output) if output is not None else run.path / "export" / format
+    graphs = graphs_for(task, model, vocab)
+    meta = task_metadata(task, run.config, vocab)
+    if task == "generate":
+        meta["lstm"] = len(graphs[0].inputs) == 3
+    meta.update(format=format, run=run.path.name, graphs=write_graphs(graphs, model, format, out))
+    _write_json(out / "vocab.json", vocab)
+    _write_json(out / "metadata.json", meta)
+    return out
+
+
+def export_model(model: torch.nn.Module, path, format: str = "onnx",
+                 example: Optional[Sequence[torch.Tensor]] = None,
+                 dynamic_time: bool = True) -> Path:
+    """Export any seqlab model's ``forward`` (``Model.export``): ``path`` is a folder that
+    receives ``model.onnx`` / ``model.pt2`` and ``metadata.json``.
+
+    Args:
+        example: the inputs of one call (a batch of 2 or more; their batch axis and, with
+            ``dynamic_time``, time axis (axis 1) are dynamic).
+        dynamic_time: False for a model built for one sequence length (an autoencoder
+            with ``RepeatVector(T)``).
+    """
+    _check_format(format)
+    if example is None:
+        raise ExportError(f"{type(model).__name__}.export: example is required: the "
+                          f"inputs of one call, e.g. example=(torch.zeros(2, 10, 1),).")
+    example = tuple(example) if isinstance(example, (list, tuple)) else (example,)
+    names = ["x"] if len(example) == 1 else [f"x{i}" for i in range(len(example))]
+    dynamic = {n: ({0: "batch", 1: "time"} if dynamic_time and t.dim() >= 2 else {0: "batch"})
+               for n, t in zip(names, example)}
+    with torch.no_grad():
+        model.eval()
+        outputs = model(*example)
+    n_out = len(outputs) if isinstance(outputs, (tuple, list)) else 1
+    out_names = ["y"] if n_out == 1 else [f"y{i}" for i in range(n_out)]
+    for n in out_names:
+        dynamic[n] = {0: "batch"}
+    graph = Graph("model", model, example, names, out_names, dynamic)
+    out = Path(path)
+    meta = {"task": "model", "format": format, "class": type(model).__name__,
+            "graphs": write_graphs([graph], model, format, out)}
+    _write_json(out / "metadata.json", meta)
+    return out
+
+
+__all__ = ["export_run", "export_model", "FORMATS", "write_graphs", "task_metadata"]
