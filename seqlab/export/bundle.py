@@ -8,7 +8,7 @@ tokenizers, class or tag names, scalers), all written atomically.
            2.13, needs onnxscript) lowers torch's fused RNN kernels but fixed T for
            SimpleRNN and took 7-14 s per small graph; it is not used.
     pt2    torch.export.export + torch.export.save: a zip archive (graph as JSON, weights as
-           raw bytes); recurrent layers become ``torch.scan`` loops. Load it with
+           raw bytes; the example inputs, which it would pickle, are left out); recurrent layers become ``torch.scan`` loops. Load it with
            ``torch.export.load(path).module()`` (torch only, seqlab not needed).
 
 Every graph takes a dynamic batch axis and a dynamic time axis.
@@ -58,6 +58,7 @@ def _pt2_bytes(g: Graph) -> bytes:
                 for name in g.inputs)
     example = tuple(t.contiguous() for t in g.example)
     ep = torch.export.export(g.module, example, dynamic_shapes=dyn)
+    ep.example_inputs = None        # else saved with torch.save (a pickle) inside the zip
     buf = io.BytesIO()
     torch.export.save(ep, buf)
     return buf.getvalue()
@@ -80,14 +81,14 @@ def _layer_hint(err: Exception, format: str) -> str:
 
 
 def write_graphs(graphs: Sequence[Graph], model: torch.nn.Module, format: str,
-                 out: Path) -> dict:
+                 out: Path, dynamic_time: bool = True) -> dict:
     """Export each graph to ``out`` / NAME.onnx|pt2; returns their metadata."""
     out.mkdir(parents=True, exist_ok=True)
     meta = {}
     was_training = model.training
     model.eval()
     try:
-        with stand_ins(model, format), torch.no_grad():
+        with stand_ins(model, format, dynamic_time), torch.no_grad():
             for g in graphs:
                 outputs = g.module(*g.example)
                 outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
@@ -192,7 +193,7 @@ def export_model(model: torch.nn.Module, path, format: str = "onnx",
     graph = Graph("model", model, example, names, out_names, dynamic)
     out = Path(path)
     meta = {"task": "model", "format": format, "class": type(model).__name__,
-            "graphs": write_graphs([graph], model, format, out)}
+            "graphs": write_graphs([graph], model, format, out, dynamic_time)}
     _write_json(out / "metadata.json", meta)
     return out
 

@@ -325,22 +325,25 @@ class ExportedLayerNorm(nn.Module):
 class ExportedConv(nn.Module):
     """A ``Conv1D`` / ``Conv2D`` whose padding is a constant of the graph. At stride 1 the
     padding does not depend on the length, but the layer computes it from the input's
-    shape, which a tracer records as arithmetic that breaks for other lengths."""
+    shape, which the ONNX tracer records as arithmetic that breaks for other lengths and
+    torch.export as a ``math.ceil`` it cannot save."""
 
-    def __init__(self, layer: nn.Module):
+    def __init__(self, layer: nn.Module, dynamic_time: bool = True):
         super().__init__()
-        if layer.padding != "valid" and any(s != 1 for s in layer.strides):
+        if dynamic_time and layer.padding != "valid" and any(s != 1 for s in layer.strides):
             raise ExportError(f"{type(layer).__name__} {layer.name}: padding={layer.padding!r} "
                               f"with strides={layer.strides} pads by the input's length, "
-                              f"which an exported graph cannot; use strides=1 or "
-                              f"padding='valid'.")
-        self.layer = layer
+                              f"which a graph with a dynamic time axis cannot; use "
+                              f"strides=1 or padding='valid', or export with "
+                              f"dynamic_time=False.")
+        self.layer, self.dynamic_time = layer, dynamic_time
 
     def forward(self, x, mask=None):
         from seqlab.layers.conv import _torch_pad
         lay = self.layer
         rank = x.dim() - 2
-        spatial = tuple(int(n) for n in x.shape[1:-1])                     # pads: constants
+        # at stride 1 the pads are the same for any length (1 here); else the length is fixed
+        spatial = (1,) * rank if self.dynamic_time else tuple(int(n) for n in x.shape[1:-1])
         x = x.permute(0, rank + 1, *range(1, rank + 1))                    # channels first
         x = torch.nn.functional.pad(x, _torch_pad(spatial, lay.kernel_size, lay.strides,
                                                   lay.dilation_rate, lay.padding))
@@ -350,27 +353,27 @@ class ExportedConv(nn.Module):
         return lay.activation(y.permute(0, *range(2, rank + 2), 1))        # channels last
 
 
-def _stand_in(child: nn.Module, target: str):
+def _stand_in(child: nn.Module, target: str, dynamic_time: bool):
     from seqlab.layers.conv import Conv1D, Conv2D
     from seqlab.layers.normalization import LayerNormalization
     if isinstance(child, (Conv1D, Conv2D)):
-        return ExportedConv(child)
+        return ExportedConv(child, dynamic_time)
     if isinstance(child, (RNN, Bidirectional)):
         return ExportedRNN(child, target)
-    if isinstance(child, LayerNormalization) and getattr(child, "_trailing", False):
+    if target == "onnx" and isinstance(child, LayerNormalization) and child._trailing:
         return ExportedLayerNorm(child)
     return None
 
 
 @contextmanager
-def stand_ins(model: nn.Module, target: str):
+def stand_ins(model: nn.Module, target: str, dynamic_time: bool = True):
     """Within the block, every seqlab ``RNN`` / ``Bidirectional`` of ``model`` is an
     ``ExportedRNN`` for ``target`` (and a ``LayerNormalization`` an ``ExportedLayerNorm``);
     the originals are put back afterwards."""
     swapped = []
     for parent in list(model.modules()):
         for name, child in list(parent._modules.items()):
-            new = _stand_in(child, target)
+            new = _stand_in(child, target, dynamic_time)
             if new is not None:
                 parent._modules[name] = new
                 swapped.append((parent, name, child))
