@@ -11,7 +11,6 @@ Requests are bounded (``Limits``); a bad request gets a 4xx whose body is
 ``{"error": "one sentence"}``. Items of concurrent /predict requests run together
 (``Batcher``), grouped by length.
 """
-from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
