@@ -15,6 +15,7 @@ Every graph takes a dynamic batch axis and a dynamic time axis.
 """
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import warnings
@@ -54,8 +55,12 @@ def _onnx_bytes(g: Graph) -> bytes:
 
 
 def _pt2_bytes(g: Graph) -> bytes:
-    dyn = tuple({a: torch.export.Dim.DYNAMIC for a in g.dynamic.get(name, {})}
-                for name in g.inputs)
+    dyn = [{a: torch.export.Dim.DYNAMIC for a in g.dynamic.get(name, {})} for name in g.inputs]
+    params = inspect.signature(g.module.forward).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):        # forward(token, *rest)
+        k = sum(1 for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
+        dyn = dyn[:k] + [tuple(dyn[k:])]
+    dyn = tuple(dyn)
     example = tuple(t.contiguous() for t in g.example)
     ep = torch.export.export(g.module, example, dynamic_shapes=dyn)
     ep.example_inputs = None        # else saved with torch.save (a pickle) inside the zip

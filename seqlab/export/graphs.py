@@ -154,9 +154,11 @@ def _seq2seq_graphs(model) -> list[Graph]:
     with torch.no_grad():
         memory, state, src_mask = model.encode(src)
         token = torch.tensor([2, 2])
-        # the example step is the second one: a Transformer's self-attention cache then
-        # holds one step (its time axis is dynamic, grown by every step)
-        _, state, _ = model.step(token, state, memory, src_mask)
+        # the example step is the third one: a Transformer's self-attention cache then
+        # holds two steps (its time axis is dynamic, grown by every step; torch.export
+        # would fix an axis of size 0 or 1)
+        for _ in range(2):
+            _, state, _ = model.step(token, state, memory, src_mask)
     n = len(state)
     names = [f"state{i}" for i in range(n)]
 

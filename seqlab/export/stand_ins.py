@@ -353,9 +353,32 @@ class ExportedConv(nn.Module):
         return lay.activation(y.permute(0, *range(2, rank + 2), 1))        # channels last
 
 
+class ExportedBatchNorm(nn.Module):
+    """A ``BatchNormalization`` at inference (moving statistics), with the feature axis
+    moved by a non-negative index (a tracer writes ``movedim(ax, -1)`` as a transpose with
+    a negative index, which ONNX rejects)."""
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x, mask=None, training=None):
+        lay = self.layer
+        ax, last = lay._feature_axis % x.dim(), x.dim() - 1
+        xc = x.movedim(ax, last)                                           # (..., C)
+        y = (xc - lay.moving_mean) * torch.rsqrt(lay.moving_variance + lay.epsilon)
+        if lay.gamma is not None:
+            y = y * lay.gamma
+        if lay.beta is not None:
+            y = y + lay.beta
+        return attach_mask(y.movedim(last, ax), get_mask(x, mask))
+
+
 def _stand_in(child: nn.Module, target: str, dynamic_time: bool):
     from seqlab.layers.conv import Conv1D, Conv2D
-    from seqlab.layers.normalization import LayerNormalization
+    from seqlab.layers.normalization import BatchNormalization, LayerNormalization
+    if target == "onnx" and isinstance(child, BatchNormalization):
+        return ExportedBatchNorm(child)
     if isinstance(child, (Conv1D, Conv2D)):
         return ExportedConv(child, dynamic_time)
     if isinstance(child, (RNN, Bidirectional)):

@@ -92,3 +92,21 @@ def test_pt2_runs_match_seqlab(runs, tmp_path):
             want, states = model.step(token, states)
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     assert json.loads((folder / "metadata.json").read_text())["format"] == "pt2"
+
+
+def test_pt2_seq2seq_encoder_and_step(runs, tmp_path):
+    path = runs.get("seq2seq", arch="transformer", units=8, heads=2)
+    run, task, model, vocab = tasks.load(path)
+    folder = export_run(path, "pt2", tmp_path)
+    encoder = torch.export.load(str(folder / "encoder.pt2")).module()
+    step = torch.export.load(str(folder / "step.pt2")).module()
+    src = torch.tensor([[3, 4, 5, 6, 7, 3], [4, 5, 0, 0, 0, 0], [6, 0, 0, 0, 0, 0]])
+    memory, *state, mask = encoder(src)
+    want_memory, want_state, want_mask = model.encode(src)
+    token = torch.full((3,), 2)
+    for _ in range(4):                          # the self-attention cache grows each step
+        logits, *state = step(token, *state, memory, mask)
+        with torch.no_grad():
+            want, want_state, _ = model.step(token, want_state, want_memory, want_mask)
+        torch.testing.assert_close(logits, want, rtol=1e-5, atol=1e-5)
+        token = want.argmax(-1)

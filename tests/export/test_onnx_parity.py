@@ -122,3 +122,31 @@ def test_seq2seq_greedy_matches(runs, model):
         memory, state, mask = m.encode(torch.as_tensor(pad(src)))
         want, _, _ = m.step(torch.as_tensor(token), state, memory, mask)
     _close(got, want.numpy())
+
+
+@pytest.mark.parametrize("model", [{"arch": "rnn", "cell": "lstm", "layers": 2},
+                                   {"arch": "rnn", "cell": "gru", "bidirectional": True},
+                                   {"arch": "fcn", "filters": 4, "kernel_sizes": [5, 3, 3]}])
+def test_series_classifier_takes_the_mask(model, tmp_path):
+    """Series of mixed lengths: x (B, T, D) and its mask are the graph's inputs."""
+    import json
+
+    from seqlab.config import Config
+    from seqlab.export.bundle import task_metadata, write_graphs
+    from seqlab.export.graphs import graphs_for
+    from seqlab.tasks import classify
+    cfg = Config.from_dict({"task": "classify", "name": "s", "data": {"dataset": "x"},
+                            "model": {"units": 6, **model}})
+    vocab = {"text": False, "features": 2, "classes": ["a", "b", "c"]}
+    torch.manual_seed(0)
+    m = classify.build_model(cfg, vocab).eval()
+    meta = task_metadata("classify", cfg, vocab)
+    meta.update(format="onnx", graphs=write_graphs(graphs_for("classify", m, vocab), m,
+                                                   "onnx", tmp_path))
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    rng = np.random.default_rng(0)
+    series = [rng.normal(size=(n, 2)).astype(np.float32) for n in (9, 3, 14, 6)]
+    x, mask = classify._batch(vocab, series)
+    with torch.no_grad():
+        want = m(x, mask).numpy()
+    _close(Client(tmp_path).logits(series), want)
