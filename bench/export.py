@@ -159,6 +159,11 @@ def main() -> None:
             f"forecast: airline LSTM 32 (recursive forecast of the horizon). Raw inputs to "
             f"answers; {args.repeats} interleaved rounds.",
             "",
+            "`predict` is raw inputs to answers; `forward` the model call alone on the same "
+            "padded batch. seqlab's classify `predict` rebuilds its Tokenizer from vocab.json "
+            "on every call (a 20,000-word vocabulary here), which is most of its "
+            "batch-1 latency; the forward rows compare the two runtimes alone.",
+            "",
             "| run | batch | candidate | items/s min | median | max | latency/call ms min | median | max |",
             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for label, batch, name, lo, med, hi, l_lo, l_med, l_hi in rows:

@@ -84,7 +84,7 @@ def make_app(client, limits: Limits = Limits()):
     app = FastAPI(title="seqlab serve", docs_url=None, redoc_url=None)
     batcher = Batcher(client.predict, max_batch=limits.max_batch,
                       max_wait=limits.max_wait_ms / 1000,
-                      bucket=lambda x: min(_length(x) // 8, 64))
+                      bucket=lambda x: min(_length(x) // 16, 32))
     app.state.batcher = batcher
 
     def error(status: int, reason: str):
