@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Optional, Sequence
@@ -27,6 +28,7 @@ import torch
 from seqlab.export.graphs import Graph, graphs_for
 from seqlab.export.stand_ins import ExportError, stand_ins
 from seqlab.io import atomic_write_bytes
+from seqlab.layers.base import Layer
 
 FORMATS = ("onnx", "pt2")
 OPSET = 17
@@ -69,13 +71,35 @@ def _pt2_bytes(g: Graph) -> bytes:
     return buf.getvalue()
 
 
-def _layer_hint(err: Exception, format: str) -> str:
-    """Name the first seqlab layer in the traceback of a failed export."""
-    tb = err.__traceback__
+def _layer_of_op(g: Graph, op: str):
+    """The module of ``g`` whose traced code calls ``op`` (an ATen name), or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(g.module, g.example, check_trace=False, strict=False)
+    except Exception:  # naming the layer is a courtesy; the export error stands
+        return None
+    for node in traced.inlined_graph.nodes():
+        kind = node.kind().split("::")[-1]
+        if kind == op or kind.endswith("_" + op):
+            path = node.scopeName().removeprefix("__module").lstrip(".")
+            try:
+                return g.module.get_submodule(path) if path else None
+            except AttributeError:
+                return None
+    return None
+
+
+def _layer_hint(err: Exception, format: str, g: Graph) -> str:
+    """The exporter's complaint, the layer it concerns (when found) and the way out."""
     layer = None
-    while tb is not None:
+    op = re.search(r"operator '(?:aten::)?(\w+)'", str(err))
+    if op:
+        layer = _layer_of_op(g, op.group(1))
+    tb = err.__traceback__
+    while layer is None and tb is not None:       # else the deepest seqlab layer raising
         obj = tb.tb_frame.f_locals.get("self")
-        if isinstance(obj, torch.nn.Module) and type(obj).__module__.startswith("seqlab.layers"):
+        if isinstance(obj, Layer):
             layer = obj
         tb = tb.tb_next
     where = f" in layer {getattr(layer, 'name', '')} ({type(layer).__name__})" if layer else ""
@@ -102,7 +126,7 @@ def write_graphs(graphs: Sequence[Graph], model: torch.nn.Module, format: str,
                 except ExportError:
                     raise
                 except Exception as err:  # the exporters raise many kinds
-                    raise ExportError(_layer_hint(err, format)) from err
+                    raise ExportError(_layer_hint(err, format, g)) from err
                 name = f"{g.name}.{format}"
                 atomic_write_bytes(out / name, data)
                 meta[g.name] = {
@@ -176,7 +200,7 @@ def export_model(model: torch.nn.Module, path, format: str = "onnx",
 
     Args:
         example: the inputs of one call (a batch of 2 or more; their batch axis and, with
-            ``dynamic_time``, time axis (axis 1) are dynamic).
+            ``dynamic_time``, the time axis of (B, T, D) values and (B, T) ids are dynamic).
         dynamic_time: False for a model built for one sequence length (an autoencoder
             with ``RepeatVector(T)``).
     """
@@ -186,7 +210,9 @@ def export_model(model: torch.nn.Module, path, format: str = "onnx",
                           f"inputs of one call, e.g. example=(torch.zeros(2, 10, 1),).")
     example = tuple(example) if isinstance(example, (list, tuple)) else (example,)
     names = ["x"] if len(example) == 1 else [f"x{i}" for i in range(len(example))]
-    dynamic = {n: ({0: "batch", 1: "time"} if dynamic_time and t.dim() >= 2 else {0: "batch"})
+    def has_time(t: torch.Tensor) -> bool:                   # (B, T, D) values, (B, T) ids
+        return t.dim() >= 3 or (t.dim() == 2 and not t.is_floating_point())
+    dynamic = {n: ({0: "batch", 1: "time"} if dynamic_time and has_time(t) else {0: "batch"})
                for n, t in zip(names, example)}
     with torch.no_grad():
         model.eval()

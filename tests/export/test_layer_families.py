@@ -147,3 +147,22 @@ def test_what_cannot_be_exported_says_why(tmp_path):
         conv.export(tmp_path, "tflite", example=(torch.zeros(2, 8, 1),))
     with pytest.raises(ExportError, match="example is required"):
         conv.export(tmp_path, "onnx")
+
+
+def test_an_op_onnx_lacks_names_the_layer(tmp_path):
+    from seqlab.layers.base import Layer
+
+    class Bessel(Layer):
+        def forward(self, x):
+            return torch.special.i0(x)
+
+    model = Sequential([Dense(3), Bessel(name="bessel")])
+    example = (torch.zeros(2, 4),)
+    model(*example)
+    with pytest.raises(ExportError, match=r"layer bessel \(Bessel\).*i0.*--format pt2"):
+        model.export(tmp_path / "onnx", "onnx", example=example)
+    folder = model.export(tmp_path / "pt2", "pt2", example=example)   # the way out works
+    x = torch.randn(3, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.export.load(str(folder / "model.pt2")).module()(x),
+                                   model(x))

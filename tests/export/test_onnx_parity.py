@@ -82,13 +82,17 @@ def test_tag_matches(runs, model):
 
 @pytest.mark.parametrize("model", [{"cell": "lstm", "layers": 2}, {"cell": "gru"},
                                    {"cell": "rnn"}])
-def test_generate_greedy_matches(runs, model):
+def test_generate_greedy_matches(runs, model, capsys):
+    from seqlab.cli import main
     path = runs.get("generate", **model)
     client = Client(export_run(path, "onnx"))
-    run, task, m, vocab = tasks.load(path)
-    for prompt in ["ab", "hij. ab"]:
-        want = task.sample(m, vocab, run.config, prompt, length=25, temperature=1.0, top_k=1)
+    for prompt in ["ab", "hij. ab"]:                           # `seqlab generate`, greedy
+        assert main(["generate", str(path), "--prompt", prompt, "--length", "25",
+                     "--top-k", "1"]) == 0
+        want = capsys.readouterr().out[:-1]                    # print's newline
+        assert len(want) > len(prompt) + 10
         assert client.generate(prompt, 25) == want
+    run, task, m, vocab = tasks.load(path)
     # the step graph's logits equal the model's step, state carried
     ids = client.tokenizers["tokenizer"].encode("abcd")
     state, states = client._zero_states("step", 1), None
