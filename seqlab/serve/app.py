@@ -101,6 +101,11 @@ def make_app(client, limits: Limits = Limits()):
                                                                    str(err.detail))
         return error(err.status_code, reason)
 
+    @app.exception_handler(Exception)
+    async def _failed(request, err: Exception):  # a server fault: one line, no traceback
+        first = (str(err).splitlines() or [type(err).__name__])[0][:200]
+        return error(500, f"the model failed on this request ({type(err).__name__}: {first}).")
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, err):
         return error(422, "the request does not match the endpoint's parameters.")
