@@ -12,6 +12,8 @@
     seqlab summary runs/NAME                 the model's layers and parameter counts
     seqlab inspect runs/NAME                 gradient flow over time, gates, hidden states
     seqlab demo                              a short tour of the tasks, with an HTML report
+    seqlab export runs/NAME --format onnx    the graph(s) + vocab/metadata JSON (or pt2)
+    seqlab serve runs/NAME --port 8000       HTTP: /predict, /generate, /health, /metadata
 
 A user mistake (a missing file, an unknown dataset, a malformed config) prints one
 sentence on stderr and exits with code 2; Ctrl-C exits with 130.
@@ -131,6 +133,19 @@ def cmd_demo(args) -> None:
     demo.main(out=args.out, quick=args.quick)
 
 
+def cmd_export(args) -> None:
+    from seqlab.export import export_run
+    out = export_run(args.run, args.format, args.output)
+    files = ", ".join(sorted(p.name for p in out.iterdir()))
+    print(f"exported {args.run} ({args.format}) to {out}: {files}")
+
+
+def cmd_serve(args) -> None:
+    from seqlab.serve import Limits, serve
+    serve(args.run, host=args.host, port=args.port,
+          limits=Limits(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms))
+
+
 def _metrics_text(metrics: dict) -> str:
     def fmt(v):
         return f"{v:.4f}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (dict, list)) else str(v)
@@ -187,6 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="gradient flow, gates and hidden states of a run")
     p.add_argument("run")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("export", help="export a run's model (ONNX or pt2) with its vocabulary")
+    p.add_argument("run")
+    p.add_argument("--format", default="onnx", choices=("onnx", "pt2"))
+    p.add_argument("--output", default=None, help="folder (default RUN/export/FORMAT)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("serve", help="serve a run over HTTP (needs seqlab[serve])")
+    p.add_argument("run")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-batch", type=int, default=64, help="items run together (1: none)")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="wait for a batch to fill")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="a short tour of the tasks (< 5 minutes on 2 cores)")
     p.add_argument("--out", default="runs/demo", help="folder of the demo runs and report")

@@ -33,3 +33,8 @@ def one_line(err: BaseException) -> str:
     if isinstance(err, KeyError) and err.args:
         text = str(err.args[0])
     return " ".join(text.split())
+
+
+class ExportError(SeqlabError):
+    """A model (or a layer of it) that an exporter cannot express; the message says why
+    and what to change."""

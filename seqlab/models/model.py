@@ -341,5 +341,10 @@ class Model(Layer):
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
 
+    def export(self, path, format: str = "onnx", example=None, dynamic_time: bool = True):
+        """ONNX or pt2 graph of ``forward`` in folder ``path`` (``seqlab.export.export_model``)."""
+        from seqlab.export.writer import export_model
+        return export_model(self, path, format, example=example, dynamic_time=dynamic_time)
+
 
 __all__ = ["Model", "accepts_mask", "call_with_mask", "get_mask"]
