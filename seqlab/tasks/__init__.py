@@ -37,6 +37,7 @@ from seqlab.errors import SeqlabError
 from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
                                      PopulationStatistics, ReduceLROnPlateau, cosine_decay)
 from seqlab.models.checkpoints import KeepBest, RunCheckpoint
+from seqlab.models.nan_guard import TrainingDiverged
 from seqlab.devices import resolve_device
 from seqlab.runs import Run, seed_everything
 from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
@@ -179,6 +180,11 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
     try:
         model.fit(source, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
                   callbacks=own + extra, verbose=1 if verbose else 0, device=None)
+    except TrainingDiverged as err:
+        done = len(run.checkpoint_meta()["history"]) if run.has_checkpoint() else 0
+        raise TrainingDiverged(f"{err} {run.path} keeps its checkpoint of epoch {done}."
+                               if done else f"{err} {run.path} has no checkpoint yet.") \
+            from None
     except KeyboardInterrupt:
         done = len(run.checkpoint_meta()["history"]) if run.has_checkpoint() else 0
         raise TrainingInterrupted(
