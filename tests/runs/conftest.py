@@ -27,6 +27,6 @@ def small_config(tmp_path, name, epochs=3, **training):
                            name=name)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def small():
     return small_config
