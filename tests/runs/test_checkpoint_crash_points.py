@@ -240,3 +240,16 @@ def test_a_two_file_checkpoint_of_older_versions_still_resumes(tmp_path, straigh
     tasks.train(resume=run_dir, verbose=False)
     assert (run_dir / "history.csv").read_text() == straight[0]
     assert not (run_dir / "checkpoint.json").exists()              # replaced by the one file
+
+
+def test_a_run_killed_before_it_wrote_anything_starts_over_on_resume(tmp_path, straight,
+                                                                      small, capsys):
+    """Only the marker and config.toml (killed while reading the data): no complaint
+    about a missing vocab.json, the run trains from epoch 1 and matches the straight one."""
+    from seqlab.runs import Run
+    run = Run.create(small(tmp_path, "early", epochs=EPOCHS))
+    assert not (run.path / "vocab.json").exists()
+    assert main(["train", "--resume", str(run.path), "--quiet"]) == 0
+    assert "vocab.json" not in capsys.readouterr().err
+    assert (run.path / "history.csv").read_text() == straight[0]
+    assert (run.path / "model.safetensors").read_bytes() == straight[1]
