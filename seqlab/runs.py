@@ -7,8 +7,10 @@
       vocab.json           vocabularies / class names / scalers the model's inputs need
       model.json           what the weights are: task, [model] section, parameter shapes
       model.safetensors    the trained weights
-      checkpoint.json      \\ written atomically after every epoch: weights, optimizer state,
-      checkpoint.safetensors/  epoch, history and RNG states -> `seqlab train --resume RUN`
+      checkpoint.safetensors   written atomically after every epoch, ONE file: weights,
+                           optimizer state, RNG states, epoch and history (in its
+                           metadata) -> `seqlab train --resume RUN` (seqlab.checkpoint_files)
+      .lock                held by the process training the run (seqlab.run_lock)
       history.csv          one row per epoch (loss, validation metrics)
       metrics.json         test metrics and baselines
       plots/*.png          learning curves and the task's pictures
@@ -38,6 +40,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
+from seqlab import checkpoint_files, run_lock
 from seqlab.config import Config, run_name_message, run_name_problem
 from seqlab.errors import RunError
 from seqlab.io import atomic_write_bytes
@@ -178,6 +181,7 @@ class Run:
         if overwrite and (path.is_symlink() or path.exists()):
             _check_replaceable(path, name)
             _check_inside(path, runs_dir)
+            run_lock.check_free(path, "delete (--overwrite)")
             shutil.rmtree(path)  # a real folder (rmtree itself refuses links), made by seqlab
             path.mkdir()
         else:
@@ -198,14 +202,14 @@ class Run:
         """Delete this run folder if it holds only what ``create`` put there (the marker,
         config.toml and an empty plots/), e.g. when reading the data failed; any other file
         keeps it. Returns whether it was deleted."""
-        path, made = self.path, {MARKER, "config.toml", "plots"}
+        path, made = self.path, {MARKER, "config.toml", "plots", run_lock.LOCK}
         try:
             if not has_marker(path) or not {p.name for p in path.iterdir()} <= made:
                 return False
             plots = path / "plots"
             if plots.is_symlink() or (plots.is_dir() and any(plots.iterdir())):
                 return False
-            for name in (MARKER, "config.toml"):
+            for name in (MARKER, "config.toml", run_lock.LOCK):
                 if (path / name).is_symlink() or (path / name).exists():
                     (path / name).unlink()
             if plots.is_dir():
@@ -279,6 +283,11 @@ class Run:
     def save_model(self, model: nn.Module) -> None:
         """model.safetensors + model.json (task, [model] section, parameter shapes)."""
         state = model.state_dict()
+        bad = checkpoint_files.non_finite(state)
+        if bad:
+            raise RunError(f"{self.file('model.safetensors')}: not written, the weights hold "
+                           f"NaN or inf ({', '.join(bad[:3])}); lower the learning rate or "
+                           f"check the inputs for NaN/inf.")
         atomic_save_tensors(self.file("model.safetensors"), state, {"format": "seqlab-run"})
         self.write_json("model.json", {
             "format": FORMAT, "task": self.config.task,
@@ -299,78 +308,35 @@ class Run:
         load_state(model, state, str(path))
 
     # -------------------------------------------------------------- checkpoints
+    CHECKPOINT = "checkpoint.safetensors"
+
     def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                         epoch: int, history: list[dict], best: Optional[tuple] = None) -> None:
-        """Everything needed to continue after ``epoch`` (0-based, completed); ``best`` =
-        (score, epoch, weights) of the best validation epoch so far, when kept."""
-        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-        if best is not None:
-            tensors.update({f"best.{k}": v for k, v in best[2].items()})
-        opt = optimizer.state_dict()
-        opt_scalars = {}
-        for idx, state in opt["state"].items():
-            for key, value in state.items():
-                if isinstance(value, torch.Tensor):
-                    tensors[f"optim.{idx}.{key}"] = value
-                else:
-                    opt_scalars[f"{idx}.{key}"] = value
-        tensors["rng.torch"] = torch.get_rng_state()
-        if torch.cuda.is_available():
-            for i, s in enumerate(torch.cuda.get_rng_state_all()):
-                tensors[f"rng.cuda.{i}"] = s
-        np_state = np.random.get_state()
-        tensors["rng.numpy"] = torch.from_numpy(np_state[1].astype(np.int64))
-        atomic_save_tensors(self.file("checkpoint.safetensors"), tensors)
-        self.write_json("checkpoint.json", {
-            "format": FORMAT, "epoch": epoch, "history": history,
-            "param_groups": opt["param_groups"], "optim_scalars": opt_scalars,
-            "rng_numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
-            "rng_python": _py_state_to_json(random.getstate()),
-            "best": None if best is None else {"score": best[0], "epoch": best[1]},
-        })
+        """Everything needed to continue after ``epoch`` (0-based, completed), in one
+        atomically written file (``seqlab.checkpoint_files``); ``best`` = (score, epoch,
+        weights) of the best validation epoch so far, when kept."""
+        checkpoint_files.save(self.file(self.CHECKPOINT), model, optimizer, epoch,
+                              history, best)
 
     def has_checkpoint(self) -> bool:
-        return self.file("checkpoint.json").is_file() and \
-            self.file("checkpoint.safetensors").is_file()
+        return checkpoint_files.exists(self.file(self.CHECKPOINT))
+
+    def checkpoint_meta(self) -> dict:
+        """The checkpoint's epoch, history and best epoch (checked; RunError if corrupt)."""
+        return checkpoint_files.read_meta(self.file(self.CHECKPOINT))
 
     def load_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer):
         """Restore model, optimizer and RNG states; returns (next_epoch, history, best)."""
         if not self.has_checkpoint():
             raise RunError(f"{self.path}: no checkpoint to resume from (it is written "
                            f"after each completed epoch).")
-        meta = self.read_json("checkpoint.json")
-        path = self.file("checkpoint.safetensors")
-        try:
-            tensors = load_file(str(path))
-        except (SafetensorError, OSError, ValueError) as err:
-            raise RunError(f"{path}: not a readable checkpoint ({err}).") from None
-        load_state(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
-                   str(path))
-        state: dict = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, idx, name = key.split(".", 2)
-                state.setdefault(int(idx), {})[name] = value
-        for key, value in meta["optim_scalars"].items():
-            idx, name = key.split(".", 1)
-            state.setdefault(int(idx), {})[name] = value
-        try:
-            optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-        except (ValueError, KeyError) as err:
-            raise RunError(f"{path}: optimizer state does not fit this model ({err}).") from None
-        torch.set_rng_state(tensors["rng.torch"])
-        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
-        if cuda and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(cuda)
-        kind, pos, has_gauss, cached = meta["rng_numpy"]
-        np.random.set_state((kind, tensors["rng.numpy"].numpy().astype(np.uint32), pos,
-                             has_gauss, cached))
-        random.setstate(_py_state_from_json(meta["rng_python"]))
-        best = meta.get("best")
-        if best is not None:
-            best = (best["score"], best["epoch"],
-                    {k[5:]: v for k, v in tensors.items() if k.startswith("best.")})
-        return meta["epoch"] + 1, meta["history"], best
+        return checkpoint_files.load(self.file(self.CHECKPOINT), model, optimizer,
+                                     load_state)
+
+    def lock(self):
+        """Context manager: this process is the one writer of the run folder
+        (``seqlab.run_lock``); RunError at once when another process holds it."""
+        return run_lock.hold(self.path)
 
 
 def load_state(model: nn.Module, state: dict, source: str) -> None:
@@ -387,13 +353,3 @@ def load_state(model: nn.Module, state: dict, source: str) -> None:
                        f"config.toml ({detail}); the checkpoint comes from another config "
                        f"or seqlab version, so retrain with `seqlab train`.")
     model.load_state_dict(state)
-
-
-def _py_state_to_json(state):
-    version, internal, gauss = state
-    return [version, list(internal), gauss]
-
-
-def _py_state_from_json(obj):
-    version, internal, gauss = obj
-    return (version, tuple(internal), gauss)

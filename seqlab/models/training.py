@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from seqlab.devices import resolve_device
 from seqlab.layers.base import call_with_mask, get_mask
-from seqlab.models import micro_batches
+from seqlab.models import micro_batches, nan_guard
 from seqlab.models.adapters import Batch, LoaderData, is_source, make_data, move_to
 from seqlab.models.callbacks import CallbackList, History
 
@@ -177,12 +177,16 @@ def needs_closure(optimizer) -> bool:
     return isinstance(optimizer, torch.optim.LBFGS) or getattr(optimizer, "needs_closure", False)
 
 
-def train_step(model, optimizer, batch, acc: Accumulator, rows: int = 0) -> None:
+def train_step(model, optimizer, batch, acc: Accumulator, rows: int = 0,
+               guard: bool = True) -> None:
     """One optimizer step on ``batch``. With a closure optimizer the epoch's logs count
-    the first evaluation (the loss at the weights the step started from)."""
+    the first evaluation (the loss at the weights the step started from). ``guard``:
+    raise ``nan_guard.NonFiniteStep`` instead of stepping on a NaN/inf loss or gradient."""
     if not needs_closure(optimizer):
         optimizer.zero_grad(set_to_none=True)
-        backward(model, batch, acc, rows)
+        loss = backward(model, batch, acc, rows)
+        if guard:
+            nan_guard.check(model, loss)
         clip_gradients(model)
         optimizer.step()
         return
@@ -192,6 +196,8 @@ def train_step(model, optimizer, batch, acc: Accumulator, rows: int = 0) -> None
         optimizer.zero_grad(set_to_none=True)
         loss = backward(model, batch, acc if not calls else Accumulator(), rows)
         calls.append(1)
+        if guard:
+            nan_guard.check(model, loss)
         clip_gradients(model)
         return loss
     optimizer.step(closure)
@@ -214,7 +220,8 @@ def _verbosity(verbose: Any) -> int:
 def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
         callbacks=None, validation_split: float = 0.0, validation_data=None,
         shuffle: bool = True, seed: Optional[int] = None, device: Any = "auto",
-        initial_epoch: int = 0, micro_batch: Any = "auto") -> History:
+        initial_epoch: int = 0, micro_batch: Any = "auto",
+        nan_policy: str = "raise") -> History:
     """Train ``model`` for ``epochs`` epochs; returns the ``History``.
 
     Args:
@@ -236,11 +243,15 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         micro_batch: "auto" (default): big CPU batches through an LSTM run as row slices
             when that is faster (same gradient); an int: slices of that many rows;
             False/None: whole batches. See ``seqlab.models.micro_batches``.
+        nan_policy: a NaN/inf loss or gradient: "raise" (default) ``TrainingDiverged``
+            naming the epoch and batch, "stop" warn and end training (Keras's
+            ``TerminateOnNaN``), "ignore" no check. See ``seqlab.models.nan_guard``.
     """
     _check_compiled(model, "fit")
     batch_size = _check_positive("fit", "batch_size", batch_size)
     epochs = _check_positive("fit", "epochs", epochs)
     verbose = _verbosity(verbose)
+    nan_policy = nan_guard.check_policy(nan_policy)
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit(): validation_split must be in [0, 1), got {validation_split!r}.")
     if seed is not None:
@@ -277,16 +288,25 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         model.train()
         acc = Accumulator()
         bar = _progress(steps, f"Epoch {epoch + 1}/{epochs}", verbose)
-        shown = time.perf_counter()
+        shown, diverged = time.perf_counter(), False
         for i, batch in enumerate(data.batches(batch_size, shuffle, seed or 0, epoch)):
             batch = move_to(batch, dev)
-            train_step(model, optimizer, batch, acc, slice_rows(batch))
+            try:
+                train_step(model, optimizer, batch, acc, slice_rows(batch),
+                           guard=nan_policy != "ignore")
+            except nan_guard.NonFiniteStep as err:
+                nan_guard.on_non_finite(err, epoch, i, model, optimizer, nan_policy)
+                diverged = True
+                break  # "stop": this epoch is not finished, not logged
             if cbs.wants_batch_end:
                 cbs.call("on_batch_end", i, acc.result())
             bar.update(1)
             if verbose == 1 and time.perf_counter() - shown > 0.5:
                 bar.set_postfix_str(_format_logs(acc.result()), refresh=False)
                 shown = time.perf_counter()
+        if diverged:
+            bar.close()
+            break
         logs = acc.result()
         if val is not None:
             logs.update({f"val_{k}": v for k, v in _evaluate(model, val, batch_size).items()})
@@ -358,6 +378,7 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     bar = _progress(data.num_batches(batch_size), "Predict", _verbosity(verbose))
     with torch.inference_mode():
         for batch in data.batches(batch_size):
+            nan_guard.check_inputs(batch.x, batch.index, sum(map(len, pieces)) + len(rows))
             batch = batch.to(dev)
             out = call_with_mask(model, batch.x, batch.mask)
             if not isinstance(out, torch.Tensor):

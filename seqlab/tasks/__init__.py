@@ -37,6 +37,7 @@ from seqlab.errors import SeqlabError
 from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
                                      PopulationStatistics, ReduceLROnPlateau, cosine_decay)
 from seqlab.models.checkpoints import KeepBest, RunCheckpoint
+from seqlab.models.nan_guard import TrainingDiverged
 from seqlab.devices import resolve_device
 from seqlab.runs import Run, seed_everything
 from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
@@ -151,26 +152,41 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
     Ctrl-C, after the last epoch was saved.
     """
     run = Run.open(resume) if resume else Run.create(cfg, overwrite=overwrite)
-    cfg = run.config
+    with run.lock():  # one writer per run folder: a second process stops here
+        return run, _train_locked(run, bool(resume), callbacks, verbose)
+
+
+def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) -> dict:
+    """``train`` in a run folder this process holds. A resumed run without a checkpoint
+    (killed before its first epoch ended) starts from the beginning."""
+    cfg, new_folder = run.config, not resume
+    if resume and not run.has_checkpoint():
+        resume = False
     try:
         task = get(cfg.task)
         device = _setup(cfg)
-        data = task.prepare(cfg, vocab=run.read_json("vocab.json") if resume else None)
+        vocab = run.read_json("vocab.json") if resume else None
+        data = task.prepare(cfg, vocab=vocab)
     except BaseException:
-        if not resume:
+        if new_folder:
             run.discard_if_unused()  # a new folder with nothing in it but its config
         raise
     run.write_json("vocab.json", data.vocab)
     model = task.build_model(cfg, data.vocab).to(device)
     compile_for(model, cfg)
     source = TaskBatches(task, data, cfg)
-    own, checkpoint = training_callbacks(run, task, data, source, bool(resume))
+    own, checkpoint = training_callbacks(run, task, data, source, resume)
     extra = [cb if isinstance(cb, Callback) else _EpochFunction(cb) for cb in callbacks]
     try:
         model.fit(source, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
                   callbacks=own + extra, verbose=1 if verbose else 0, device=None)
+    except TrainingDiverged as err:
+        done = len(run.checkpoint_meta()["history"]) if run.has_checkpoint() else 0
+        raise TrainingDiverged(f"{err} {run.path} keeps its checkpoint of epoch {done}."
+                               if done else f"{err} {run.path} has no checkpoint yet.") \
+            from None
     except KeyboardInterrupt:
-        done = len(run.read_json("checkpoint.json")["history"]) if run.has_checkpoint() else 0
+        done = len(run.checkpoint_meta()["history"]) if run.has_checkpoint() else 0
         raise TrainingInterrupted(
             f"interrupted after {done} completed epoch(s); the run is saved in {run.path}: "
             f"continue it with `seqlab train --resume {run.path}`.") from None
@@ -181,7 +197,7 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
         metrics = task.evaluate(model, data, cfg, "test")
     metrics.update(task.finish(run, model, data, metrics) or {})
     metrics["epochs"] = len(history)
-    best = run.read_json("checkpoint.json").get("best") if run.has_checkpoint() else None
+    best = run.checkpoint_meta().get("best") if run.has_checkpoint() else None
     if best is not None:
         metrics["best_epoch"] = best["epoch"]
     run.write_json("metrics.json", metrics)
@@ -189,7 +205,7 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
     if history:
         plots.learning_curves(history, run.plots_dir / "learning_curves.png")
     report.write_run_report(run)
-    return run, metrics
+    return metrics
 
 
 def load(path: str | Path) -> tuple[Run, Any, torch.nn.Module, dict]:

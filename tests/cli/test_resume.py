@@ -5,6 +5,7 @@ import pytest
 
 from seqlab import tasks
 from seqlab.cli import main
+from seqlab.runs import Run
 from seqlab.tasks import TrainingInterrupted
 
 
@@ -29,7 +30,7 @@ def test_interrupt_then_resume_matches_uninterrupted(tmp_path, helpers):
     with pytest.raises(TrainingInterrupted, match="after 2 completed epoch"):
         tasks.train(cfg, callbacks=[ctrl_c], verbose=False)
     run_dir = tmp_path / "runs" / "interrupted"
-    assert json.loads((run_dir / "checkpoint.json").read_text())["epoch"] == 1
+    assert Run.open(run_dir).checkpoint_meta()["epoch"] == 1
     assert not (run_dir / "metrics.json").exists()
 
     # continue from the command line, as a user would
@@ -94,8 +95,7 @@ def test_keep_best_without_validation_split_keeps_the_lowest_training_loss(tmp_p
     cfg.training.keep_best = True
     cfg.training.epochs = 5
     run, metrics = tasks.train(cfg, callbacks=[snapshot_then_spoil], verbose=False)
-    losses = [row["loss"] for row in json.loads((run.path / "checkpoint.json").read_text())
-              ["history"]]
+    losses = [row["loss"] for row in run.checkpoint_meta()["history"]]
     assert min(losses[3:]) > 2 * max(losses[:3])   # the premise, with a wide margin
     best = 1 + losses.index(min(losses))
     assert best <= 3 and metrics["best_epoch"] == best
