@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab import tasks
+from versus import print_versus
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,5 +36,6 @@ for name in args.datasets:
     print(f"{name:10s} {' '.join(f'{x:.3f}' for x in mase):24s} {np.mean(mase):.3f}  "
           f"{m['baseline_naive_mase']:.3f}  {m['baseline_seasonal_naive_mase']:.3f}           "
           f"{m.get('baseline_holt_winters_mase', float('nan')):.3f}", flush=True)
+    print_versus(f"{name} MASE", mase, m, higher=False)
 print("target: mean MASE below seasonal naive; anchor (airline): SN 2.20, HW 0.75, "
       "plain LSTM on seasonal differences 1.36")

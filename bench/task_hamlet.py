@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from seqlab import tasks
+from versus import print_versus
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,5 +46,6 @@ print(f"Hamlet char LM {cfg.model.layers}x{cfg.model.cell.upper()}({cfg.model.un
       f"{(time.time() - t0) / 60:.1f} min")
 print("target: >= 0.05 bpc below MKN within 15 min on 2 cores; anchor: MKN 2.35, "
       "plain-PyTorch 2x256 LSTM 2.26 (10 min) / 2.24 (15 min)")
+print_versus("Hamlet bits/char", [m["bits_per_char"]], m, higher=False)
 for s in m["samples"]:
     print(s[:300])

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab import tasks
+from versus import print_versus
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,5 +37,6 @@ for seed in args.seeds:
 print(f"Rotten Tomatoes {args.arch}: test accuracy {' '.join(f'{a:.1f}' for a in accs)} "
       f"mean {np.mean(accs):.2f}%; unigram+bigram logistic regression "
       f"{100 * m['baseline_logreg_ngrams']:.2f}%")
+print_versus("Rotten Tomatoes accuracy", [a / 100 for a in accs], m, higher=True)
 print("target: >= 76.5% mean of 3 seeds; anchor: Kim 2014 CNN-rand (MR) 76.1%, plain "
       "PyTorch Kim CNN 76.0%, BiLSTM 74.5%, logistic regression 77.2%")

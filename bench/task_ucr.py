@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab import tasks
+from versus import print_versus
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,3 +85,4 @@ for name in [KEYS.get(d.lower().replace("_", ""), d) for d in args.datasets]:
               f"{(time.time() - t0) / 60 / len(accs):6.1f}  {t.epochs} epochs, batch "
               f"{t.batch_size}, lr {t.learning_rate} {t.lr_schedule}"
               f"{', keep_best' if t.keep_best else ''}", flush=True)
+        print_versus(f"{name} {model} accuracy", [a / 100 for a in accs], m, higher=True)

@@ -37,6 +37,18 @@ def cmd_datasets(args) -> None:
     print(datasets.format_table())
 
 
+def cmd_tune(args) -> None:
+    from seqlab.config import Config
+    from seqlab.tune import parse_budget, tune
+    budget = parse_budget(args.budget)
+    run, metrics, study = tune(Config.load(args.config), budget, trials=args.trials,
+                               study=args.study)
+    print(f"best of {len(study.trials)} trial(s): {study.best_params} "
+          f"(validation {study.best_value:.4g})")
+    print(_metrics_text(metrics))
+    print(f"tuned run saved in {run.path} (trials: {run.file('tune.json')})")
+
+
 def cmd_train(args) -> None:
     from seqlab import tasks
     from seqlab.config import Config
@@ -216,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, default=64, help="items run together (1: none)")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="wait for a batch to fill")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("tune", help="search model settings with Optuna, then train the best")
+    p.add_argument("config", help="the TOML config to start from")
+    p.add_argument("--budget", default="10m", help="time for the search: 10m, 90s, 1h")
+    p.add_argument("--trials", type=int, help="finished trials to reach (default: budget only)")
+    p.add_argument("--study", metavar="FILE", help="SQLite file of the study (default "
+                   "runs_dir/NAME-tune.db); an interrupted search resumes from it")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("demo", help="a short tour of the tasks (< 5 minutes on 2 cores)")
     p.add_argument("--out", default="runs/demo", help="folder of the demo runs and report")

@@ -2,8 +2,9 @@
 
 Each stop is an ordinary run (the same config a TOML file would give, trained by
 ``seqlab.tasks.train``), small enough that the whole tour takes a few minutes on 2 CPU
-cores. It prints one table (task, data, model, metric, value, baseline) and writes
-``OUT/report.html`` with every run's metrics and plots. Running the tour again replaces
+cores. It prints one table (task, data, model, metric, value, the best baseline, its name, and
+whether the model wins or loses against it) and writes
+``OUT/report.html`` with every run's metrics beside its own plots. Running the tour again replaces
 its earlier runs in OUT (run folders seqlab made); a folder of a stop's name that seqlab
 did not make is kept, and that stop's run goes next to it (``NAME-2``). A stop whose data
 package is not installed is reported as skipped, with the reason, instead of stopping the
@@ -124,12 +125,18 @@ def main(out: str = "runs/demo", quick: bool = False, verbose: bool = True,
                          "metric": "skipped", "value": str(err)[:80], "baseline": ""})
             continue
         metric, value, baseline = tasks.get(task).headline(metrics)
+        best = metrics.get("best_baseline") or {}
+        beats = metrics.get("model_beats_best_baseline")
         rows.append({"task": task, "data": data["dataset"], "model": label, "metric": metric,
                      "value": round(value, 4), "baseline": "" if baseline is None
-                     else round(baseline, 4), "seconds": round(time.time() - t0, 1)})
+                     else round(baseline, 4), "best baseline": best.get("name", ""),
+                     "vs best": "" if beats is None else ("win" if beats else "LOSS"),
+                     "seconds": round(time.time() - t0, 1)})
         sections.append((f"{name}: {label}", {k: v for k, v in metrics.items()
-                                              if isinstance(v, (int, float))}))
-        images += sorted(run.plots_dir.glob("*.png"))
+                                              if isinstance(v, (int, float, bool, dict))
+                                              and k != "per_tag_f1"
+                                              or k == "headline_metric"},
+                         sorted(run.plots_dir.glob("*.png"))))
     path = report.write_html(out_dir / "report.html", "seqlab demo: the course's tasks",
                              sections, images, summary_rows=rows)
     if verbose:
@@ -139,7 +146,8 @@ def main(out: str = "runs/demo", quick: bool = False, verbose: bool = True,
 
 
 def format_rows(rows: list[dict]) -> str:
-    cols = ["task", "data", "model", "metric", "value", "baseline", "seconds"]
+    cols = ["task", "data", "model", "metric", "value", "baseline", "best baseline", "vs best",
+            "seconds"]
     cells = [cols] + [[str(r.get(c, "")) for c in cols] for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]

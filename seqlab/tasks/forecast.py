@@ -145,22 +145,13 @@ def scores(pred: np.ndarray, truth: np.ndarray, scale: float) -> dict:
 
 
 def baselines(history: np.ndarray, steps: int, m: int) -> dict:
-    """Naive, seasonal naive and Holt-Winters forecasts of the target column."""
-    out = {"naive": np.repeat(history[-1], steps),
-           "seasonal_naive": np.resize(history[-m:], steps) if m > 1 else
-           np.repeat(history[-1], steps)}
+    """Naive, seasonal naive and Holt-Winters forecasts of the target column (the full
+    set a run reports, with ETS and AR chosen by AIC: ``seqlab.baselines.forecast``)."""
+    from seqlab.baselines import forecast as fc
+    out = {"naive": fc.naive(history, steps), "seasonal_naive": fc.seasonal_naive(history, steps, m)}
     try:
-        import warnings
-
-        from statsmodels.tsa.holtwinters import ExponentialSmoothing
-        seasonal = "mul" if (history > 0).all() else "add"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = ExponentialSmoothing(history, trend="add",
-                                       seasonal=seasonal if 1 < m < len(history) // 2 else None,
-                                       seasonal_periods=m if m > 1 else None).fit()
-        out["holt_winters"] = np.asarray(fit.forecast(steps))
-    except Exception:  # statsmodels missing or the fit failed: report without it
+        out["holt_winters"] = fc.holt_winters(history, steps, m)
+    except ImportError:  # statsmodels missing: report without it
         pass
     return out
 
@@ -179,16 +170,32 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     v, j = data.vocab, data.vocab["target"]
     hist, truth = data.test["history"][:, j], data.test["truth"][:, j]
     scale = mase_scale(hist, v["period"])
-    out, curves = {}, {}
-    for name, pred in baselines(hist, len(truth), v["period"]).items():
-        s = scores(pred, truth, scale)
+    from seqlab import baselines as base
+    from seqlab.baselines import forecast as fc
+    out, curves, values = {}, {}, {}
+
+    def fitted(name, fn):
+        def run_one():
+            pred = fn(hist, len(truth), v["period"])
+            curves[name] = pred
+            return scores(pred, truth, scale)["mase"]
+        return run_one
+    values, seconds, skipped = base.run_all({n: fitted(n, f) for n, f in fc.ALL.items()})
+    for name in list(values):
+        s = scores(curves[name], truth, scale)
+        if not np.isfinite(s["mase"]):
+            values.pop(name), seconds.pop(name)
+            continue
         out[f"baseline_{name}_mase"], out[f"baseline_{name}_mae"] = s["mase"], s["mae"]
-        curves[name] = pred
+    out.update(base.compare("mase", metrics["mase"], values, higher=False, seconds=seconds,
+                            skipped=skipped))
+    curves = {k: curves[k] for k in values}
     with torch.no_grad():
         curves = {"seqlab": recursive_forecast(model, v, data.test["history"], len(truth))[:, j],
                   **curves}
     t = np.arange(len(hist) + len(truth))
-    plots.forecast(t[:len(hist)], hist, t[len(hist):], truth, curves,
+    keep = max(len(truth) + 4 * v["period"], 3 * len(truth))              # zoom on long series
+    plots.forecast(t[:len(hist)][-keep:], hist[-keep:], t[len(hist):], truth, curves,
                    run.plots_dir / "forecast.png",
                    title=f"{run.config.data.dataset}: held-out forecast (MASE {metrics['mase']:.2f})")
     return out
@@ -217,4 +224,6 @@ def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
 
 
 def headline(metrics: dict):
-    return "MASE", metrics["mase"], metrics.get("baseline_seasonal_naive_mase")
+    """(metric, value, the best baseline's value)."""
+    best = metrics.get("best_baseline") or {}
+    return "MASE", metrics["mase"], best.get("value", metrics.get("baseline_seasonal_naive_mase"))

@@ -128,13 +128,17 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     from seqlab.tasks import ngram
     tok = _tokenizer(data.vocab)
     train, val, test = (list(map(int, s)) for s in (data.train, data.val, data.test))
+    from seqlab import baselines
+    from seqlab.baselines.language import kneser_ney
     out = {}
+    key = "bits_per_char" if "bits_per_char" in metrics else "bits_per_token"
     if val and test:
-        orders = range(2, 8) if data.vocab["level"] == "char" else range(1, 4)
-        lm, order, _ = ngram.tuned(train, val, orders)
-        lm = ngram.KneserNey(order).fit(train + val)
+        orders = range(2, 11) if data.vocab["level"] == "char" else range(1, 5)
+        (bits, order), sec = baselines.timed(kneser_ney, train, val, test, orders)
         out["baseline_kneser_ney_order"] = order
-        out["baseline_kneser_ney_bits"] = lm.bits_per_token(test, (train + val)[-order:])
+        out["baseline_kneser_ney_bits"] = bits
+        out.update(baselines.compare(key, metrics[key], {"kneser_ney": bits}, higher=False,
+                                     seconds={"kneser_ney": round(sec, 3)}))
     prompt = data.info["texts"][2][:20] if data.vocab["level"] == "char" else \
         " ".join(tok.sequences_to_texts([data.test[:3]]))
     samples = []
@@ -194,4 +198,5 @@ def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
 
 def headline(metrics: dict):
     key = "bits_per_char" if "bits_per_char" in metrics else "bits_per_token"
-    return key, metrics[key], metrics.get("baseline_kneser_ney_bits")
+    best = metrics.get("best_baseline") or {}
+    return key, metrics[key], best.get("value", metrics.get("baseline_kneser_ney_bits"))

@@ -42,7 +42,7 @@ class KneserNey:
             self.counts[k - 1].update({tuple(tokens[:k]): 0})
         self.discounts, self.context = [], []
         for table in self.counts:
-            nk = Counter(min(c, 4) for c in table.values() if c > 0)
+            nk = Counter(c for c in table.values() if 1 <= c <= 4)  # n_k: seen exactly k times
             n1, n2, n3, n4 = (nk.get(i, 0) for i in (1, 2, 3, 4))
             Y = n1 / (n1 + 2 * n2) if n1 + 2 * n2 else 0.5
             D = [0.0]

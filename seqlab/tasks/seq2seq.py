@@ -162,7 +162,10 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
         plots.attention_map(attn[0, :len(target)].cpu().numpy(), source, target,
                             run.plots_dir / "attention.png",
                             title=f"{run.config.model.attention} attention")
-    return {"baseline_most_frequent": baseline}
+    from seqlab import baselines
+    return {"baseline_most_frequent": baseline,
+            **baselines.compare("exact_match", metrics["exact_match"],
+                                {"most_frequent": baseline}, higher=True)}
 
 
 def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:

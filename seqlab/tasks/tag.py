@@ -178,8 +178,13 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     base = [v["most_frequent"].get(w.lower(), v["default_tag"]) for s, _ in data.test for w in s]
     f1, f1_base = _f1(gold, pred, v["tags"]), _f1(gold, base, v["tags"])
     plots.bars(f1, run.plots_dir / "per_tag_f1.png", "per-tag F1 (test)", "F1", f1_base)
-    return {"baseline_most_frequent_tag": float(np.mean([g == b for g, b in zip(gold, base)])),
-            "per_tag_f1": {t: round(x, 4) for t, x in f1.items()}}
+    from seqlab import baselines
+    value, sec = baselines.timed(lambda: float(np.mean([g == b for g, b in zip(gold, base)])))
+    return {"baseline_most_frequent_tag": value,
+            "per_tag_f1": {t: round(x, 4) for t, x in f1.items()},
+            **baselines.compare("token_accuracy", metrics["token_accuracy"],
+                                {"most_frequent_tag": value}, higher=True,
+                                seconds={"most_frequent_tag": round(sec, 3)})}
 
 
 def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
@@ -190,4 +195,6 @@ def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
 
 
 def headline(metrics: dict):
-    return "token_accuracy", metrics["token_accuracy"], metrics.get("baseline_most_frequent_tag")
+    best = metrics.get("best_baseline") or {}
+    return ("token_accuracy", metrics["token_accuracy"],
+            best.get("value", metrics.get("baseline_most_frequent_tag")))

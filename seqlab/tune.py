@@ -1,0 +1,140 @@
+"""`seqlab tune CONFIG --budget 10m`: model selection with Optuna on the validation split.
+
+Each trial is an ordinary run (``seqlab.tasks.train``, the one engine) of the config with
+these fields drawn by Optuna's TPE sampler (seeded by [training] seed):
+
+    [model] units (16..256), layers (1..3), dropout (0..0.5)
+    [training] learning_rate (1e-4..1e-2, log scale), epochs (half to twice the config's)
+    [data] window (forecast only: half to twice the config's)
+
+A trial scores the best validation value of the task's metric over its epochs (its
+``MONITOR``: accuracy, MASE, cross-entropy...); the test part plays no role in the choice.
+The study lives in an SQLite file (``runs_dir/NAME-tune.db`` unless ``study`` names
+another), so a tuning run stopped by Ctrl-C or a crash resumes from it: finished trials
+are kept and only the remaining ones run. At the end the best settings are trained as a
+normal run (``runs_dir/NAME-tuned``) whose folder also holds ``tune.json``, the trials.
+
+    >>> parse_budget("10m"), parse_budget("90s"), parse_budget("1.5h"), parse_budget("45")
+    (600.0, 90.0, 5400.0, 45.0)
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from seqlab.config import Config
+from seqlab.errors import SeqlabError
+
+
+def parse_budget(text: str) -> float:
+    """"10m", "90s", "1.5h" or plain seconds -> seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise SeqlabError(f"--budget {text!r}: expected a positive duration such as 10m, "
+                          f"90s or 1h.")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise SeqlabError("seqlab tune needs Optuna: pip install 'seqlab[tune]' "
+                          "(or pip install optuna).") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def suggest(trial, base: Config) -> Config:
+    """A copy of ``base`` with the searched fields drawn by ``trial``."""
+    cfg = copy.deepcopy(base)
+    cfg.model.units = trial.suggest_categorical("units", [16, 32, 64, 128, 256])
+    cfg.model.layers = trial.suggest_int("layers", 1, 3)
+    cfg.model.dropout = trial.suggest_float("dropout", 0.0, 0.5)
+    cfg.training.learning_rate = trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+    e = base.training.epochs
+    cfg.training.epochs = trial.suggest_int("epochs", max(1, e // 2), max(2, 2 * e))
+    if base.task == "forecast":
+        w = base.data.window
+        cfg.data.window = trial.suggest_int("window", max(2, w // 2), max(3, 2 * w))
+    return cfg
+
+
+def apply(base: Config, params: dict) -> Config:
+    """``base`` with the settings ``params`` (as ``suggest`` names them)."""
+    cfg = copy.deepcopy(base)
+    where = {"units": cfg.model, "layers": cfg.model, "dropout": cfg.model,
+             "learning_rate": cfg.training, "epochs": cfg.training, "window": cfg.data}
+    for key, value in params.items():
+        setattr(where[key], key, value)
+    return cfg
+
+
+def _validation_score(run, key: str, mode: str) -> Optional[float]:
+    rows = run.read_json("checkpoint.json")["history"] if run.has_checkpoint() else []
+    values = [r[f"val_{key}"] for r in rows if isinstance(r.get(f"val_{key}"), (int, float))]
+    if not values:
+        return None
+    return max(values) if mode == "max" else min(values)
+
+
+def tune(base: Config, budget_s: float, trials: Optional[int] = None,
+         study: Optional[str | Path] = None, callbacks: Iterable[Callable] = (),
+         verbose: bool = True):
+    """Search, then train the best settings. Returns (run, test metrics, optuna study).
+
+    ``trials``: how many finished trials the study should hold (those of an earlier,
+    interrupted tuning run count); ``callbacks``: Optuna's ``fn(study, trial)`` after each
+    trial. A KeyboardInterrupt stops the search; the study file keeps what was done."""
+    optuna = _optuna()
+    from seqlab import tasks
+    task = tasks.get(base.task)
+    key, mode = getattr(task, "MONITOR", ("loss", "min"))
+    runs = Path(base.runs_dir)
+    path = Path(study) if study else runs / f"{base.name}-tune.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s = optuna.create_study(study_name=base.name, storage=f"sqlite:///{path}",
+                            load_if_exists=True,
+                            direction="maximize" if mode == "max" else "minimize",
+                            sampler=optuna.samplers.TPESampler(seed=base.training.seed))
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in s.trials)
+
+    def objective(trial):
+        cfg = suggest(trial, base)
+        cfg.runs_dir = str(runs / f"{base.name}-tune-trials")
+        cfg.name = f"trial-{trial.number}"
+        cfg.training.keep_best = True
+        try:
+            run, _ = tasks.train(cfg, verbose=False, overwrite=True)
+        except SeqlabError as err:  # e.g. a window too long for the data
+            raise optuna.TrialPruned(str(err)) from None
+        score = _validation_score(run, key, mode)
+        if score is None:
+            raise SeqlabError(f"seqlab tune: trial {trial.number} has no validation "
+                              f"{key}; set [data] val_fraction > 0.")
+        if verbose:
+            print(f"trial {trial.number}: val_{key} {score:.4g}  {trial.params}", flush=True)
+        return score
+
+    left = None if trials is None else max(trials - done, 0)
+    if verbose and done:
+        print(f"resuming {path}: {done} finished trial(s) kept", flush=True)
+    if left != 0:
+        s.optimize(objective, n_trials=left, timeout=budget_s, callbacks=list(callbacks),
+                   catch=())
+    finished = [t for t in s.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not finished:
+        raise SeqlabError(f"seqlab tune: no trial finished within the budget; give a "
+                          f"larger --budget than {budget_s:.0f} s.")
+    cfg = apply(base, s.best_params)
+    cfg.name = f"{base.name}-tuned"
+    run, metrics = tasks.train(cfg, verbose=False, overwrite=True)
+    table = [{"trial": t.number, f"val_{key}": t.value, **t.params,
+              "seconds": (t.datetime_complete - t.datetime_start).total_seconds()}
+             for t in finished]
+    run.write_json("tune.json", {"metric": f"val_{key}", "direction": mode,
+                                 "study": str(path), "best_params": s.best_params,
+                                 "best_value": s.best_value, "trials": table})
+    return run, metrics, s

@@ -1,0 +1,76 @@
+"""seqlab tune: a tiny search that trains its best settings; an interrupted study resumes."""
+import json
+
+import pytest
+
+pytest.importorskip("optuna")
+
+from seqlab import cli  # noqa: E402
+from seqlab.config import Config  # noqa: E402
+from seqlab.tune import tune  # noqa: E402
+
+TINY = """task = "forecast"
+name = "air"
+runs_dir = "{runs}"
+
+[data]
+dataset = "airline"
+window = 12
+test_fraction = 0.2
+log = true
+
+[model]
+units = 8
+
+[training]
+epochs = 2
+batch_size = 32
+"""
+
+
+def _config(tmp_path):
+    path = tmp_path / "air.toml"
+    path.write_text(TINY.format(runs=tmp_path / "runs"))
+    return path
+
+
+def test_tiny_tune_trains_the_best_settings(tmp_path, capsys):
+    path = _config(tmp_path)
+    assert cli.main(["tune", str(path), "--budget", "5m", "--trials", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "trial 0:" in out and "trial 1:" in out and "tuned run saved" in out
+    folder = tmp_path / "runs" / "air-tuned"
+    trials = json.loads((folder / "tune.json").read_text())
+    assert len(trials["trials"]) == 2 and trials["metric"] == "val_mase"
+    best = min(trials["trials"], key=lambda t: t["val_mase"])
+    assert trials["best_params"]["units"] == best["units"]
+    tuned = Config.load(folder / "config.toml")
+    assert tuned.model.units == best["units"] and tuned.data.window == best["window"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert "best_baseline" in metrics and "model_beats_best_baseline" in metrics
+    assert (tmp_path / "runs" / "air-tune.db").is_file()
+
+
+def test_interrupted_study_resumes_from_its_file(tmp_path):
+    import optuna
+    base = Config.load(_config(tmp_path))
+    db = tmp_path / "study.db"
+
+    def stop_after_first(study, trial):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        tune(base, 300, trials=3, study=db, callbacks=[stop_after_first], verbose=False)
+    storage = f"sqlite:///{db}"
+    first = optuna.load_study(study_name="air", storage=storage).trials
+    assert [t.state.name for t in first] == ["COMPLETE"]
+
+    ran = []
+    _, metrics, study = tune(base, 300, trials=3, study=db, verbose=False,
+                             callbacks=[lambda s, t: ran.append(t.number)])
+    assert ran == [1, 2]                                   # trial 0 was not redone
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    kept = study.trials[0]
+    assert kept.params == first[0].params and kept.value == first[0].value
+    assert kept.datetime_start == first[0].datetime_start
+    assert "mase" in metrics
