@@ -76,6 +76,31 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int):
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
+def user_files(cfg: Config) -> dict:
+    """The user's files by split: {"train": path, "val": val_path, "test": test_path} (the
+    held-out ones only when given); refuses, before any training, a setup that leaves no
+    test data ([data] test_fraction = 0 and no test_path)."""
+    d = cfg.data
+    if not d.path:
+        raise SeqlabError('[data] path is empty; with dataset = "file" it names your data '
+                          'file, e.g. path = "data/train.csv".')
+    if not d.test_path and d.test_fraction <= 0:
+        raise SeqlabError(f"[data] test_fraction = {d.test_fraction} and no test_path leave "
+                          f"nothing to test the model on; set test_fraction = 0.2 or name "
+                          f'your test file with test_path = "test.csv".')
+    parts = {"train": d.path}
+    parts.update({s: p for s, p in (("val", d.val_path), ("test", d.test_path)) if p})
+    return parts
+
+
+def require_test(n_test: int, cfg: Config) -> None:
+    """Refuse, before training, a split whose test part is empty."""
+    if n_test == 0:
+        raise SeqlabError(f"the test split is empty ([data] test_fraction = "
+                          f"{cfg.data.test_fraction} of the data); raise test_fraction or set "
+                          f'[data] test_path = "test.csv".')
+
+
 def take(items: Sequence, idx) -> list:
     return [items[i] for i in idx]
 
