@@ -86,3 +86,66 @@ def test_unknown_format_is_refused(tmp_path, helpers):
                                                 "format": "columns"})
     with pytest.raises(SeqlabError, match='format = "columns" is not a layout'):
         classify.prepare(cfg)
+
+
+def _tag_tsv(path: Path, n: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    rows = ["tokens\ttags"]
+    for _ in range(n):
+        words = list(rng.choice(["the", "cat", "dog", "runs", "sleeps"], size=4))
+        rows.append(" ".join(words) + "\t" + " ".join("N" if w in ("cat", "dog") else "X"
+                                                      for w in words))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _demand_csv(path: Path, start: int, n: int) -> Path:
+    t = np.arange(start, start + n)
+    path.write_text("hour,y\n" + "".join(f"{i},{10 + np.sin(2 * np.pi * i / 6):.4f}\n"
+                                         for i in t))
+    return path
+
+
+def _write_task_files(task: str, tmp_path: Path, helpers) -> tuple[dict, int]:
+    """The [data] table of a run on the user's own train/test files; the test file's size."""
+    if task == "seq2seq":
+        return ({"path": str(helpers.addition_tsv(tmp_path / "tr.tsv", n=40, seed=0)),
+                 "test_path": str(helpers.addition_tsv(tmp_path / "te.tsv", n=9, seed=1)),
+                 "text_column": "source", "label_column": "target", "level": "char"}, 9)
+    if task == "tag":
+        return ({"path": str(_tag_tsv(tmp_path / "tr.tsv", 30, 0)),
+                 "test_path": str(_tag_tsv(tmp_path / "te.tsv", 6, 1)),
+                 "text_column": "tokens", "label_column": "tags"}, 6)
+    if task == "generate":
+        (tmp_path / "tr.txt").write_text("abc " * 200)
+        (tmp_path / "te.txt").write_text("cab " * 5)
+        return ({"path": str(tmp_path / "tr.txt"), "test_path": str(tmp_path / "te.txt"),
+                 "level": "char", "seq_len": 10}, 20)
+    return ({"path": str(_demand_csv(tmp_path / "tr.csv", 0, 120)),
+             "test_path": str(_demand_csv(tmp_path / "te.csv", 120, 18)),
+             "target_column": "y", "window": 12, "seasonality": 6}, 18)
+
+
+def _test_size(task: str, data) -> int:
+    if task == "forecast":
+        return len(data.test["truth"])
+    if task == "seq2seq":
+        return len(data.test[0])
+    return len(data.test)
+
+
+@pytest.mark.parametrize("task", ["seq2seq", "tag", "generate", "forecast"])
+def test_every_task_reads_its_own_test_file_and_refuses_no_test(task, tmp_path, helpers):
+    from seqlab.tasks import get
+    table, n_test = _write_task_files(task, tmp_path, helpers)
+    cfg = helpers.config(tmp_path, task, {"dataset": "file", "test_fraction": 0.0, **table})
+    data = get(task).prepare(cfg)
+    assert _test_size(task, data) == n_test
+    if task == "forecast":  # the test file continues the training series in time
+        j = data.vocab["columns"].index("y")
+        assert data.test["history"][-1, j] == pytest.approx(10 + np.sin(2 * np.pi * 119 / 6),
+                                                            abs=1e-4)
+    del table["test_path"]
+    cfg = helpers.config(tmp_path, task, {"dataset": "file", "test_fraction": 0.0, **table})
+    with pytest.raises(SeqlabError, match="no test_path"):
+        get(task).prepare(cfg)
