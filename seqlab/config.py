@@ -94,8 +94,9 @@ class DataConfig:
     encoding: str = "utf-8"        # text encoding of the files ("utf-8", "latin-1", "cp1252"...)
     test_path: str = ""            # your own test file, same columns as `path` ("" = split off test_fraction)
     val_path: str = ""             # your own validation file ("" = split off val_fraction of the training part)
-    format: str = "auto"           # classify: "text" (a text column), "wide" (a row = a series, one numeric
-                                   # column per step), "long" (a row = one step: id_column, time_column,
+    format: str = "auto"           # classify: the file's layout, "auto", "text", "wide" or "long":
+                                   # "text" = a text column; "wide" = a row is a series, one numeric
+                                   # column per step; "long" = a row is one step (id_column, time_column,
                                    # value columns); "auto" = .ts/.arff files are series, id_column set
                                    # -> long, every column but the label numeric -> wide, else text
     id_column: str = ""            # long format: the column naming the series a row belongs to
