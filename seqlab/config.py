@@ -99,7 +99,7 @@ class DataConfig:
                                    # column per step; "long" = a row is one step (id_column, time_column,
                                    # value columns); "auto" = .ts/.arff files are series, id_column set
                                    # -> long, every column but the label numeric -> wide, else text
-    id_column: str = ""            # long format: the column naming the series a row belongs to
+    id_column: str = ""            # classify, long format: the column naming the series a row belongs to
     time_column: str = ""          # long format: the column ordering the steps ("" = file order)
     value_columns: list = field(default_factory=list)  # long / wide format: numeric columns to use ([] = every numeric one)
 

@@ -229,7 +229,9 @@ def logreg_baseline(train_texts, y_train, test_texts, y_test, level: str = "word
 
 
 def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
-    """Each line a text, or (series) comma-separated values of one univariate series."""
+    """Each line a text, or (series) one series as comma-separated numbers: step after step,
+    and for a multivariate series of D channels the D values of a step side by side
+    (x1_c1, x1_c2, x2_c1, x2_c2, ...)."""
     if vocab["text"]:
         seqs = _encode_texts(vocab, cfg, lines)
     else:

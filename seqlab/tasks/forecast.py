@@ -75,6 +75,10 @@ def _series(cfg: Config):
     d = cfg.data
     if d.dataset == "file":
         from seqlab.data import files
+        if d.id_column:
+            raise SeqlabError(f"[data] id_column = {d.id_column!r}: forecasting reads one "
+                              f"series a file; keep the rows of one series (filter the file) "
+                              f"and leave id_column empty.")
         parts = user_files(cfg)
         if "val" in parts and "test" not in parts:
             raise SeqlabError("[data] val_path without test_path: a forecast's parts follow in "
