@@ -166,12 +166,28 @@ def _metrics_text(metrics: dict) -> str:
 
 
 # ---------------------------------------------------------------------- parser
+def cmd_init(args) -> None:
+    from seqlab.starter import write_starter
+    out, guess = write_starter(args.file, args.output, args.task, args.encoding)
+    print(f"{out}: task = {guess['task']!r} ({guess['why']}); check it, then "
+          f"`seqlab train {out}`.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Deep learning for sequences.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("datasets", help="list the dataset registry")
     p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("init", help="look at a data file and write a starting TOML config")
+    p.add_argument("file", help="your CSV / TSV / JSON lines / .txt / .ts / .arff file")
+    p.add_argument("--task", help="classify, forecast, generate, seq2seq or tag (default: "
+                                  "inferred from the columns)")
+    p.add_argument("--output", help="the config to write (default: FILE's name .toml, here); "
+                                    "an existing file is never replaced")
+    p.add_argument("--encoding", default="utf-8", help="the file's text encoding")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("train", help="train a run from a TOML config (or --resume one)")
     p.add_argument("config", nargs="?", help="the TOML config (see examples/)")

@@ -88,6 +88,20 @@ class DataConfig:
     difference: bool = True        # forecast: model the seasonal differences (y_t - y_{t-m})
     log: bool = False              # forecast: model log(y) (multiplicative seasonality, y > 0)
     seq_len: int = 100             # generate: training chunk length (truncated BPTT window)
+    # Your own files (dataset = "file"). `path` holds the training data, or all of it when no
+    # test_path is given (then test_fraction / val_fraction split it); test_path / val_path
+    # hold your own held-out parts and replace test_fraction / val_fraction.
+    encoding: str = "utf-8"        # text encoding of the files ("utf-8", "latin-1", "cp1252"...)
+    test_path: str = ""            # your own test file, same columns as `path` ("" = split off test_fraction)
+    val_path: str = ""             # your own validation file ("" = split off val_fraction of the training part)
+    format: str = "auto"           # classify: the file's layout, "auto", "text", "wide" or "long":
+                                   # "text" = a text column; "wide" = a row is a series, one numeric
+                                   # column per step; "long" = a row is one step (id_column, time_column,
+                                   # value columns); "auto" = .ts/.arff files are series, id_column set
+                                   # -> long, every column but the label numeric -> wide, else text
+    id_column: str = ""            # classify, long format: the column naming the series a row belongs to
+    time_column: str = ""          # long format: the column ordering the steps ("" = file order)
+    value_columns: list = field(default_factory=list)  # long / wide format: numeric columns to use ([] = every numeric one)
 
 
 @dataclass

@@ -9,7 +9,9 @@
 The format follows the extension: ``.csv`` (comma), ``.tsv``/``.tab`` (tab),
 ``.jsonl``/``.ndjson`` (one JSON object per line), ``.json`` (JSON lines, or one
 array of objects), ``.txt`` (plain text; with columns,
-tab-separated). Files must be UTF-8 (a BOM is accepted). Every problem raises a
+tab-separated). Files are UTF-8 unless ``encoding=`` says otherwise (a BOM is accepted);
+a bare carriage return inside a field (as pandas writes it) stays part of the field, and
+only ``\n`` / ``\r\n`` end a row. Every problem raises a
 ``DataFileError`` (a ``ValueError``) whose message is one line naming the file, the line
 and the problem, e.g. ``reviews.csv, line 7: 3 fields, but the header has 2 (text,
 label); quote fields that contain commas``.
@@ -25,7 +27,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import difflib
 import math
+import re
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -49,46 +53,58 @@ class DataFileError(ValueError):
         self.path, self.line, self.problem = str(path), line, problem
 
 
-def _read_utf8(path: PathLike) -> str:
+_CR = "\ue000"  # stands for a bare carriage return while the csv module splits rows
+
+
+def _read_utf8(path: PathLike, encoding: str = "utf-8") -> str:
     path = Path(path)
     if not path.exists():
         raise DataFileError(path, None, "no such file; check the path.")
     if path.is_dir():
         raise DataFileError(path, None, "is a folder, expected a file.")
     raw = path.read_bytes()
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(codec)
+    except LookupError:
+        raise DataFileError(path, None, f"unknown encoding {encoding!r}; set [data] encoding "
+                            f"to a Python codec name such as \"utf-8\" or \"latin-1\".") from None
     except UnicodeDecodeError as e:
+        name = "UTF-8" if codec == "utf-8-sig" else encoding
         line = raw[:e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         raise DataFileError(
-            path, line, f"byte 0x{raw[e.start]:02x} at column {col} is not UTF-8; "
-            f"re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from None
+            path, line, f"byte 0x{raw[e.start]:02x} at column {col} is not {name}; set "
+            f"[data] encoding = \"latin-1\" (or the file's encoding), or re-save the file "
+            f"as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from None
     if not text.strip():
         raise DataFileError(path, None, "the file is empty; expected a header line and rows.")
     return text
 
 
 def _rows_delimited(path: Path, text: str, delimiter: str):
-    """Yield (line number, header or row fields)."""
+    """Yield (line number, header or row fields); a bare ``\r`` does not end a row."""
+    text = re.sub("\r(?!\n)", _CR, text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     for fields in reader:
-        yield start, fields
+        yield start, [f.replace(_CR, "\r") for f in fields]
         start = reader.line_num + 1
 
 
-def read_columns(path: PathLike, columns: Sequence[str], delimiter: Optional[str] = None
+def read_columns(path: PathLike, columns: Sequence[str], delimiter: Optional[str] = None,
+                 encoding: str = "utf-8", fields: Optional[dict] = None
                  ) -> tuple[dict[str, list[str]], list[int]]:
     """Read the named ``columns`` of a CSV/TSV/JSON-lines file.
 
     Returns ``(values, lines)``: ``values[name]`` is the column as a list of strings
-    (JSON numbers become their text), ``lines`` the file line of each row.
+    (JSON numbers become their text), ``lines`` the file line of each row. ``fields`` maps
+    a column to the ``[data]`` field that names it, for the hint of a missing column.
     """
     path = Path(path)
-    text = _read_utf8(path)
+    text = _read_utf8(path, encoding)
     if path.suffix.lower() in _JSONL:
-        return _read_jsonl(path, text, columns)
+        return _read_jsonl(path, text, columns, fields or {})
     delimiter = delimiter or _DELIMITERS.get(path.suffix.lower(), ",")
     rows = _rows_delimited(path, text, delimiter)
     header_line, header = next((r for r in rows if any(f.strip() for f in r[1])),
@@ -100,10 +116,8 @@ def read_columns(path: PathLike, columns: Sequence[str], delimiter: Optional[str
     names = ", ".join(header)
     for col in columns:
         if col not in header:
-            guess = f" Pass {col}={header[0]!r}" if len(header) else ""
-            raise DataFileError(
-                path, header_line, f"no column {col!r}; the header has: {names}.{guess} "
-                f"or rename the column.")
+            raise DataFileError(path, header_line, f"no column {col!r}; the header has: "
+                                f"{names}. {_column_hint(col, header, columns, fields)}")
     where = [header.index(c) for c in columns]
     values: dict[str, list[str]] = {c: [] for c in columns}
     lines = []
@@ -152,7 +166,19 @@ def _json_records(path: Path, text: str):
         yield line, obj
 
 
-def _read_jsonl(path: Path, text: str, columns: Sequence[str]):
+def _column_hint(col: str, header: list, columns: Sequence[str], fields: Optional[dict]) -> str:
+    """``set [data] text_column = "Review"``: the field to set, with the closest column."""
+    free = [h for h in header if h not in columns] or header
+    close = difflib.get_close_matches(col, free, n=1, cutoff=0.0) if free else []
+    field = (fields or {}).get(col)
+    if field and close:
+        return f"Set [data] {field} = \"{close[0]}\" in the config, or rename the column."
+    if field:
+        return f"Set [data] {field} to one of the columns, or rename the column."
+    return "Rename the column or pick one of these."
+
+
+def _read_jsonl(path: Path, text: str, columns: Sequence[str], fields: dict):
     values: dict[str, list[str]] = {c: [] for c in columns}
     lines = []
     for n, obj in _json_records(path, text):
@@ -161,7 +187,7 @@ def _read_jsonl(path: Path, text: str, columns: Sequence[str]):
         for c in columns:
             if c not in obj:
                 raise DataFileError(path, n, f"no key {c!r}; the object has: "
-                                    f"{', '.join(obj)}. Rename the key or pass {c}=...")
+                                    f"{', '.join(obj)}. {_column_hint(c, list(obj), columns, fields)}")
             v = obj[c]
             values[c].append("" if v is None else v if isinstance(v, str) else json.dumps(v))
         lines.append(n)
@@ -189,11 +215,13 @@ def _encode_labels(labels: list[str]) -> tuple[np.ndarray, list]:
 
 
 def load_text_labels(path: PathLike, text: str = "text", label: str = "label",
-                     delimiter: Optional[str] = None) -> tuple[list[str], np.ndarray, list]:
+                     delimiter: Optional[str] = None, encoding: str = "utf-8"
+                     ) -> tuple[list[str], np.ndarray, list]:
     """Texts and labels: returns ``(texts, y, classes)`` with ``y[i]`` an index into
     ``classes`` (the sorted distinct labels; integer labels 0..C-1 are kept as they are).
     """
-    values, lines = read_columns(path, [text, label], delimiter)
+    values, lines = read_columns(path, [text, label], delimiter, encoding,
+                                 {text: "text_column", label: "label_column"})
     _require(path, values, lines, text, "a text")
     _require(path, values, lines, label, "a label")
     y, classes = _encode_labels([v.strip() for v in values[label]])
@@ -201,9 +229,11 @@ def load_text_labels(path: PathLike, text: str = "text", label: str = "label",
 
 
 def load_pairs(path: PathLike, source: str = "source", target: str = "target",
-               delimiter: Optional[str] = None) -> tuple[list[str], list[str]]:
+               delimiter: Optional[str] = None, encoding: str = "utf-8"
+               ) -> tuple[list[str], list[str]]:
     """Source/target pairs for seq2seq: returns ``(sources, targets)``."""
-    values, lines = read_columns(path, [source, target], delimiter)
+    values, lines = read_columns(path, [source, target], delimiter, encoding,
+                                 {source: "text_column", target: "label_column"})
     _require(path, values, lines, source, "a source sequence")
     _require(path, values, lines, target, "a target sequence")
     return values[source], values[target]
@@ -211,8 +241,8 @@ def load_pairs(path: PathLike, source: str = "source", target: str = "target",
 
 def load_series(path: PathLike, columns: Optional[Sequence[str]] = None,
                 target: Optional[Union[str, Sequence[str]]] = None,
-                delimiter: Optional[str] = None, allow_nan: bool = False
-                ) -> tuple[np.ndarray, list[str], list[int]]:
+                delimiter: Optional[str] = None, allow_nan: bool = False,
+                encoding: str = "utf-8") -> tuple[np.ndarray, list[str], list[int]]:
     """A numeric series, one row per time step.
 
     Args:
@@ -227,15 +257,16 @@ def load_series(path: PathLike, columns: Optional[Sequence[str]] = None,
     path = Path(path)
     targets = [target] if isinstance(target, str) else list(target or [])
     if columns is None:
-        header = _header(path, delimiter)
+        header = _header(path, delimiter, encoding)
         values, lines = read_columns(path, header + [t for t in targets if t not in header],
-                                     delimiter)
+                                     delimiter, encoding, {t: "target_column" for t in targets})
         columns = [c for c in header if c in targets or _numeric_or_missing(values[c][0])]
         if not columns:
             raise DataFileError(path, lines[0], f"no numeric column (the columns are "
                                 f"{', '.join(header)}); a series needs numbers.")
     columns = list(columns) + [t for t in targets if t not in columns]
-    values, lines = read_columns(path, columns, delimiter)
+    values, lines = read_columns(path, columns, delimiter, encoding,
+                                 {t: "target_column" for t in targets})
     data = np.empty((len(lines), len(columns)), dtype=np.float64)  # (T, D)
     for j, c in enumerate(columns):
         for i, (v, n) in enumerate(zip(values[c], lines)):
@@ -268,8 +299,8 @@ def _numeric_or_missing(v: str) -> bool:
         return False
 
 
-def _header(path: Path, delimiter: Optional[str]) -> list[str]:
-    text = _read_utf8(path)
+def _header(path: Path, delimiter: Optional[str], encoding: str = "utf-8") -> list[str]:
+    text = _read_utf8(path, encoding)
     if path.suffix.lower() in _JSONL:
         line, first = next(_json_records(path, text), (None, None))
         if not isinstance(first, dict):
@@ -282,6 +313,6 @@ def _header(path: Path, delimiter: Optional[str]) -> list[str]:
     raise DataFileError(path, None, "the file is empty; expected a header line and rows.")
 
 
-def load_text(path: PathLike) -> str:
-    """The whole text of a UTF-8 file (for character/word language models)."""
-    return _read_utf8(path)
+def load_text(path: PathLike, encoding: str = "utf-8") -> str:
+    """The whole text of a file (for character/word language models)."""
+    return _read_utf8(path, encoding)

@@ -15,6 +15,7 @@ Shapes: B batch, T time, D features, E embedding, H units, C classes.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -22,10 +23,12 @@ import torch
 
 from seqlab.config import Config
 from seqlab.data import Tokenizer, lengths_to_mask, pad_batch
+from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Classifier
 from seqlab.tasks.common import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
-                                 recurrent, split_indices, split_seed, take)
+                                 recurrent, require_test, split_indices, split_seed, take,
+                                 user_files)
 
 MONITOR = ("accuracy", "max")  # the validation metric [training] keep_best selects on
 
@@ -36,9 +39,7 @@ def _load(cfg: Config):
     for datasets that come split (UCR/UEA, Rotten Tomatoes); inputs are texts or arrays."""
     d = cfg.data
     if d.dataset == "file":
-        from seqlab.data import files
-        texts, y, classes = files.load_text_labels(d.path, d.text_column, d.label_column)
-        return list(texts), np.asarray(y), [str(c) for c in classes], {}
+        return _load_files(cfg)
     raw = load_dataset(cfg)
     if "x_train" in raw:
         classes = [str(c) for c in raw.get("classes", sorted(set(raw["y_train"])))]
@@ -53,6 +54,45 @@ def _load(cfg: Config):
     return texts, np.asarray(labels), classes, {}
 
 
+def series_format(cfg: Config) -> str:
+    """The layout of the user's file: "text", "wide", "long", "ts" or "arff"."""
+    from seqlab.data.series_files import infer_format
+    d = cfg.data
+    if d.format not in ("auto", "text", "wide", "long"):
+        raise SeqlabError(f'[data] format = "{d.format}" is not a layout; expected "auto", '
+                          f'"text", "wide" or "long".')
+    suffix = Path(d.path).suffix.lower()
+    if suffix in (".ts", ".arff"):
+        return suffix[1:]
+    if d.format != "auto":
+        return d.format
+    return infer_format(d.path, d.label_column, d.id_column, d.encoding)
+
+
+def _load_files(cfg: Config):
+    """Your files: texts (a text column) or numeric series (wide, long, .ts, .arff), with
+    the held-out files of [data] test_path / val_path as the official val/test parts."""
+    from seqlab.data import files
+    from seqlab.data.series_files import load_labelled_series
+    d = cfg.data
+    parts, fmt = user_files(cfg), series_format(cfg)
+    read = {}
+    for split, path in parts.items():
+        if fmt == "text":
+            texts, y, classes = files.load_text_labels(path, d.text_column, d.label_column,
+                                                       encoding=d.encoding)
+            read[split] = (list(texts), [str(classes[i]) for i in y])
+        else:
+            read[split] = load_labelled_series(path, d.label_column, fmt, d.id_column,
+                                               d.time_column, d.value_columns, d.encoding)
+    _, classes = files._encode_labels([l for _, labels in read.values() for l in labels])
+    index = {str(c): i for i, c in enumerate(classes)}
+    encoded = {s: (x, np.asarray([index[l] for l in labels], dtype=np.int64))
+               for s, (x, labels) in read.items()}
+    x, y = encoded.pop("train")
+    return x, y, [str(c) for c in classes], encoded
+
+
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     x, y, classes, official = _load(cfg)
     seed, d = split_seed(cfg), cfg.data
@@ -60,6 +100,7 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
                                0.0 if "test" in official else d.test_fraction, seed)
     x_va, y_va = official.get("val", (take(x, va), y[va]))
     x_te, y_te = official.get("test", (take(x, te), y[te]))
+    require_test(len(y_te), cfg)
     if d.max_samples:
         tr = tr[:d.max_samples]
     is_text = bool(x) and isinstance(x[0], str)
@@ -192,7 +233,9 @@ def logreg_baseline(train_texts, y_train, test_texts, y_test, level: str = "word
 
 
 def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
-    """Each line a text, or (series) comma-separated values of one univariate series."""
+    """Each line a text, or (series) one series as comma-separated numbers: step after step,
+    and for a multivariate series of D channels the D values of a step side by side
+    (x1_c1, x1_c2, x2_c1, x2_c2, ...)."""
     if vocab["text"]:
         seqs = _encode_texts(vocab, cfg, lines)
     else:

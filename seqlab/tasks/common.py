@@ -76,6 +76,63 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int):
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
+def user_files(cfg: Config) -> dict:
+    """The user's files by split: {"train": path, "val": val_path, "test": test_path} (the
+    held-out ones only when given); refuses, before any training, a setup that leaves no
+    test data ([data] test_fraction = 0 and no test_path)."""
+    d = cfg.data
+    if not d.path:
+        raise SeqlabError('[data] path is empty; with dataset = "file" it names your data '
+                          'file, e.g. path = "data/train.csv".')
+    if not d.test_path and d.test_fraction <= 0:
+        raise SeqlabError(f"[data] test_fraction = {d.test_fraction} and no test_path leave "
+                          f"nothing to test the model on; set test_fraction = 0.2 or name "
+                          f'your test file with test_path = "test.csv".')
+    parts = {"train": d.path}
+    parts.update({s: p for s, p in (("val", d.val_path), ("test", d.test_path)) if p})
+    return parts
+
+
+def require_test(n_test: int, cfg: Config) -> None:
+    """Refuse, before training, a split whose test part is empty."""
+    if n_test == 0:
+        raise SeqlabError(f"the test split is empty ([data] test_fraction = "
+                          f"{cfg.data.test_fraction} of the data); raise test_fraction or set "
+                          f'[data] test_path = "test.csv".')
+
+
+def read_user_files(cfg: Config, read) -> tuple[list, dict]:
+    """``read(path) -> tuple of lists`` applied to each of the user's files; returns the
+    lists concatenated (train, then val, then test rows) and the row count of each file."""
+    columns: list = []
+    counts = {}
+    for split, path in user_files(cfg).items():
+        part = read(path)
+        columns = [list(c) for c in part] if not columns else \
+            [a + list(c) for a, c in zip(columns, part)]
+        counts[split] = len(part[0])
+    return columns, counts
+
+
+def split_user_parts(cfg: Config, n: int, counts: Optional[dict] = None):
+    """(train, val, test) indices: the user's own files where ``counts`` has them (rows in
+    the order train, val, test), the rest split off the training rows by the fractions."""
+    d, seed = cfg.data, split_seed(cfg)
+    if not counts:
+        tr, va, te = split_indices(n, d.val_fraction, d.test_fraction, seed)
+        require_test(len(te), cfg)
+        return tr, va, te
+    start = {"train": 0}
+    start["val"] = counts["train"]
+    start["test"] = start["val"] + counts.get("val", 0)
+    own = {s: np.arange(start[s], start[s] + counts[s]) for s in ("val", "test") if s in counts}
+    tr, va, te = split_indices(counts["train"], 0.0 if "val" in own else d.val_fraction,
+                               0.0 if "test" in own else d.test_fraction, seed)
+    va, te = own.get("val", va), own.get("test", te)
+    require_test(len(te), cfg)
+    return tr, va, te
+
+
 def take(items: Sequence, idx) -> list:
     return [items[i] for i in idx]
 

@@ -32,7 +32,8 @@ from seqlab.data.series import make_windows
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Forecaster
 from seqlab.tasks.common import Data
-from seqlab.tasks.common import build_with, load_dataset, minibatches, recurrent
+from seqlab.tasks.common import (build_with, load_dataset, minibatches, recurrent,
+                                 require_test, user_files)
 
 MONITOR = ("mase", "min")  # the validation metric [training] keep_best selects on
 
@@ -74,8 +75,23 @@ def _series(cfg: Config):
     d = cfg.data
     if d.dataset == "file":
         from seqlab.data import files
-        y, names, _ = files.load_series(d.path, target=d.target_column or None)
-        return y, names, d.seasonality or 1
+        if d.id_column:
+            raise SeqlabError(f"[data] id_column = {d.id_column!r}: forecasting reads one "
+                              f"series a file; keep the rows of one series (filter the file) "
+                              f"and leave id_column empty.")
+        parts = user_files(cfg)
+        if "val" in parts and "test" not in parts:
+            raise SeqlabError("[data] val_path without test_path: a forecast's parts follow in "
+                              "time (train, val, test); name the test file too, or drop "
+                              "val_path and use val_fraction.")
+        y, names, _ = files.load_series(d.path, target=d.target_column or None,
+                                        encoding=d.encoding)
+        counts = {"train": len(y)}
+        for split in ("val", "test"):  # the held-out files continue the series in time
+            if split in parts:
+                more, _, _ = files.load_series(parts[split], columns=names, encoding=d.encoding)
+                y, counts[split] = np.concatenate([y, more]), len(more)
+        return y, names, d.seasonality or 1, counts
     raw = load_dataset(cfg)
     if "series" not in raw:
         raise SeqlabError(f"[data] dataset = {d.dataset!r} is not a forecasting series (it "
@@ -83,12 +99,12 @@ def _series(cfg: Config):
     y = np.asarray(raw["series"], dtype=np.float64)
     y = y.reshape(len(y), -1)
     names = list(raw.get("columns") or [f"y{j}" for j in range(y.shape[1])])
-    return y, names, d.seasonality or int(raw.get("period") or 1)
+    return y, names, d.seasonality or int(raw.get("period") or 1), {}
 
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     d = cfg.data
-    y, names, period = _series(cfg)
+    y, names, period, counts = _series(cfg)
     if d.target_column and d.target_column not in names:
         raise SeqlabError(f"[data] target_column = {d.target_column!r} is not a column of "
                           f"{d.path or d.dataset}; its columns are {', '.join(names)}.")
@@ -96,8 +112,9 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     if d.log and (y <= 0).any():
         raise SeqlabError("[data] log = true needs a positive series; it has values <= 0.")
     T = len(y)
-    n_test = int(round(T * d.test_fraction))
-    n_val = int(round((T - n_test) * d.val_fraction))
+    n_test = counts.get("test", int(round(T * d.test_fraction)))
+    n_val = counts.get("val", int(round((T - n_test) * d.val_fraction)))
+    require_test(n_test, cfg)
     n_train = T - n_test - n_val
     m = period if d.difference else 0
     if n_train - m < d.window + d.horizon:

@@ -36,7 +36,7 @@ from seqlab.data import Tokenizer
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import LanguageModel
 from seqlab.tasks.common import Data
-from seqlab.tasks.common import build_with, load_dataset, recurrent
+from seqlab.tasks.common import build_with, load_dataset, recurrent, require_test, user_files
 
 MONITOR = ("cross_entropy", "min")  # the validation metric [training] keep_best selects on
 
@@ -62,11 +62,17 @@ def _text(cfg: Config) -> str:
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     d = cfg.data
-    text = _text(cfg)
-    n_test = int(len(text) * d.test_fraction)
+    own = {}  # the user's own files: the training text, and val / test texts when given
+    if d.dataset == "file":
+        from seqlab.data import files
+        own = {s: files.load_text(p, d.encoding) for s, p in user_files(cfg).items()}
+    text = own.pop("train") if own else _text(cfg)
+    n_test = 0 if "test" in own else int(len(text) * d.test_fraction)
     rest = text[:len(text) - n_test]
-    n_val = int(len(rest) * d.val_fraction)
-    parts = [rest[:len(rest) - n_val], rest[len(rest) - n_val:], text[len(text) - n_test:]]
+    n_val = 0 if "val" in own else int(len(rest) * d.val_fraction)
+    parts = [rest[:len(rest) - n_val], own.get("val", rest[len(rest) - n_val:]),
+             own.get("test", text[len(text) - n_test:])]
+    require_test(len(parts[2]), cfg)
     if vocab is None:
         tok = Tokenizer(num_words=None if d.level == "char" else d.num_words,
                         char_level=d.level == "char", lower=d.level == "word",

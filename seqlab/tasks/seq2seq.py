@@ -34,33 +34,34 @@ from seqlab.models.model import Model
 from seqlab.models.recurrent import EncoderDecoder, beam_search, greedy, teacher_forcing_loss
 from seqlab.tasks.common import Data
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
-                                 recurrent, split_indices, split_seed, take)
+                                 read_user_files, recurrent, split_user_parts, take)
 
 MONITOR = ("exact_match", "max")  # the validation metric [training] keep_best selects on
 
 
 # ---------------------------------------------------------------------- the recipe
-def _pairs(cfg: Config) -> tuple[list[str], list[str]]:
+def _pairs(cfg: Config) -> tuple[list[str], list[str], Optional[dict]]:
+    """(sources, targets, rows per user file, or None for a registry dataset)."""
     """(sources, targets): from a user file's two columns or a registry dataset."""
     d = cfg.data
     if d.dataset == "file":
         from seqlab.data import files
-        sources, targets = files.load_pairs(d.path, d.text_column, d.label_column)
-        return list(sources), list(targets)
+        (sources, targets), counts = read_user_files(cfg, lambda path: files.load_pairs(
+            path, d.text_column, d.label_column, encoding=d.encoding))
+        return sources, targets, counts
     raw = load_dataset(cfg)
     if isinstance(raw, (list, tuple)):
-        return [str(s) for s, _ in raw], [str(t) for _, t in raw]
+        return [str(s) for s, _ in raw], [str(t) for _, t in raw], None
     src_col, tgt_col = ("x", "y") if "x" in raw else (d.text_column, d.label_column)
     return ([str(s) for s in column(raw, src_col, "text_column", d.dataset)],
-            [str(t) for t in column(raw, tgt_col, "label_column", d.dataset)])
+            [str(t) for t in column(raw, tgt_col, "label_column", d.dataset)], None)
 
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
-    sources, targets = _pairs(cfg)
+    sources, targets, counts = _pairs(cfg)
     if cfg.data.max_len:
         sources = [s[:cfg.data.max_len] for s in sources]
-    tr, va, te = split_indices(len(sources), cfg.data.val_fraction, cfg.data.test_fraction,
-                               split_seed(cfg))
+    tr, va, te = split_user_parts(cfg, len(sources), counts)
     if cfg.data.max_samples:
         tr = tr[:cfg.data.max_samples]
     if vocab is None:

@@ -35,7 +35,7 @@ from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Tagger
 from seqlab.tasks.common import Data
 from seqlab.tasks.common import (build_with, length_batches, load_dataset, pad, recurrent,
-                                 split_indices, split_seed, take)
+                                 read_user_files, split_user_parts, take)
 
 MAX_WORD = 20  # characters kept per word (the ends of longer words are cut)
 
@@ -47,24 +47,27 @@ def _load(cfg: Config):
     d = cfg.data
     if d.dataset == "file":
         from seqlab.data import files
-        src, tgt = files.load_pairs(d.path, d.text_column, d.label_column)
-        sents, tags = [s.split() for s in src], [t.split() for t in tgt]
-        for i, (s, t) in enumerate(zip(sents, tags)):
-            if len(s) != len(t):
-                raise SeqlabError(f"{d.path}: row {i + 1} has {len(s)} tokens but {len(t)} "
-                                  f"tags; give one tag per token.")
-        return sents, tags
+        def read(path):
+            src, tgt = files.load_pairs(path, d.text_column, d.label_column,
+                                        encoding=d.encoding)
+            sents, tags = [s.split() for s in src], [t.split() for t in tgt]
+            for i, (s, t) in enumerate(zip(sents, tags)):
+                if len(s) != len(t):
+                    raise SeqlabError(f"{path}: row {i + 1} has {len(s)} tokens but {len(t)} "
+                                      f"tags; give one tag per token.")
+            return sents, tags
+        (sents, tags), counts = read_user_files(cfg, read)
+        return sents, tags, counts
     raw = load_dataset(cfg)
     if "sentences" not in raw or "tags" not in raw:
         raise SeqlabError(f"[data] dataset = {d.dataset!r} is not a tagging dataset (it has "
                           f"{', '.join(raw)}); `seqlab datasets` lists them.")
-    return raw["sentences"], raw["tags"]
+    return raw["sentences"], raw["tags"], None
 
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
-    sents, tags = _load(cfg)
-    tr, va, te = split_indices(len(sents), cfg.data.val_fraction, cfg.data.test_fraction,
-                               split_seed(cfg))
+    sents, tags, counts = _load(cfg)
+    tr, va, te = split_user_parts(cfg, len(sents), counts)
     if cfg.data.max_samples:
         tr = tr[:cfg.data.max_samples]
     if vocab is None:

@@ -138,3 +138,36 @@ def test_series_default_columns_leave_out_dates_and_text(tmp_path):
     with pytest.raises(DataFileError) as e:
         load_series(q)
     one_line_error(e, q, 2, "no numeric column")
+
+
+def test_bare_carriage_return_inside_a_field_as_pandas_writes_it(tmp_path):
+    pd = pytest.importorskip("pandas")
+    p = tmp_path / "cr.csv"
+    pd.DataFrame({"text": ["a\rb", "c\r\nd", "e"], "label": ["x", "y", "x"]}).to_csv(
+        p, index=False)
+    assert b"a\rb" in p.read_bytes()  # pandas leaves the bare \r unquoted
+    texts, y, _ = load_text_labels(p)
+    assert texts == ["a\rb", "c\r\nd", "e"] and y.tolist() == [0, 1, 0]
+    crlf = write(tmp_path, "w.csv", "text,label\r\nok,pos\r\nno,neg\r\n")  # Windows lines
+    assert load_text_labels(crlf)[0] == ["ok", "no"]
+
+
+def test_encoding_field(tmp_path):
+    p = write(tmp_path, "l.csv", "text,label\ncaf\xe9,pos\n".encode("latin-1"))
+    assert load_text_labels(p, encoding="latin-1")[0] == ["caf\xe9"]
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p)
+    one_line_error(e, p, 2, 'set [data] encoding = "latin-1"')
+    with pytest.raises(DataFileError, match="unknown encoding 'klingon'"):
+        load_text_labels(p, encoding="klingon")
+
+
+def test_missing_column_hint_speaks_toml(tmp_path):
+    p = write(tmp_path, "m.csv", "Review,Class\ngood,pos\n")
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p)
+    msg = one_line_error(e, p, 1, "no column 'text'")
+    assert 'Set [data] text_column = "' in msg and "Pass" not in msg
+    with pytest.raises(DataFileError) as e:
+        load_text_labels(p, text="Review")
+    one_line_error(e, p, 1, 'Set [data] label_column = "Class"')
