@@ -40,6 +40,7 @@ from seqlab.models.checkpoints import KeepBest, RunCheckpoint
 from seqlab.devices import resolve_device
 from seqlab.runs import Run, seed_everything
 from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
+from seqlab.tasks.common import check_data
 
 TASKS = {name: f"seqlab.tasks.{name}"
          for name in ("classify", "forecast", "generate", "seq2seq", "tag")}
@@ -156,6 +157,7 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
         task = get(cfg.task)
         device = _setup(cfg)
         data = task.prepare(cfg, vocab=run.read_json("vocab.json") if resume else None)
+        check_data(task, data, cfg)
     except BaseException:
         if not resume:
             run.discard_if_unused()  # a new folder with nothing in it but its config

@@ -29,7 +29,7 @@ import torch
 from seqlab.config import Config
 from seqlab.data import Tokenizer, lengths_to_mask, pad_batch
 from seqlab.models.recurrent import Classifier
-from seqlab.tasks.common import Data
+from seqlab.tasks.common import Data, check_same_classes
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, split_indices, split_seed, take)
 
@@ -61,6 +61,8 @@ def _load(cfg: Config):
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     x, y, classes, official = _load(cfg)
+    if vocab is not None:
+        check_same_classes(cfg, vocab, classes)
     seed, d = split_seed(cfg), cfg.data
     tr, va, te = split_indices(len(x), 0.0 if "val" in official else d.val_fraction,
                                0.0 if "test" in official else d.test_fraction, seed)
