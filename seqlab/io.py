@@ -159,8 +159,9 @@ def save_weights(model, path: PathLike) -> None:
 
 
 # ---------------------------------------------------------------------- load
-def _read(path: PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(metadata, tensors) of a safetensors file, or one clear error naming the file."""
+def _read(path: PathLike, load: bool = True) -> tuple[dict, dict]:
+    """(metadata, tensors) of a safetensors file, or one clear error naming the file;
+    ``load=False``: the tensors' shapes only, from the header (nothing loaded)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file. Check the path given to "
@@ -168,7 +169,8 @@ def _read(path: PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) if load else tuple(f.get_slice(k).get_shape())
+                       for k in f.keys()}
     except Exception as exc:  # truncated, corrupted or not safetensors at all
         raise ValueError(
             f"{path}: not a readable seqlab file ({type(exc).__name__}: {str(exc)[:120]}). "
@@ -223,20 +225,36 @@ def load_model(path: PathLike, compile: bool = True):
     Compile settings are saved only when the loss and metrics are given by name (a
     custom callable cannot be stored as JSON): compile such a model again after loading.
     """
-    metadata, tensors = _read(path)
+    metadata, tensors = _read(path, load=False)
     meta = _description(path, metadata)
-    try:
-        cls = get_layer_class(meta["class_name"])
-        model = cls.from_config(meta["config"])
-        for name, module in model.named_modules():
-            shape = meta.get("build_shapes", {}).get(name)
-            if isinstance(module, Layer) and not module.built and shape is not None:
-                module.build_once(tuple(shape))
-        if hasattr(model, "infer_shapes"):
-            model.infer_shapes()  # a Sequential's summary() shapes
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"{path}: cannot rebuild the model from its description: "
-                         f"{exc}") from None
+
+    def rebuild():
+        try:
+            cls = get_layer_class(meta["class_name"])
+            model = cls.from_config(meta["config"])
+            for name, module in model.named_modules():
+                shape = meta.get("build_shapes", {}).get(name)
+                if isinstance(module, Layer) and not module.built and shape is not None:
+                    module.build_once(tuple(shape))
+            if hasattr(model, "infer_shapes"):
+                model.infer_shapes()  # a Sequential's summary() shapes
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"{path}: cannot rebuild the model from its description: "
+                             f"{exc}") from None
+        return model
+
+    # the shapes the description implies, on the meta device (no memory), against the
+    # file's header: an edited description cannot make this allocate more than the file
+    from seqlab.integrity import meta_shapes, shape_mismatch
+    expected = meta_shapes(rebuild)
+    saved = {k: tuple(v) for k, v in tensors.items() if not k.startswith(OPT_PREFIX)}
+    problem = shape_mismatch(expected, saved) if expected is not None else ""
+    if problem:
+        raise ValueError(f"{path}: its weights do not fit the model its description "
+                         f"builds ({problem}); the description was edited or damaged, so "
+                         f"save the model again.")
+    model = rebuild()
+    metadata, tensors = _read(path)
     _load_state(model, tensors, path)
     frozen = set(meta.get("frozen", []))
     for name, p in model.named_parameters():

@@ -278,13 +278,15 @@ class Run:
     # -------------------------------------------------------------- the model
     def save_model(self, model: nn.Module) -> None:
         """model.safetensors + model.json (task, [model] section, parameter shapes)."""
+        from seqlab.integrity import DIGEST_KEY, model_json_digest
         state = model.state_dict()
-        atomic_save_tensors(self.file("model.safetensors"), state, {"format": "seqlab-run"})
-        self.write_json("model.json", {
-            "format": FORMAT, "task": self.config.task,
-            "model": self.config.to_dict()["model"],
-            "tensors": {k: list(v.shape) for k, v in state.items()},
-        })
+        described = {"format": FORMAT, "task": self.config.task,
+                     "model": self.config.to_dict()["model"],
+                     "tensors": {k: list(v.shape) for k, v in state.items()}}
+        text = json.dumps(described, indent=2, ensure_ascii=False) + "\n"
+        atomic_save_tensors(self.file("model.safetensors"), state,
+                            {"format": "seqlab-run", DIGEST_KEY: model_json_digest(text)})
+        atomic_write(self.file("model.json"), text.encode("utf-8"))
 
     def load_weights(self, model: nn.Module, name: str = "model.safetensors") -> None:
         """Load saved weights into ``model``; a clear error if they do not fit it."""
@@ -339,6 +341,8 @@ class Run:
             raise RunError(f"{self.path}: no checkpoint to resume from (it is written "
                            f"after each completed epoch).")
         meta = self.read_json("checkpoint.json")
+        from seqlab.integrity import check_checkpoint_meta
+        check_checkpoint_meta(meta, self.file("checkpoint.json"))
         path = self.file("checkpoint.safetensors")
         try:
             tensors = load_file(str(path))

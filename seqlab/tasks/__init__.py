@@ -31,7 +31,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 import torch
 
-from seqlab import optimizers
+from seqlab import integrity, optimizers
 from seqlab.config import Config
 from seqlab.errors import SeqlabError
 from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
@@ -156,7 +156,12 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
     try:
         task = get(cfg.task)
         device = _setup(cfg)
-        data = task.prepare(cfg, vocab=run.read_json("vocab.json") if resume else None)
+        if resume:
+            vocab = run.read_json("vocab.json")
+            data = integrity.check_vocab(lambda: task.prepare(cfg, vocab=vocab),
+                                         run.file("vocab.json"), cfg.task)
+        else:
+            data = task.prepare(cfg, vocab=None)
         check_data(task, data, cfg)
     except BaseException:
         if not resume:
@@ -201,7 +206,16 @@ def load(path: str | Path) -> tuple[Run, Any, torch.nn.Module, dict]:
     task = get(cfg.task)
     device = _setup(cfg)
     vocab = run.read_json("vocab.json")
-    model = task.build_model(cfg, vocab).to(device)
+    weights = run.file("model.safetensors")
+    if not weights.is_file():
+        run.load_weights(None)  # the sentence for a run without a trained model
+    integrity.check_model_json(run)
+    integrity.check_shapes_before_build(
+        lambda: integrity.check_vocab(lambda: task.build_model(cfg, vocab),
+                                      run.file("vocab.json"), cfg.task),
+        weights, source=str(run.file("config.toml")))
+    model = integrity.check_vocab(lambda: task.build_model(cfg, vocab),
+                                  run.file("vocab.json"), cfg.task).to(device)
     run.load_weights(model)
     model.eval()
     return run, task, model, vocab
