@@ -184,9 +184,18 @@ def _metrics_text(metrics: dict) -> str:
 
 
 # ---------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (the usage itself is in --help)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message}; see `{self.prog} --help`.", file=sys.stderr)
+        raise SystemExit(EXIT_USER)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seqlab", description="Deep learning for sequences.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="seqlab", description="Deep learning for sequences.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
 
     p = sub.add_parser("datasets", help="list the dataset registry")
     p.set_defaults(func=cmd_datasets)
@@ -331,7 +340,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one command. Exit codes: 0 done; 2 a user error (one sentence on stderr; also
     argparse's usage errors); 70 a bug in seqlab (one line on stderr naming the log file
     with the traceback); 130 interrupted (Ctrl-C)."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help (0), or a usage error already printed (2)
+        return done.code if isinstance(done.code, int) else EXIT_USER
     try:
         check_flags(args)
         args.func(args)
