@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -53,15 +54,35 @@ def header_metadata(path: str | Path) -> dict:
                        f"{str(err)[:120]}).") from None
 
 
-def meta_shapes(build: Callable[[], torch.nn.Module]) -> dict[str, tuple] | None:
-    """The state-dict shapes of ``build()`` built on the "meta" device (no weight memory);
-    None when the model cannot be built there (an operation without a meta kernel)."""
+def meta_shapes(build: Callable[[], torch.nn.Module]) -> tuple[dict | None, int]:
+    """(state-dict shapes, values registered) of ``build()`` built on the "meta" device (no
+    memory for weights). The shapes are None when the build cannot finish there (e.g. a
+    first call that reads a value with ``.item()``); the count of parameter and buffer
+    values registered until then is still a lower bound of the real model's."""
+    registered = []
+
+    def seen(module, name, tensor):
+        if tensor is not None:
+            registered.append(tensor.numel())
+    hooks = [torch.nn.modules.module.register_module_parameter_registration_hook(seen),
+             torch.nn.modules.module.register_module_buffer_registration_hook(seen)]
     try:
         with torch.device("meta"):
             model = build()
-        return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    except (RuntimeError, NotImplementedError, TypeError):
-        return None
+        return {k: tuple(v.shape) for k, v in model.state_dict().items()}, sum(registered)
+    except NotImplementedError:
+        return None, sum(registered)
+    except RuntimeError as err:
+        if "meta" in str(err).lower():
+            return None, sum(registered)  # an operation without a meta kernel
+        raise ImpossibleModel(f"{type(err).__name__}: {str(err)[:100]}") from None
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+class ImpossibleModel(ValueError):
+    """A description whose tensors cannot exist (e.g. a size that overflows memory)."""
 
 
 def shape_mismatch(expected: dict[str, tuple], saved: dict[str, tuple]) -> str:
@@ -78,10 +99,21 @@ def check_shapes_before_build(build: Callable[[], torch.nn.Module], path: str | 
                               source: str = "config.toml") -> None:
     """Refuse, before any allocation, a model whose parameter shapes (from ``build`` on the
     meta device) differ from the weights file's header."""
-    expected = meta_shapes(build)
+    try:
+        expected, at_least = meta_shapes(build)
+    except ImpossibleModel as err:
+        raise RunError(f"{path}: the model built from {source} cannot exist ({err}); "
+                       f"{source} was edited, so restore it or retrain.") from None
+    saved = header_shapes(path)
     if expected is None:
+        held = sum(math.prod(shape) for shape in saved.values())
+        if at_least > held:
+            raise RunError(f"{path}: the model built from {source} needs at least "
+                           f"{at_least} values, the saved weights hold {held}; {source} "
+                           f"was edited or belongs to another run, so restore it or "
+                           f"retrain with `seqlab train`.")
         return
-    problem = shape_mismatch(expected, header_shapes(path))
+    problem = shape_mismatch(expected, saved)
     if problem:
         raise RunError(f"{path}: the saved weights do not fit the model built from {source} "
                        f"({problem}); {source} was edited or belongs to another run, so "

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -245,10 +246,17 @@ def load_model(path: PathLike, compile: bool = True):
 
     # the shapes the description implies, on the meta device (no memory), against the
     # file's header: an edited description cannot make this allocate more than the file
-    from seqlab.integrity import meta_shapes, shape_mismatch
-    expected = meta_shapes(rebuild)
+    from seqlab.integrity import ImpossibleModel, meta_shapes, shape_mismatch
+    try:
+        expected, at_least = meta_shapes(rebuild)
+    except ImpossibleModel as exc:
+        raise ValueError(f"{path}: its description builds a model that cannot exist "
+                         f"({exc}); it was edited or damaged, so save the model "
+                         f"again.") from None
     saved = {k: tuple(v) for k, v in tensors.items() if not k.startswith(OPT_PREFIX)}
-    problem = shape_mismatch(expected, saved) if expected is not None else ""
+    held = sum(math.prod(shape) for shape in saved.values())
+    problem = (shape_mismatch(expected, saved) if expected is not None else
+               f"at least {at_least} values needed, {held} saved" if at_least > held else "")
     if problem:
         raise ValueError(f"{path}: its weights do not fit the model its description "
                          f"builds ({problem}); the description was edited or damaged, so "
