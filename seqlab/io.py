@@ -48,6 +48,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from seqlab import optimizers
+from seqlab.errors import one_line
 from seqlab._version import __version__
 from seqlab.layers.base import Layer, get_layer_class
 
@@ -269,7 +270,11 @@ def load_model(path: PathLike, compile: bool = True):
         p.requires_grad_(name not in frozen)
     if compile and meta.get("compile"):
         c = meta["compile"]
-        model.compile(optimizer=optimizers.from_config(c["optimizer"]), loss=c["loss"],
+        try:
+            optimizer = optimizers.from_config(c["optimizer"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"{path}: {one_line(exc)}") from None
+        model.compile(optimizer=optimizer, loss=c["loss"],
                       metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),
                       global_clipnorm=c.get("global_clipnorm"),
                       clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False))
