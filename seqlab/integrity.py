@@ -28,6 +28,7 @@ from typing import Callable
 import torch
 
 from seqlab.errors import RunError
+from seqlab.io import ImpossibleModel, meta_shapes, shape_mismatch  # noqa: F401
 
 DIGEST_KEY = "model_json_sha256"  # safetensors metadata key of model.json's digest
 
@@ -54,47 +55,6 @@ def header_metadata(path: str | Path) -> dict:
                        f"{str(err)[:120]}).") from None
 
 
-def meta_shapes(build: Callable[[], torch.nn.Module]) -> tuple[dict | None, int]:
-    """(state-dict shapes, values registered) of ``build()`` built on the "meta" device (no
-    memory for weights). The shapes are None when the build cannot finish there (e.g. a
-    first call that reads a value with ``.item()``); the count of parameter and buffer
-    values registered until then is still a lower bound of the real model's."""
-    registered = []
-
-    def seen(module, name, tensor):
-        if tensor is not None:
-            registered.append(tensor.numel())
-    hooks = [torch.nn.modules.module.register_module_parameter_registration_hook(seen),
-             torch.nn.modules.module.register_module_buffer_registration_hook(seen)]
-    try:
-        with torch.device("meta"):
-            model = build()
-        return {k: tuple(v.shape) for k, v in model.state_dict().items()}, sum(registered)
-    except NotImplementedError:
-        return None, sum(registered)
-    except RuntimeError as err:
-        if "meta" in str(err).lower():
-            return None, sum(registered)  # an operation without a meta kernel
-        raise ImpossibleModel(f"{type(err).__name__}: {str(err)[:100]}") from None
-    finally:
-        for hook in hooks:
-            hook.remove()
-
-
-class ImpossibleModel(ValueError):
-    """A description whose tensors cannot exist (e.g. a size that overflows memory)."""
-
-
-def shape_mismatch(expected: dict[str, tuple], saved: dict[str, tuple]) -> str:
-    """'' when the two agree, else a short description of the first differences."""
-    missing = [k for k in expected if k not in saved]
-    extra = [k for k in saved if k not in expected]
-    wrong = [f"{k} {saved[k]} in the file vs {expected[k]} from the config"
-             for k in expected if k in saved and saved[k] != expected[k]]
-    return (f"shape mismatch {wrong[:2]}" if wrong else f"missing {missing[:3]}" if missing
-            else f"unexpected {extra[:3]}" if extra else "")
-
-
 def check_shapes_before_build(build: Callable[[], torch.nn.Module], path: str | Path,
                               source: str = "config.toml") -> None:
     """Refuse, before any allocation, a model whose parameter shapes (from ``build`` on the
@@ -108,10 +68,10 @@ def check_shapes_before_build(build: Callable[[], torch.nn.Module], path: str | 
     if expected is None:
         held = sum(math.prod(shape) for shape in saved.values())
         if at_least > held:
-            raise RunError(f"{path}: the model built from {source} needs at least "
-                           f"{at_least} values, the saved weights hold {held}; {source} "
-                           f"was edited or belongs to another run, so restore it or "
-                           f"retrain with `seqlab train`.")
+            raise RunError(f"{path}: the saved weights do not fit the model built from "
+                           f"{source} (shape mismatch: it needs at least {at_least} values, "
+                           f"the file holds {held}); {source} was edited or belongs to "
+                           f"another run, so restore it or retrain with `seqlab train`.")
         return
     problem = shape_mismatch(expected, saved)
     if problem:

@@ -41,7 +41,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 from safetensors import safe_open
@@ -160,6 +160,48 @@ def save_weights(model, path: PathLike) -> None:
     atomic_write_bytes(path, data)
 
 
+# ---------------------------------------------------------------------- shapes before memory
+def meta_shapes(build: Callable[[], torch.nn.Module]) -> tuple[dict | None, int]:
+    """(state-dict shapes, values registered) of ``build()`` built on the "meta" device (no
+    memory for weights). The shapes are None when the build cannot finish there (e.g. a
+    first call that reads a value with ``.item()``); the count of parameter and buffer
+    values registered until then is still a lower bound of the real model's."""
+    registered = []
+
+    def seen(module, name, tensor):
+        if tensor is not None:
+            registered.append(tensor.numel())
+    hooks = [torch.nn.modules.module.register_module_parameter_registration_hook(seen),
+             torch.nn.modules.module.register_module_buffer_registration_hook(seen)]
+    try:
+        with torch.device("meta"):
+            model = build()
+        return {k: tuple(v.shape) for k, v in model.state_dict().items()}, sum(registered)
+    except NotImplementedError:
+        return None, sum(registered)
+    except RuntimeError as err:
+        if "meta" in str(err).lower():
+            return None, sum(registered)  # an operation without a meta kernel
+        raise ImpossibleModel(f"{type(err).__name__}: {str(err)[:100]}") from None
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+class ImpossibleModel(ValueError):
+    """A description whose tensors cannot exist (e.g. a size that overflows memory)."""
+
+
+def shape_mismatch(expected: dict[str, tuple], saved: dict[str, tuple]) -> str:
+    """'' when the two agree, else a short description of the first differences."""
+    missing = [k for k in expected if k not in saved]
+    extra = [k for k in saved if k not in expected]
+    wrong = [f"{k} {saved[k]} in the file vs {expected[k]} from the config"
+             for k in expected if k in saved and saved[k] != expected[k]]
+    return (f"shape mismatch {wrong[:2]}" if wrong else f"missing {missing[:3]}" if missing
+            else f"unexpected {extra[:3]}" if extra else "")
+
+
 # ---------------------------------------------------------------------- load
 def _read(path: PathLike, load: bool = True) -> tuple[dict, dict]:
     """(metadata, tensors) of a safetensors file, or one clear error naming the file;
@@ -247,7 +289,6 @@ def load_model(path: PathLike, compile: bool = True):
 
     # the shapes the description implies, on the meta device (no memory), against the
     # file's header: an edited description cannot make this allocate more than the file
-    from seqlab.integrity import ImpossibleModel, meta_shapes, shape_mismatch
     try:
         expected, at_least = meta_shapes(rebuild)
     except ImpossibleModel as exc:

@@ -209,11 +209,11 @@ def load(path: str | Path) -> tuple[Run, Any, torch.nn.Module, dict]:
     weights = run.file("model.safetensors")
     if not weights.is_file():
         run.load_weights(None)  # the sentence for a run without a trained model
-    integrity.check_model_json(run)
     integrity.check_shapes_before_build(
         lambda: integrity.check_vocab(lambda: task.build_model(cfg, vocab),
                                       run.file("vocab.json"), cfg.task),
         weights, source=str(run.file("config.toml")))
+    integrity.check_model_json(run)
     model = integrity.check_vocab(lambda: task.build_model(cfg, vocab),
                                   run.file("vocab.json"), cfg.task).to(device)
     run.load_weights(model)
