@@ -15,19 +15,26 @@
     seqlab export runs/NAME --format onnx    the graph(s) + vocab/metadata JSON (or pt2)
     seqlab serve runs/NAME --port 8000       HTTP: /predict, /generate, /health, /metadata
 
-A user mistake (a missing file, an unknown dataset, a malformed config) prints one
-sentence on stderr and exits with code 2; Ctrl-C exits with 130.
+Exit codes: 0 done; 2 a user mistake (a missing file, an unknown dataset, a malformed
+config, a value out of range, a full disk, a permission): one sentence on stderr; 70 a bug in
+seqlab: one line on stderr naming the log file that holds the traceback (crash-*.log in the
+run folder, else a temporary seqlab-crash-*.log); 130 Ctrl-C, at any moment (start-up
+included: the `seqlab` command enters through seqlab_entry.py). SEQLAB_DEBUG=1 shows
+tracebacks instead.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
 import os
 import sys
 import tomllib
 from pathlib import Path
 from typing import Optional, Sequence
 
+from seqlab.config import MAX_SEED
 from seqlab.errors import SeqlabError, one_line
 
 
@@ -62,10 +69,11 @@ def cmd_train(args) -> None:
     cfg = None
     if args.config:
         cfg = Config.load(args.config)
-        if args.runs_dir:
+        if args.runs_dir is not None:
             cfg.runs_dir = args.runs_dir
-        if args.epochs:
+        if args.epochs is not None:
             cfg.training.epochs = args.epochs
+        cfg.validate(args.config)
     run, metrics = tasks.train(cfg, resume=args.resume, verbose=not args.quiet,
                                overwrite=args.overwrite)
     print(_metrics_text(metrics))
@@ -80,8 +88,6 @@ def cmd_evaluate(args) -> None:
 def cmd_predict(args) -> None:
     from seqlab import tasks
     path = Path(args.input)
-    if not path.is_file():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
     try:
         lines = [l.rstrip("\n") for l in path.read_text(encoding="utf-8").splitlines()]
     except UnicodeDecodeError:
@@ -106,8 +112,6 @@ def _language_model(run_path):
 def cmd_generate(args) -> None:
     import torch
     run, task, model, vocab = _language_model(args.run)
-    if args.temperature <= 0:
-        raise SeqlabError(f"--temperature must be > 0, got {args.temperature}.")
     torch.manual_seed(args.seed)
     print(task.sample(model, vocab, run.config, args.prompt, length=args.length,
                       temperature=args.temperature, top_k=args.top_k))
@@ -158,6 +162,47 @@ def cmd_serve(args) -> None:
           limits=Limits(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms))
 
 
+# ---------------------------------------------------------------------- flags
+def check_flags(args) -> None:
+    """Refuse a flag value out of its range before any work, naming the flag and the fix."""
+    def need(ok: bool, flag: str, value, expected: str) -> None:
+        if not ok:
+            raise SeqlabError(f"{flag} must be {expected}, got {value!r}.")
+
+    def need_file(flag: str, value) -> None:
+        from seqlab.data.files import check_regular_file
+        check_regular_file(value, what=flag)
+
+    if args.command == "train":
+        if args.epochs is not None:
+            need(args.epochs >= 1, "--epochs", args.epochs, "an integer >= 1")
+            if args.resume:
+                raise SeqlabError("--epochs does not apply to --resume: a resumed run "
+                                  "continues to the [training] epochs of its config.toml; "
+                                  "drop --epochs.")
+        if args.runs_dir is not None:
+            need(bool(args.runs_dir.strip()), "--runs-dir", args.runs_dir, "a folder path")
+            if args.resume:
+                raise SeqlabError("--runs-dir does not apply to --resume (the run stays in "
+                                  "its folder); drop --runs-dir.")
+        if args.config:
+            need_file("CONFIG.toml", args.config)
+    if args.command == "generate":
+        need(args.length >= 1, "--length", args.length, "an integer >= 1 (tokens to generate)")
+        need(math.isfinite(args.temperature) and args.temperature > 0, "--temperature",
+             args.temperature, "a finite number > 0 (1 = the model's probabilities)")
+        need(args.top_k >= 0, "--top-k", args.top_k,
+             "an integer >= 1, or 0 to sample among all tokens")
+        need(0 <= args.seed <= MAX_SEED, "--seed", args.seed, f"in [0, {MAX_SEED}]")
+    if args.command == "predict":
+        need_file("--input", args.input)
+    if args.command == "score":
+        for text in args.text:
+            need(bool(text.strip()), "each sentence", text, "non-empty text")
+    if args.command == "demo":
+        need(bool(args.out.strip()), "--out", args.out, "a folder path")
+
+
 def _metrics_text(metrics: dict) -> str:
     def fmt(v):
         return f"{v:.4f}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (dict, list)) else str(v)
@@ -173,9 +218,18 @@ def cmd_init(args) -> None:
           f"`seqlab train {out}`.")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (the usage itself is in --help)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message}; see `{self.prog} --help`.", file=sys.stderr)
+        raise SystemExit(EXIT_USER)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seqlab", description="Deep learning for sequences.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="seqlab", description="Deep learning for sequences.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
 
     p = sub.add_parser("datasets", help="list the dataset registry")
     p.set_defaults(func=cmd_datasets)
@@ -259,21 +313,117 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_OK, EXIT_USER, EXIT_BUG, EXIT_INTERRUPTED = 0, 2, 70, 130
+_USER_ERRNOS = {errno.ENOENT: "check the path",
+                errno.EISDIR: "it is a folder; give a file",
+                errno.ENOTDIR: "a part of the path is a file, not a folder",
+                errno.EACCES: "you lack the permission; choose another place or fix its permissions",
+                errno.EPERM: "the operation is not permitted there; choose another place",
+                errno.EROFS: "the file system is read-only; set runs_dir to a writable folder",
+                errno.ENOSPC: "the disk is full; free some space or set runs_dir on another disk",
+                errno.EDQUOT: "the disk quota is exceeded; free some space or set runs_dir elsewhere",
+                errno.ENAMETOOLONG: "a file name is too long; choose a shorter name or runs_dir",
+                errno.ELOOP: "too many symbolic links; give the real path",
+                errno.EEXIST: "it exists already; choose another name",
+                errno.ENOTEMPTY: "the folder is not empty; choose another one",
+                errno.EMFILE: "too many open files; raise the limit (ulimit -n)",
+                errno.EFBIG: "the file is too large for this file system",
+                errno.EIO: "the device reported an input/output error; check the disk"}
+
+
+def _is_user_error(err: BaseException) -> bool:
+    """A mistake the user can fix (exit 2), as opposed to a bug in seqlab (exit 70)."""
+    if isinstance(err, (SeqlabError, tomllib.TOMLDecodeError, ValueError)):
+        return True  # seqlab raises ValueError (e.g. DataFileError) with a sentence
+    if isinstance(err, OSError) and err.errno in _USER_ERRNOS:
+        return True
+    return False
+
+
+def _user_message(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.errno in _USER_ERRNOS and not isinstance(err, SeqlabError):
+        where = err.filename if err.filename is not None else "seqlab"
+        reason = (err.strerror or os.strerror(err.errno)).rstrip(".")
+        reason = reason[:1].lower() + reason[1:]
+        return f"{where}: {reason}; {_USER_ERRNOS[err.errno]}."
+    return one_line(err)
+
+
+def _crash_folder(args, err: BaseException) -> Optional[Path]:
+    """The run folder the command worked on, where its crash log belongs (None: none)."""
+    tb = err.__traceback__
+    while tb is not None:  # the innermost `run` a frame held (seqlab.runs.Run)
+        run = tb.tb_frame.f_locals.get("run")
+        if run is not None and type(run).__name__ == "Run" and hasattr(run, "path"):
+            folder = Path(run.path)
+        else:
+            folder = None
+        tb = tb.tb_next
+        if folder is not None and folder.is_dir():
+            candidate = folder
+            break
+    else:
+        candidate = None
+    for given in (getattr(args, "run", None), getattr(args, "resume", None)):
+        if candidate is None and given and Path(given, "config.toml").is_file():
+            candidate = Path(given)
+    return candidate
+
+
+def report_bug(err: BaseException, args=None) -> str:
+    """Write ``err``'s traceback to a log file (the run folder's crash-*.log when there is
+    one, else a temporary seqlab-crash-*.log) and return the one line the CLI prints."""
+    import tempfile
+    import time
+    import traceback
+    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    text = f"seqlab {sys.argv[1:]!r}\n{text}"
+    path = None
+    folder = _crash_folder(args, err) if args is not None else None
+    if folder is not None:
+        candidate = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        try:
+            candidate.write_text(text, encoding="utf-8")
+            path = candidate
+        except OSError:
+            path = None
+    if path is None:
+        try:
+            fd, name = tempfile.mkstemp(prefix="seqlab-crash-", suffix=".log")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            path = Path(name)
+        except OSError:
+            path = None
+    where = f"traceback written to {path}" if path else "the traceback could not be written"
+    return (f"seqlab: internal error (a bug in seqlab, please report it): "
+            f"{type(err).__name__}: {one_line(err)}; {where}")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command. Exit codes: 0 done; 2 a user error (one sentence on stderr; also
+    argparse's usage errors); 70 a bug in seqlab (one line on stderr naming the log file
+    with the traceback); 130 interrupted (Ctrl-C)."""
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help (0), or a usage error already printed (2)
+        return done.code if isinstance(done.code, int) else EXIT_USER
+    try:
+        check_flags(args)
         args.func(args)
     except KeyboardInterrupt:
         print("seqlab: interrupted.", file=sys.stderr)
-        return 130
-    except (SeqlabError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
-            PermissionError, ValueError, KeyError, tomllib.TOMLDecodeError) as err:
-        from seqlab.tasks import TrainingInterrupted
+        return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 (every error becomes one line)
         if os.environ.get("SEQLAB_DEBUG"):
             raise
-        print(f"seqlab: error: {one_line(err)}", file=sys.stderr)
-        return 130 if isinstance(err, TrainingInterrupted) else 2
-    return 0
+        if _is_user_error(err):
+            from seqlab.tasks.common import TrainingInterrupted
+            print(f"seqlab: error: {_user_message(err)}", file=sys.stderr)
+            return EXIT_INTERRUPTED if isinstance(err, TrainingInterrupted) else EXIT_USER
+        print(report_bug(err, args), file=sys.stderr)
+        return EXIT_BUG
+    return EXIT_OK
 
 
 if __name__ == "__main__":

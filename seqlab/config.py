@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 from seqlab.errors import ConfigError
 
 TASKS = ("classify", "forecast", "generate", "seq2seq", "tag")
+MAX_SEED = 2 ** 32 - 1  # numpy's seeds are 32-bit integers
 MAX_NAME_LENGTH = 100  # characters of a run name (room for "-2", "-3"... within a file name)
 
 
@@ -143,7 +145,7 @@ class TrainingConfig:
     population_stats: bool = True  # after training, BatchNormalization layers use the training set's exact statistics
     seed: int = 0                  # seeds data splits, initialisation, shuffling and dropout
     device: str = "auto"           # "auto" (CUDA when available), "cpu" or "cuda"
-    threads: int = 0               # torch CPU threads (0 = leave torch's default)
+    threads: int = 0               # torch CPU threads, >= 1 (0 = leave torch's default)
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig}
@@ -227,35 +229,79 @@ class Config:
         _choice(source, "[training] lr_schedule", self.training.lr_schedule,
                 ("constant", "cosine", "plateau"))
         _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
-        for where, value in [("[training] epochs", self.training.epochs),
-                             ("[training] batch_size", self.training.batch_size),
-                             ("[training] lr_patience", self.training.lr_patience),
-                             ("[model] units", self.model.units),
-                             ("[model] layers", self.model.layers),
-                             ("[model] beam_width", self.model.beam_width),
-                             ("[data] window", self.data.window),
-                             ("[data] horizon", self.data.horizon),
-                             ("[data] seq_len", self.data.seq_len)]:
+        d, m, t = self.data, self.model, self.training
+        for where, value in [("[training] epochs", t.epochs),
+                             ("[training] batch_size", t.batch_size),
+                             ("[training] lr_patience", t.lr_patience),
+                             ("[model] units", m.units),
+                             ("[model] layers", m.layers),
+                             ("[model] filters", m.filters),
+                             ("[model] heads", m.heads),
+                             ("[model] beam_width", m.beam_width),
+                             ("[data] num_words", d.num_words),
+                             ("[data] window", d.window),
+                             ("[data] horizon", d.horizon),
+                             ("[data] seq_len", d.seq_len)]:
             if value < 1:
                 raise ConfigError(f"{source}: {where} must be >= 1, got {value}.")
-        for where, value in [("[model] dropout", self.model.dropout),
-                             ("[data] test_fraction", self.data.test_fraction),
-                             ("[data] val_fraction", self.data.val_fraction)]:
+        for where, value, zero in [("[data] max_len", d.max_len, "no limit"),
+                                   ("[data] max_samples", d.max_samples, "all"),
+                                   ("[data] seasonality", d.seasonality, "from the dataset"),
+                                   ("[model] embedding_dim", m.embedding_dim, "raw features"),
+                                   ("[model] char_embedding_dim", m.char_embedding_dim,
+                                    "words only"),
+                                   ("[training] threads", t.threads, "torch's default")]:
+            if value < 0:
+                raise ConfigError(f"{source}: {where} must be >= 1, or 0 for {zero}; "
+                                  f"got {value}.")
+        if not (0 <= t.seed <= MAX_SEED):
+            raise ConfigError(f"{source}: [training] seed must be in [0, {MAX_SEED}], "
+                              f"got {t.seed}.")
+        if not (-1 <= d.split_seed <= MAX_SEED):
+            raise ConfigError(f"{source}: [data] split_seed must be in [0, {MAX_SEED}], or "
+                              f"-1 for [training] seed; got {d.split_seed}.")
+        for where, value in [("[model] dropout", m.dropout),
+                             ("[data] test_fraction", d.test_fraction),
+                             ("[data] val_fraction", d.val_fraction)]:
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"{source}: {where} must be in [0, 1), got {value}.")
-        if self.model.word_dropout < 0:
-            raise ConfigError(f"{source}: [model] word_dropout must be >= 0 (0 = off), got "
-                              f"{self.model.word_dropout}.")
-        t = self.training
-        if t.clipnorm < 0 or t.global_clipnorm < 0 or (t.clipnorm and t.global_clipnorm):
+        if d.test_fraction + d.val_fraction >= 1.0:
+            raise ConfigError(f"{source}: [data] test_fraction + val_fraction = "
+                              f"{d.test_fraction} + {d.val_fraction} leaves no training "
+                              f"data; make their sum < 1 (e.g. 0.1 and 0.1).")
+        for where, value, low in [("[model] word_dropout", m.word_dropout, ">= 0 (0 = off)"),
+                                  ("[training] weight_decay", t.weight_decay, ">= 0 (0 = off)"),
+                                  ("[training] clipnorm", t.clipnorm, ">= 0 (0 = off)"),
+                                  ("[training] global_clipnorm", t.global_clipnorm,
+                                   ">= 0 (0 = off)"),
+                                  ("[training] min_learning_rate", t.min_learning_rate,
+                                   ">= 0")]:
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{source}: {where} must be a finite number {low}, "
+                                  f"got {value}.")
+        if t.clipnorm and t.global_clipnorm:
             raise ConfigError(f"{source}: [training] clipnorm = {t.clipnorm} (each parameter) "
                               f"and global_clipnorm = {t.global_clipnorm} (all together): set "
                               f"one of them > 0 and the other to 0.")
-        if self.training.learning_rate <= 0:
-            raise ConfigError(f"{source}: [training] learning_rate must be > 0, "
-                              f"got {self.training.learning_rate}.")
+        if not math.isfinite(t.learning_rate) or t.learning_rate <= 0:
+            raise ConfigError(f"{source}: [training] learning_rate must be a finite number "
+                              f"> 0 (e.g. 0.001), got {t.learning_rate}.")
+        sizes = m.kernel_sizes
+        if (not sizes or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1
+                                 for k in sizes)):
+            raise ConfigError(f"{source}: [model] kernel_sizes must be a non-empty list of "
+                              f"integers >= 1 (e.g. [8, 5, 3]), got {sizes!r}.")
+        if m.arch == "transformer" and m.units % m.heads:
+            raise ConfigError(f"{source}: [model] units = {m.units} must be divisible by "
+                              f"heads = {m.heads} (arch = \"transformer\"); e.g. units = "
+                              f"{m.heads * max(1, round(m.units / m.heads))}.")
+        if not isinstance(d.options, dict):
+            raise ConfigError(f"{source}: [data] options must be a table, got {d.options!r}.")
         if self.data.dataset == "file" and not self.data.path:
             raise ConfigError(f'{source}: [data] dataset = "file" needs path = "your_file.csv".')
+        if not self.runs_dir.strip():
+            raise ConfigError(f'{source}: runs_dir is empty; give a folder such as '
+                              f'runs_dir = "runs".')
 
     def override(self, item: str) -> None:
         """Apply one ``"section.key=value"`` (e.g. ``"training.epochs=5"``), the value

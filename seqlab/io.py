@@ -37,16 +37,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from seqlab import optimizers
+from seqlab.errors import one_line
 from seqlab._version import __version__
 from seqlab.layers.base import Layer, get_layer_class
 
@@ -158,9 +160,52 @@ def save_weights(model, path: PathLike) -> None:
     atomic_write_bytes(path, data)
 
 
+# ---------------------------------------------------------------------- shapes before memory
+def meta_shapes(build: Callable[[], torch.nn.Module]) -> tuple[dict | None, int]:
+    """(state-dict shapes, values registered) of ``build()`` built on the "meta" device (no
+    memory for weights). The shapes are None when the build cannot finish there (e.g. a
+    first call that reads a value with ``.item()``); the count of parameter and buffer
+    values registered until then is still a lower bound of the real model's."""
+    registered = []
+
+    def seen(module, name, tensor):
+        if tensor is not None:
+            registered.append(tensor.numel())
+    hooks = [torch.nn.modules.module.register_module_parameter_registration_hook(seen),
+             torch.nn.modules.module.register_module_buffer_registration_hook(seen)]
+    try:
+        with torch.device("meta"):
+            model = build()
+        return {k: tuple(v.shape) for k, v in model.state_dict().items()}, sum(registered)
+    except NotImplementedError:
+        return None, sum(registered)
+    except RuntimeError as err:
+        if "meta" in str(err).lower():
+            return None, sum(registered)  # an operation without a meta kernel
+        raise ImpossibleModel(f"{type(err).__name__}: {str(err)[:100]}") from None
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+class ImpossibleModel(ValueError):
+    """A description whose tensors cannot exist (e.g. a size that overflows memory)."""
+
+
+def shape_mismatch(expected: dict[str, tuple], saved: dict[str, tuple]) -> str:
+    """'' when the two agree, else a short description of the first differences."""
+    missing = [k for k in expected if k not in saved]
+    extra = [k for k in saved if k not in expected]
+    wrong = [f"{k} {saved[k]} in the file vs {expected[k]} from the config"
+             for k in expected if k in saved and saved[k] != expected[k]]
+    return (f"shape mismatch {wrong[:2]}" if wrong else f"missing {missing[:3]}" if missing
+            else f"unexpected {extra[:3]}" if extra else "")
+
+
 # ---------------------------------------------------------------------- load
-def _read(path: PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(metadata, tensors) of a safetensors file, or one clear error naming the file."""
+def _read(path: PathLike, load: bool = True) -> tuple[dict, dict]:
+    """(metadata, tensors) of a safetensors file, or one clear error naming the file;
+    ``load=False``: the tensors' shapes only, from the header (nothing loaded)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file. Check the path given to "
@@ -168,7 +213,8 @@ def _read(path: PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) if load else tuple(f.get_slice(k).get_shape())
+                       for k in f.keys()}
     except Exception as exc:  # truncated, corrupted or not safetensors at all
         raise ValueError(
             f"{path}: not a readable seqlab file ({type(exc).__name__}: {str(exc)[:120]}). "
@@ -223,27 +269,53 @@ def load_model(path: PathLike, compile: bool = True):
     Compile settings are saved only when the loss and metrics are given by name (a
     custom callable cannot be stored as JSON): compile such a model again after loading.
     """
-    metadata, tensors = _read(path)
+    metadata, tensors = _read(path, load=False)
     meta = _description(path, metadata)
+
+    def rebuild():
+        try:
+            cls = get_layer_class(meta["class_name"])
+            model = cls.from_config(meta["config"])
+            for name, module in model.named_modules():
+                shape = meta.get("build_shapes", {}).get(name)
+                if isinstance(module, Layer) and not module.built and shape is not None:
+                    module.build_once(tuple(shape))
+            if hasattr(model, "infer_shapes"):
+                model.infer_shapes()  # a Sequential's summary() shapes
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"{path}: cannot rebuild the model from its description: "
+                             f"{exc}") from None
+        return model
+
+    # the shapes the description implies, on the meta device (no memory), against the
+    # file's header: an edited description cannot make this allocate more than the file
     try:
-        cls = get_layer_class(meta["class_name"])
-        model = cls.from_config(meta["config"])
-        for name, module in model.named_modules():
-            shape = meta.get("build_shapes", {}).get(name)
-            if isinstance(module, Layer) and not module.built and shape is not None:
-                module.build_once(tuple(shape))
-        if hasattr(model, "infer_shapes"):
-            model.infer_shapes()  # a Sequential's summary() shapes
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"{path}: cannot rebuild the model from its description: "
-                         f"{exc}") from None
+        expected, at_least = meta_shapes(rebuild)
+    except ImpossibleModel as exc:
+        raise ValueError(f"{path}: its description builds a model that cannot exist "
+                         f"({exc}); it was edited or damaged, so save the model "
+                         f"again.") from None
+    saved = {k: tuple(v) for k, v in tensors.items() if not k.startswith(OPT_PREFIX)}
+    held = sum(math.prod(shape) for shape in saved.values())
+    problem = (shape_mismatch(expected, saved) if expected is not None else
+               f"at least {at_least} values needed, {held} saved" if at_least > held else "")
+    if problem:
+        raise ValueError(f"{path}: its weights do not fit the model its description "
+                         f"builds ({problem}); the description was edited or damaged, so "
+                         f"save the model again.")
+    model = rebuild()
+    metadata, tensors = _read(path)
     _load_state(model, tensors, path)
     frozen = set(meta.get("frozen", []))
     for name, p in model.named_parameters():
         p.requires_grad_(name not in frozen)
     if compile and meta.get("compile"):
         c = meta["compile"]
-        model.compile(optimizer=optimizers.from_config(c["optimizer"]), loss=c["loss"],
+        try:
+            optimizer = optimizers.from_config(c["optimizer"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"{path}: {one_line(exc)}") from None
+        model.compile(optimizer=optimizer, loss=c["loss"],
                       metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),
                       global_clipnorm=c.get("global_clipnorm"),
                       clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False))

@@ -151,6 +151,10 @@ def from_config(config: dict) -> OptimizerSpec:
         if "betas" in kwargs:
             kwargs["betas"] = tuple(kwargs["betas"])
         return TorchOptimizer(cls, **kwargs)
+    if name not in OPTIMIZERS:
+        raise ValueError(f"saved optimizer {name!r} is not a seqlab optimizer (one of "
+                         f"{', '.join(sorted(OPTIMIZERS))}); the file was edited or comes "
+                         f"from another program, so save the model again.")
     return OPTIMIZERS[name](**kwargs)
 
 

@@ -282,18 +282,20 @@ class Run:
     # -------------------------------------------------------------- the model
     def save_model(self, model: nn.Module) -> None:
         """model.safetensors + model.json (task, [model] section, parameter shapes)."""
+        from seqlab.integrity import DIGEST_KEY, model_json_digest
         state = model.state_dict()
         bad = checkpoint_files.non_finite(state)
         if bad:
             raise RunError(f"{self.file('model.safetensors')}: not written, the weights hold "
                            f"NaN or inf ({', '.join(bad[:3])}); lower the learning rate or "
                            f"check the inputs for NaN/inf.")
-        atomic_save_tensors(self.file("model.safetensors"), state, {"format": "seqlab-run"})
-        self.write_json("model.json", {
-            "format": FORMAT, "task": self.config.task,
-            "model": self.config.to_dict()["model"],
-            "tensors": {k: list(v.shape) for k, v in state.items()},
-        })
+        described = {"format": FORMAT, "task": self.config.task,
+                     "model": self.config.to_dict()["model"],
+                     "tensors": {k: list(v.shape) for k, v in state.items()}}
+        text = json.dumps(described, indent=2, ensure_ascii=False) + "\n"
+        atomic_save_tensors(self.file("model.safetensors"), state,
+                            {"format": "seqlab-run", DIGEST_KEY: model_json_digest(text)})
+        atomic_write(self.file("model.json"), text.encode("utf-8"))
 
     def load_weights(self, model: nn.Module, name: str = "model.safetensors") -> None:
         """Load saved weights into ``model``; a clear error if they do not fit it."""

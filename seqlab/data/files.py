@@ -29,7 +29,9 @@ import io
 import json
 import difflib
 import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -42,6 +44,46 @@ PathLike = Union[str, Path]
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
 _JSONL = {".jsonl", ".ndjson", ".json"}
 _MISSING = {"", "nan", "NaN", "NAN", "NA", "N/A", "null", "None"}
+# A CSV field may hold a long sequence: Python's default limit (128 KiB) becomes 64 MiB, a
+# bound that still keeps one malformed field (an unclosed quote) from taking all memory.
+CSV_FIELD_LIMIT = 64 * 2 ** 20
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+
+
+def check_regular_file(path: PathLike, what: str = "the file") -> Path:
+    """``path`` as a Path when it is an existing regular file (or a link to one); else a
+    ``DataFileError`` saying what it is: missing, a folder, or a device, FIFO or socket,
+    which seqlab refuses (it could block forever or never end).
+
+    >>> check_regular_file("/dev/null", what="[data] path")
+    Traceback (most recent call last):
+    ...
+    seqlab.data.files.DataFileError: /dev/null: [data] path is a character device, not a regular file; give the path of a data file.
+    """
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataFileError(path, None, f"{what}: no such file; check the path.") from None
+    except NotADirectoryError:
+        raise DataFileError(path, None, f"{what}: a part of the path is a file, not a "
+                            f"folder; check the path.") from None
+    except PermissionError:
+        raise DataFileError(path, None, f"{what}: permission denied; make it readable "
+                            f"(chmod u+r) or copy it elsewhere.") from None
+    except OSError as err:
+        raise DataFileError(path, None, f"{what}: cannot be read ({err.strerror}); check "
+                            f"the path.") from None
+    if stat.S_ISDIR(mode):
+        raise DataFileError(path, None, f"{what} is a folder, expected a file; give the "
+                            f"path of the file inside it.")
+    if not stat.S_ISREG(mode):
+        kind = ("a character device" if stat.S_ISCHR(mode) else "a block device"
+                if stat.S_ISBLK(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+        raise DataFileError(path, None, f"{what} is {kind}, not a regular file; give the "
+                            f"path of a data file.")
+    return path
 
 
 class DataFileError(ValueError):
@@ -57,12 +99,14 @@ _CR = "\ue000"  # stands for a bare carriage return while the csv module splits 
 
 
 def _read_utf8(path: PathLike, encoding: str = "utf-8") -> str:
-    path = Path(path)
-    if not path.exists():
-        raise DataFileError(path, None, "no such file; check the path.")
-    if path.is_dir():
-        raise DataFileError(path, None, "is a folder, expected a file.")
-    raw = path.read_bytes()
+    path = check_regular_file(path, what="the data file")
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise DataFileError(path, None, "permission denied; make it readable (chmod u+r) "
+                            "or copy it elsewhere.") from None
+    except IsADirectoryError:
+        raise DataFileError(path, None, "is a folder, expected a file.") from None
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         text = raw.decode(codec)

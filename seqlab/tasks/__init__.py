@@ -31,7 +31,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 import torch
 
-from seqlab import optimizers
+from seqlab import integrity, optimizers
 from seqlab.config import Config
 from seqlab.errors import SeqlabError
 from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
@@ -41,6 +41,7 @@ from seqlab.models.nan_guard import TrainingDiverged
 from seqlab.devices import resolve_device
 from seqlab.runs import Run, seed_everything
 from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
+from seqlab.tasks.common import check_data
 
 TASKS = {name: f"seqlab.tasks.{name}"
          for name in ("classify", "forecast", "generate", "seq2seq", "tag")}
@@ -165,8 +166,13 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
     try:
         task = get(cfg.task)
         device = _setup(cfg)
-        vocab = run.read_json("vocab.json") if resume else None
-        data = task.prepare(cfg, vocab=vocab)
+        if resume:
+            vocab = run.read_json("vocab.json")
+            data = integrity.check_vocab(lambda: task.prepare(cfg, vocab=vocab),
+                                         run.file("vocab.json"), cfg.task)
+        else:
+            data = task.prepare(cfg, vocab=None)
+        check_data(task, data, cfg)
     except BaseException:
         if new_folder:
             run.discard_if_unused()  # a new folder with nothing in it but its config
@@ -215,7 +221,16 @@ def load(path: str | Path) -> tuple[Run, Any, torch.nn.Module, dict]:
     task = get(cfg.task)
     device = _setup(cfg)
     vocab = run.read_json("vocab.json")
-    model = task.build_model(cfg, vocab).to(device)
+    weights = run.file("model.safetensors")
+    if not weights.is_file():
+        run.load_weights(None)  # the sentence for a run without a trained model
+    integrity.check_shapes_before_build(
+        lambda: integrity.check_vocab(lambda: task.build_model(cfg, vocab),
+                                      run.file("vocab.json"), cfg.task),
+        weights, source=str(run.file("config.toml")))
+    integrity.check_model_json(run)
+    model = integrity.check_vocab(lambda: task.build_model(cfg, vocab),
+                                  run.file("vocab.json"), cfg.task).to(device)
     run.load_weights(model)
     model.eval()
     return run, task, model, vocab

@@ -25,7 +25,7 @@ from seqlab.config import Config
 from seqlab.data import Tokenizer, lengths_to_mask, pad_batch
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Classifier
-from seqlab.tasks.common import Data
+from seqlab.tasks.common import Data, check_same_classes
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, require_test, split_indices, split_seed, take,
                                  user_files)
@@ -95,6 +95,8 @@ def _load_files(cfg: Config):
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     x, y, classes, official = _load(cfg)
+    if vocab is not None:
+        check_same_classes(cfg, vocab, classes)
     seed, d = split_seed(cfg), cfg.data
     tr, va, te = split_indices(len(x), 0.0 if "val" in official else d.val_fraction,
                                0.0 if "test" in official else d.test_fraction, seed)

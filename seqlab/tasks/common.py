@@ -189,3 +189,63 @@ def column(table: Any, name: str, what: str, source: str) -> list:
                           f"{', '.join(map(str, keys))}. Set [data] {what} to one of them.")
     values = table[name]
     return list(values.tolist() if hasattr(values, "tolist") else values)
+
+
+def _count(split: Any) -> int:
+    """Examples (or steps, tokens) in one split of a Data, whatever the task's layout."""
+    if split is None:
+        return 0
+    if isinstance(split, dict):
+        return len(split.get("truth", ()))
+    if isinstance(split, (tuple, list)) and split and hasattr(split[0], "__len__"):
+        return len(split[0])
+    return len(split)
+
+
+def data_source(cfg: Config) -> str:
+    """How the config names its data, for error messages."""
+    d = cfg.data
+    return d.path if d.dataset == "file" else f"[data] dataset = {d.dataset!r}"
+
+
+def check_data(task: Any, data: Data, cfg: Config) -> None:
+    """Refuse data no training can use, before training starts: a test split with nothing
+    in it, a training split that gives no batch (sequences shorter than [data] seq_len or
+    too few examples), a classifier's training split with fewer than two classes."""
+    source, d = data_source(cfg), cfg.data
+    if cfg.task == "classify":
+        classes = np.unique(np.asarray(data.train[1]))
+        if len(classes) < 2:
+            names = data.vocab.get("classes", [])
+            one = names[int(classes[0])] if len(classes) and int(classes[0]) < len(names) \
+                else "none"
+            raise SeqlabError(f"{source}: the training split holds {len(classes)} class "
+                              f"({one!r}); a classifier needs examples of at least two "
+                              f"classes, so add examples of another class.")
+    needed = 2 if cfg.task == "generate" else d.horizon if cfg.task == "forecast" else 1
+    if _count(data.test) < needed:
+        raise SeqlabError(f"{source}: the test split is empty ({_count(data.test)} of "
+                          f"{needed} needed); set [data] test_fraction > 0 (now "
+                          f"{d.test_fraction}) or give more data.")
+    rng = np.random.default_rng([cfg.training.seed, 0])
+    if next(iter(task.train_batches(data, cfg, rng)), None) is None:
+        if cfg.task == "generate":
+            raise SeqlabError(f"{source}: the training text has {_count(data.train)} tokens, "
+                              f"fewer than [data] seq_len + 1 = {d.seq_len + 1}; use a "
+                              f"smaller seq_len or a longer text.")
+        raise SeqlabError(f"{source}: the training split is empty ({_count(data.train)} "
+                          f"examples); give more data or lower [data] test_fraction and "
+                          f"val_fraction.")
+
+
+def check_same_classes(cfg: Config, vocab: dict, classes: Sequence) -> None:
+    """A resumed or reloaded run's data must have the classes the run was trained on."""
+    saved = list(vocab.get("classes", [])) if isinstance(vocab, dict) else []
+    if list(classes) != saved:
+        new = [c for c in classes if c not in saved]
+        gone = [c for c in saved if c not in classes]
+        detail = (f"it gained {new[:3]}" if new else f"it lost {gone[:3]}" if gone
+                  else "their order changed")
+        raise SeqlabError(f"{data_source(cfg)}: the classes differ from the run's "
+                          f"vocab.json ({detail}); the data changed after the run started, "
+                          f"so restore the data or train a new run.")
