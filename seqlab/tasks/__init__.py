@@ -31,7 +31,8 @@ from typing import Any, Iterable, Optional
 import numpy as np
 import torch
 
-from seqlab import optimizers
+from seqlab import distributed, optimizers
+from seqlab.distributed.launch import shared_run
 from seqlab.config import Config
 from seqlab.errors import SeqlabError
 from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
@@ -150,17 +151,20 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
     ``fn(epoch, row)`` called after each epoch was saved. Raises ``TrainingInterrupted`` on
     Ctrl-C, after the last epoch was saved.
     """
-    run = Run.open(resume) if resume else Run.create(cfg, overwrite=overwrite)
+    # on several processes (torchrun) rank 0 makes the folder and alone writes to it
+    run = shared_run(lambda: Run.open(resume) if resume else
+                     Run.create(cfg, overwrite=overwrite))
     cfg = run.config
     try:
         task = get(cfg.task)
         device = _setup(cfg)
         data = task.prepare(cfg, vocab=run.read_json("vocab.json") if resume else None)
     except BaseException:
-        if not resume:
+        if not resume and distributed.is_writer():
             run.discard_if_unused()  # a new folder with nothing in it but its config
         raise
-    run.write_json("vocab.json", data.vocab)
+    if distributed.is_writer():
+        run.write_json("vocab.json", data.vocab)
     model = task.build_model(cfg, data.vocab).to(device)
     compile_for(model, cfg)
     source = TaskBatches(task, data, cfg)
@@ -174,6 +178,8 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
         raise TrainingInterrupted(
             f"interrupted after {done} completed epoch(s); the run is saved in {run.path}: "
             f"continue it with `seqlab train --resume {run.path}`.") from None
+    if not distributed.is_writer():
+        return run, {}  # rank 0 tests the model and writes the report
     history = checkpoint.rows
     run.save_model(model)
     model.eval()
