@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's seqlab
 
 
 def train(samples: int, epochs: int) -> None:
