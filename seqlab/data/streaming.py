@@ -64,9 +64,9 @@ def tokenise_corpus(text_file, folder, vocab: Optional[list] = None) -> "TokenCo
     table = np.zeros(max(map(ord, vocab), default=0) + 1, dtype=np.int64) - 1
     table[[ord(c) for c in vocab]] = list(ids.values())
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".tokens.bin.tmp"
-    total, offsets, line_start = 0, [], 0
-    with open(tmp, "wb") as out:
+    tmp, tmp_lines = folder / ".tokens.bin.tmp", folder / ".lines.bin.tmp"
+    total, line_start, num_lines = 0, 0, 0
+    with open(tmp, "wb") as out, open(tmp_lines, "wb") as index:
         for chunk in _chunks(text_file):
             codes = np.frombuffer(chunk.encode("utf-32-le"), dtype=np.uint32)  # (n,)
             if codes.max(initial=0) >= len(table) or (table[codes] < 0).any():
@@ -74,19 +74,23 @@ def tokenise_corpus(text_file, folder, vocab: Optional[list] = None) -> "TokenCo
                 raise ValueError(f"tokenise_corpus: {bad!r} in {text_file} is not in the "
                                  f"vocabulary; pass vocab=None to build it from the file.")
             out.write(table[codes].astype(dtype).tobytes())
-            for nl in np.flatnonzero(codes == 10):
-                offsets.append((line_start, total + int(nl) + 1 - line_start))
-                line_start = total + int(nl) + 1
+            ends = total + np.flatnonzero(codes == 10) + 1  # (lines,) one past each newline
+            if len(ends):
+                starts = np.r_[line_start, ends[:-1]]
+                index.write(np.stack([starts, ends - starts], 1).astype(np.int64).tobytes())
+                line_start, num_lines = int(ends[-1]), num_lines + len(ends)
             total += len(codes)
-        if line_start < total:
-            offsets.append((line_start, total - line_start))
-        out.flush()
-        os.fsync(out.fileno())
+        if line_start < total:  # a last line without a newline
+            index.write(np.array([line_start, total - line_start], np.int64).tobytes())
+            num_lines += 1
+        for f in (out, index):
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, folder / "tokens.bin")
-    atomic_write_bytes(folder / "lines.bin", np.asarray(offsets, dtype=np.int64).tobytes())
+    os.replace(tmp_lines, folder / "lines.bin")
     atomic_write_bytes(folder / "corpus.json", json.dumps(
         {"vocab": vocab, "dtype": np.dtype(dtype).name, "num_tokens": total,
-         "num_lines": len(offsets)}).encode("utf-8"))
+         "num_lines": num_lines}).encode("utf-8"))
     return TokenCorpus(folder)
 
 
