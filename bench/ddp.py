@@ -141,10 +141,11 @@ def main() -> None:
           for i, (a, b) in enumerate(zip(one, two))],
         f"| median | {statistics.median(one):.1f} | {statistics.median(two):.1f} | "
         f"{statistics.median(ratios):.2f}x |", "",
-        "On cores shared with other processes, the scheduler gives each runnable process "
-        "a share, so two processes get up to twice the CPU time of one: a ratio above 2x "
-        "(or a spread between rounds) says how busy the machine was, not that the "
-        "parallel run does less work. Only an idle machine measures the speed-up itself.",
+        "Two processes on two cores can at most double the throughput of one. On cores "
+        "shared with other work the scheduler gives each runnable process a share, and the "
+        "shares move with the other work from one run to the next: a ratio above 2x, or a "
+        "spread between rounds, measures the machine's load rather than the parallel "
+        "training. Only an idle machine measures the speed-up itself.",
         "",
         *padding_table(), "",
     ]
