@@ -1,6 +1,6 @@
 """A rank killed mid-run: ``seqlab train --nproc 2`` stops with one sentence (no hang:
 the collectives time out), and ``--resume`` continues from the last checkpoint, on 1
-process (a run checkpointed by 2 resumes with 1; ``--nproc 2`` works alike)."""
+process (a run checkpointed by 2 resumes with 1)."""
 import json
 import os
 import signal
