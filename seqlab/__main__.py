@@ -1,4 +1,5 @@
-"""``python -m seqlab ...``: the `seqlab` command (see seqlab.cli); Ctrl-C exits 130.
+"""``python -m seqlab ...`` (and ``torchrun ... -m seqlab train CONFIG.toml``): the `seqlab`
+command (see seqlab.cli); Ctrl-C exits 130.
 
 Python imports the seqlab package (and torch) before this module runs; the `seqlab`
 console script (seqlab_entry.py) also covers a Ctrl-C during that import."""

@@ -66,6 +66,9 @@ def cmd_train(args) -> None:
     if args.resume and args.overwrite:
         raise SeqlabError("--overwrite replaces the run folder of a new run from CONFIG.toml; "
                           "--resume continues RUN in place, so drop --overwrite.")
+    if args.nproc is not None:
+        _launch(args)
+        return
     cfg = None
     if args.config:
         cfg = Config.load(args.config)
@@ -76,8 +79,22 @@ def cmd_train(args) -> None:
         cfg.validate(args.config)
     run, metrics = tasks.train(cfg, resume=args.resume, verbose=not args.quiet,
                                overwrite=args.overwrite)
-    print(_metrics_text(metrics))
-    print(f"run saved in {run.path} (report: {run.file('report.html')})")
+    from seqlab.distributed import is_writer
+    if is_writer():  # on several processes, rank 0 speaks
+        print(_metrics_text(metrics))
+        print(f"run saved in {run.path} (report: {run.file('report.html')})")
+
+
+def _launch(args) -> None:
+    """``--nproc N``: this same command on N processes through torch.distributed.run."""
+    from seqlab.distributed.launch import launch
+    if args.nproc < 1:
+        raise SeqlabError(f"--nproc must be >= 1 (processes on this machine), got {args.nproc}.")
+    argv = [args.config] if args.config else ["--resume", args.resume]
+    for flag, value in (("--runs-dir", args.runs_dir), ("--epochs", args.epochs)):
+        argv += [flag, value] if value else []
+    argv += [f for f, on in (("--quiet", args.quiet), ("--overwrite", args.overwrite)) if on]
+    launch(argv, args.nproc)
 
 
 def cmd_evaluate(args) -> None:
@@ -252,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace runs_dir/NAME when it is a run folder seqlab made (without "
                         "it, a new run goes to NAME-2, NAME-3... and nothing is replaced)")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train on N processes of this machine (torch.distributed.run; "
+                        "for several machines run torchrun ... -m seqlab train yourself)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="recompute a run's test metrics")

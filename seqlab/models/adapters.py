@@ -213,20 +213,26 @@ class SequenceData:
 
     def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0,
                 epoch: int = 0) -> Iterator[Batch]:
-        from seqlab.data.batching import BucketBatchSampler, lengths_to_mask, pad_batch
+        from seqlab.data.batching import BucketBatchSampler
 
         sampler = BucketBatchSampler(self.lengths, batch_size, shuffle=shuffle, seed=seed)
         sampler.set_epoch(epoch)
         for idx in sampler:
-            x, lengths = pad_batch([self.seqs[i] for i in idx])  # (B, T_max, ...)
-            mask = lengths_to_mask(lengths, x.shape[1])  # (B, T_max)
-            if self.y is None:
-                y = None
-            elif self.y_is_seq:
-                y, _ = pad_batch([self.y[i] for i in idx])  # (B, T_max, ...)
-            else:
-                y = self.y[torch.as_tensor(idx)]
-            yield Batch(x, y, mask, np.asarray(idx))
+            yield self.batch_of(idx)
+
+    def batch_of(self, idx: list) -> Batch:
+        """The sequences ``idx``, padded to their longest member, with the mask."""
+        from seqlab.data.batching import lengths_to_mask, pad_batch
+
+        x, lengths = pad_batch([self.seqs[i] for i in idx])  # (B, T_max, ...)
+        mask = lengths_to_mask(lengths, x.shape[1])  # (B, T_max)
+        if self.y is None:
+            y = None
+        elif self.y_is_seq:
+            y, _ = pad_batch([self.y[i] for i in idx])  # (B, T_max, ...)
+        else:
+            y = self.y[torch.as_tensor(idx)]
+        return Batch(x, y, mask, np.asarray(idx))
 
     def feature_shape(self) -> tuple:
         return tuple(self.seqs[0].shape[1:])

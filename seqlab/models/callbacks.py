@@ -165,6 +165,8 @@ class ModelCheckpoint(_Monitor):
         mode: "min", "max" or "auto".
     """
 
+    writes_files = True  # on several processes only rank 0 runs it
+
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False,
                  mode: str = "auto"):

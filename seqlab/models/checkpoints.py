@@ -71,6 +71,8 @@ class RunCheckpoint(Callback):
     "val_...": ...}``, earlier epochs included after a resume.
     """
 
+    writes_files = True  # on several processes only rank 0 runs it
+
     def __init__(self, run, resume: bool = False, keep_best: Optional[KeepBest] = None):
         super().__init__()
         self.run, self.resume, self.keep_best = run, resume, keep_best

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from seqlab import distributed
 from seqlab.devices import resolve_device
 from seqlab.layers.base import call_with_mask, get_mask
 from seqlab.models import micro_batches, nan_guard
@@ -134,10 +135,15 @@ def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> 
     seqlab back-propagates a training loss. ``acc`` collects the loss and logs.
 
     ``rows`` > 0 runs the batch as slices of ``rows`` rows (``micro_batches``), each
-    slice's backward right after its forward; the gradient is the whole batch's."""
+    slice's backward right after its forward; the gradient is the whole batch's.
+
+    On several processes (``seqlab.distributed``) each rank back-propagates its share's
+    loss sum (``batch`` None: an empty share), then the gradients, sums and counts of all
+    ranks are added and divided by the global count: the global batch's gradient."""
     acc = Accumulator() if acc is None else acc
-    parts = micro_batches.split(batch, rows) if rows else [batch]
-    if len(parts) == 1:
+    group = distributed.current()
+    parts = [] if batch is None else micro_batches.split(batch, rows) if rows else [batch]
+    if len(parts) == 1 and group is None:
         total, count = batch_loss(model, batch, acc)
         mean = total / torch.as_tensor(count, dtype=total.dtype,
                                        device=total.device).clamp_min(1)
@@ -148,6 +154,8 @@ def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> 
         total, count = batch_loss(model, part, acc)
         total.backward()  # d(sum)/dw, accumulated in .grad
         total_sum, count_sum = total_sum + total.detach(), count_sum + float(count)
+    if group is not None:
+        total_sum, count_sum = group.sum_gradients(model, total_sum, count_sum)
     scale = 1.0 / max(count_sum, 1.0)
     for p in model.parameters():
         if p.grad is not None:
@@ -254,6 +262,9 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
     nan_policy = nan_guard.check_policy(nan_policy)
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit(): validation_split must be in [0, 1), got {validation_split!r}.")
+    group = distributed.join(device)  # None on one process
+    if group is not None and group.device.type == "cuda":
+        device = group.device
     if seed is not None:
         torch.manual_seed(seed)
     model.to(resolve_device(device, model))
@@ -261,6 +272,8 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
     data = make_data(x, y, dtype, "fit", need_y=True)
     if seed is None and shuffle and not getattr(data, "seeded", False):
         seed = int(torch.randint(0, 2**31 - 1, ()))  # reproducible under torch.manual_seed
+    if group is not None:
+        seed = group.broadcast_object(seed)  # one batch order for all ranks
     val = None
     if validation_data is not None:
         val = _validation_source(validation_data, dtype)
@@ -271,6 +284,8 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         data, val = data.split(validation_split)
     ensure_built(model, data)
     model.to(resolve_device(device, model))  # layers built just now
+    if group is not None:
+        group.broadcast_model(model)  # every rank starts from rank 0's weights
     optimizer = model.make_optimizer()
     slice_rows = micro_batches.planner(model, micro_batch)
 
@@ -278,10 +293,14 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
     steps = data.num_batches(batch_size)
     params = {"epochs": epochs, "steps": steps, "verbose": verbose,
               "initial_epoch": initial_epoch}
-    cbs = CallbackList(list(callbacks or []) + [history], model, params)  # History last
+    callbacks = [cb for cb in callbacks or [] if distributed.is_writer()
+                 or not getattr(cb, "writes_files", False)]  # rank 0 writes the files
+    cbs = CallbackList(callbacks + [history], model, params)  # History last
     model.history, model.stop_training = history, False
     dev = resolve_device(None, model)
     cbs.call("on_train_begin", {})
+    if group is not None:
+        group.follow_rank0(model, optimizer, params)  # a run rank 0 restored
     for epoch in range(params["initial_epoch"], epochs):
         cbs.call("on_epoch_begin", epoch, {})
         start = time.perf_counter()
@@ -289,10 +308,13 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         acc = Accumulator()
         bar = _progress(steps, f"Epoch {epoch + 1}/{epochs}", verbose)
         shown, diverged = time.perf_counter(), False
-        for i, batch in enumerate(data.batches(batch_size, shuffle, seed or 0, epoch)):
+        batches = (data.batches(batch_size, shuffle, seed or 0, epoch) if group is None
+                   else group.batches(data, batch_size, shuffle, seed or 0, epoch))
+        for i, batch in enumerate(batches):
             batch = move_to(batch, dev)
             try:
-                train_step(model, optimizer, batch, acc, slice_rows(batch),
+                train_step(model, optimizer, batch, acc,
+                           batch is not None and slice_rows(batch),
                            guard=nan_policy != "ignore")
             except nan_guard.NonFiniteStep as err:
                 nan_guard.on_non_finite(err, epoch, i, model, optimizer, nan_policy)
@@ -307,6 +329,8 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         if diverged:
             bar.close()
             break
+        if group is not None:
+            group.reduce_accumulator(acc)  # the epoch over all ranks' shares
         logs = acc.result()
         if val is not None:
             logs.update({f"val_{k}": v for k, v in _evaluate(model, val, batch_size).items()})
@@ -316,6 +340,8 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         if verbose == 2:
             print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.1f}s - "
                   f"{_format_logs(logs)}", flush=True)
+        if group is not None:
+            model.stop_training = group.broadcast_object(model.stop_training)
         if model.stop_training:
             break
     cbs.call("on_train_end", {})
@@ -329,12 +355,17 @@ def _evaluate(model, data, batch_size: int, verbose: int = 0) -> dict[str, float
     was_training = model.training
     model.eval()
     acc = Accumulator()
+    group = distributed.current()  # each rank its share of the set, the sums reduced
     bar = _progress(data.num_batches(batch_size), "Evaluate", verbose)
     with torch.inference_mode():
-        for batch in data.batches(batch_size):
-            batch_loss(model, move_to(batch, dev), acc)
+        for batch in (data.batches(batch_size) if group is None
+                      else group.batches(data, batch_size)):
+            if batch is not None:
+                batch_loss(model, move_to(batch, dev), acc)
             bar.update(1)
     bar.close()
+    if group is not None:
+        group.reduce_accumulator(acc)
     model.train(was_training)
     return acc.result()
 

@@ -24,6 +24,7 @@ Every recipe module provides the same functions, which this module calls in orde
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -31,7 +32,8 @@ from typing import Any, Iterable, Optional
 import numpy as np
 import torch
 
-from seqlab import integrity, optimizers
+from seqlab import distributed, integrity, optimizers
+from seqlab.distributed.launch import shared_run
 from seqlab.config import Config
 from seqlab.errors import SeqlabError
 from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateScheduler,
@@ -152,8 +154,11 @@ def train(cfg: Optional[Config] = None, resume: Optional[str | Path] = None,
     ``fn(epoch, row)`` called after each epoch was saved. Raises ``TrainingInterrupted`` on
     Ctrl-C, after the last epoch was saved.
     """
-    run = Run.open(resume) if resume else Run.create(cfg, overwrite=overwrite)
-    with run.lock():  # one writer per run folder: a second process stops here
+    # on several processes (torchrun) rank 0 makes the folder and alone writes to it
+    run = shared_run(lambda: Run.open(resume) if resume else
+                     Run.create(cfg, overwrite=overwrite))
+    # one writer per run folder: a second process stops here
+    with run.lock() if distributed.is_writer() else contextlib.nullcontext():
         return run, _train_locked(run, bool(resume), callbacks, verbose)
 
 
@@ -174,10 +179,11 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
             data = task.prepare(cfg, vocab=None)
         check_data(task, data, cfg)
     except BaseException:
-        if new_folder:
+        if new_folder and distributed.is_writer():
             run.discard_if_unused()  # a new folder with nothing in it but its config
         raise
-    run.write_json("vocab.json", data.vocab)
+    if distributed.is_writer():
+        run.write_json("vocab.json", data.vocab)
     model = task.build_model(cfg, data.vocab).to(device)
     compile_for(model, cfg)
     source = TaskBatches(task, data, cfg)
@@ -196,6 +202,8 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
         raise TrainingInterrupted(
             f"interrupted after {done} completed epoch(s); the run is saved in {run.path}: "
             f"continue it with `seqlab train --resume {run.path}`.") from None
+    if not distributed.is_writer():
+        return run, {}  # rank 0 tests the model and writes the report
     history = checkpoint.rows
     run.save_model(model)
     model.eval()
