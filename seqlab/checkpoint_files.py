@@ -148,7 +148,10 @@ def _meta_problem(meta) -> str:
     if [r.get("epoch") for r in history] != list(range(1, epoch + 2)):
         return "the history's epochs are not 1, 2, 3..."
     if not isinstance(meta["rng_numpy"], list) or len(meta["rng_numpy"]) != 4:
-        return "the NumPy RNG state has not 4 entries"
+        return "the NumPy RNG state (rng_numpy) has not 4 entries"
+    if not isinstance(meta["param_groups"], list) or not isinstance(meta["optim_scalars"],
+                                                                      dict):
+        return "param_groups is not a list or optim_scalars not an object"
     return ""
 
 

@@ -8,7 +8,6 @@
   allocating anything;
 * ``model_json_digest`` / ``check_model_json``: the weights file records the SHA-256 of the
   model.json written with it, so a deleted or edited model.json is detected on load;
-* ``check_checkpoint_meta``: checkpoint.json has the fields and types a resume reads.
 
     >>> import tempfile, torch, pathlib
     >>> from safetensors.torch import save_file
@@ -111,28 +110,6 @@ def check_model_json(run) -> None:
         raise RunError(f"{run.file('config.toml')}: [model] {', '.join(keys[:3]) or 'fields'} "
                        f"differ from model.json, written with the weights; restore "
                        f"config.toml's [model] section, or retrain.")
-
-
-def check_checkpoint_meta(meta, path: str | Path) -> None:
-    """The fields of checkpoint.json a resume reads, with their types."""
-    def bad(what: str):
-        raise RunError(f"{path}: damaged or edited ({what}); delete checkpoint.json and "
-                       f"checkpoint.safetensors to restart the run from its beginning, or "
-                       f"restore them from a copy.")
-    if not isinstance(meta, dict):
-        bad("not a JSON object")
-    if not isinstance(meta.get("epoch"), int) or isinstance(meta.get("epoch"), bool) \
-            or meta["epoch"] < 0:
-        bad(f"epoch = {meta.get('epoch')!r}, expected an integer >= 0")
-    history = meta.get("history")
-    if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
-        bad("history is not a list of epoch rows")
-    for key, kind in [("optim_scalars", dict), ("param_groups", list),
-                      ("rng_numpy", list), ("rng_python", list)]:
-        if key in meta and not isinstance(meta[key], kind):
-            bad(f"{key} is a {type(meta[key]).__name__}, expected a {kind.__name__}")
-    if "rng_numpy" in meta and len(meta["rng_numpy"]) != 4:
-        bad(f"rng_numpy has {len(meta['rng_numpy'])} values, expected 4")
 
 
 def check_vocab(build: Callable[[], torch.nn.Module], path: str | Path, task: str):

@@ -294,7 +294,7 @@ class Run:
                      "tensors": {k: list(v.shape) for k, v in state.items()}}
         text = json.dumps(described, indent=2, ensure_ascii=False) + "\n"
         atomic_save_tensors(self.file("model.safetensors"), state,
-                            {"format": "seqlab-run", DIGEST_KEY: model_json_digest(text)})
+                            {DIGEST_KEY: model_json_digest(text)})  # one key: same bytes every time
         atomic_write(self.file("model.json"), text.encode("utf-8"))
 
     def load_weights(self, model: nn.Module, name: str = "model.safetensors") -> None:

@@ -73,7 +73,7 @@ def apply(base: Config, params: dict) -> Config:
 
 
 def _validation_score(run, key: str, mode: str) -> Optional[float]:
-    rows = run.read_json("checkpoint.json")["history"] if run.has_checkpoint() else []
+    rows = run.checkpoint_meta()["history"] if run.has_checkpoint() else []
     values = [r[f"val_{key}"] for r in rows if isinstance(r.get(f"val_{key}"), (int, float))]
     if not values:
         return None

@@ -85,9 +85,9 @@ def user_files(cfg: Config) -> dict:
         raise SeqlabError('[data] path is empty; with dataset = "file" it names your data '
                           'file, e.g. path = "data/train.csv".')
     if not d.test_path and d.test_fraction <= 0:
-        raise SeqlabError(f"[data] test_fraction = {d.test_fraction} and no test_path leave "
-                          f"nothing to test the model on; set test_fraction = 0.2 or name "
-                          f'your test file with test_path = "test.csv".')
+        raise SeqlabError(f"{d.path}: [data] test_fraction = {d.test_fraction} and no "
+                          f"test_path leave nothing to test the model on; set test_fraction "
+                          f'> 0 (e.g. 0.2) or name your test file with test_path = "test.csv".')
     parts = {"train": d.path}
     parts.update({s: p for s, p in (("val", d.val_path), ("test", d.test_path)) if p})
     return parts
@@ -96,7 +96,7 @@ def user_files(cfg: Config) -> dict:
 def require_test(n_test: int, cfg: Config) -> None:
     """Refuse, before training, a split whose test part is empty."""
     if n_test == 0:
-        raise SeqlabError(f"the test split is empty ([data] test_fraction = "
+        raise SeqlabError(f"{data_source(cfg)}: the test split is empty ([data] test_fraction = "
                           f"{cfg.data.test_fraction} of the data); raise test_fraction or set "
                           f'[data] test_path = "test.csv".')
 

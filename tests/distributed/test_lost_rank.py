@@ -14,6 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from launch import ROOT, env  # noqa: E402
 
+from seqlab.checkpoint_files import read_meta  # noqa: E402
+
 EPOCHS = 5
 
 
@@ -57,7 +59,7 @@ def test_a_killed_rank_stops_the_run_and_resume_continues(tmp_path, resume_nproc
     proc = seqlab("train", cfg, "--quiet", "--nproc", 2)
     try:
         deadline = time.time() + 180
-        while not (run_dir / "checkpoint.json").exists():  # epoch 1 saved
+        while not (run_dir / "checkpoint.safetensors").exists():  # epoch 1 saved
             assert proc.poll() is None and time.time() < deadline, proc.stderr.read()
             time.sleep(0.1)
         os.kill(rank_pid(1, deadline), signal.SIGKILL)  # during epoch 2
@@ -68,7 +70,7 @@ def test_a_killed_rank_stops_the_run_and_resume_continues(tmp_path, resume_nproc
     message = [line for line in err.splitlines() if line.startswith("seqlab: error:")]
     assert len(message) == 1, err[-3000:]
     assert "rank 1 of 2 failed" in message[0] and "--resume" in message[0]
-    saved = len(json.loads((run_dir / "checkpoint.json").read_text())["history"])
+    saved = len(read_meta(run_dir / "checkpoint.safetensors")["history"])
     assert 1 <= saved < EPOCHS
 
     again = seqlab("train", "--resume", run_dir, "--quiet",

@@ -67,21 +67,28 @@ CHECKPOINT = [
     ("epoch-negative", lambda m: m.update(epoch=-4), "epoch"),
     ("history-number", lambda m: m.update(history=3), "history"),
     ("param-groups-dict", lambda m: m.update(param_groups={}), "param_groups"),
-    ("not-object", None, "not a JSON object"),
+    ("not-object", None, "instead of an object"),
 ]
 
 
 @pytest.mark.parametrize("case,edit,word", CHECKPOINT, ids=_ids(CHECKPOINT))
-def test_checkpoint_json_tampered(tmp_path, capsys, h, run_copy, case, edit, word):
-    path = run_copy / "checkpoint.json"
-    meta = json.loads(path.read_text())
+def test_checkpoint_description_tampered(tmp_path, capsys, h, run_copy, case, edit, word):
+    """The checkpoint's description (JSON in the safetensors header) edited by hand."""
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+    from seqlab.checkpoint_files import META_KEY
+    path = run_copy / "checkpoint.safetensors"
+    with safe_open(str(path), framework="pt") as f:
+        metadata = dict(f.metadata())
+    meta = json.loads(metadata[META_KEY])
     if edit is None:
         meta = [meta]
     else:
         edit(meta)
-    path.write_text(json.dumps(meta))
+    metadata[META_KEY] = json.dumps(meta)
+    save_file(load_file(str(path)), str(path), metadata=metadata)
     h.refused(capsys, tmp_path, ["train", "--resume", run_copy, "--quiet"],
-              "checkpoint.json", word, inside=run_copy)
+              "checkpoint.safetensors", word, inside=run_copy)
 
 
 def test_resume_after_data_gained_a_class(tmp_path, capsys, h, run_copy):
