@@ -125,6 +125,8 @@ def _restore_optimizer(model, tensors: dict, saved: dict) -> None:
         state.setdefault(int(idx), {})[key] = value
     groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()}
               for g in saved["param_groups"]]
+    if any(set(opt.defaults) - set(g) for g in groups):
+        return  # state of another optimizer class (torch's RMSprop before Keras's): start fresh
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
