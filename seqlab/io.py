@@ -248,7 +248,8 @@ def load_model(path: PathLike, compile: bool = True):
         model.compile(optimizer=optimizers.from_config(c["optimizer"]), loss=c["loss"],
                       metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),
                       global_clipnorm=c.get("global_clipnorm"),
-                      clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False))
+                      clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False),
+                      **({"loss_weights": c["loss_weights"]} if c.get("loss_weights") else {}))
         if meta.get("optimizer_state"):
             try:
                 _restore_optimizer(model, {k: v for k, v in tensors.items()
