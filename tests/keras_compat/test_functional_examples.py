@@ -45,4 +45,4 @@ def test_attention_classifier_finds_the_signal():
     model, accuracy, history = ex.train(count=1500, epochs=4, seed=0)
     print(f"attention classifier accuracy: {accuracy:.3f}")
     assert accuracy >= 0.9
-    assert "attention (Attention)" in model.summary(print_fn=None)
+    assert " (Attention) " in model.summary(print_fn=None)
