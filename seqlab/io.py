@@ -127,6 +127,8 @@ def _restore_optimizer(model, tensors: dict, saved: dict) -> None:
         state.setdefault(int(idx), {})[key] = value
     groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()}
               for g in saved["param_groups"]]
+    if any(set(opt.defaults) - set(g) for g in groups):
+        return  # state of another optimizer class (torch's RMSprop before Keras's): start fresh
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
@@ -318,7 +320,8 @@ def load_model(path: PathLike, compile: bool = True):
         model.compile(optimizer=optimizer, loss=c["loss"],
                       metrics=c.get("metrics") or None, clipnorm=c.get("clipnorm"),
                       global_clipnorm=c.get("global_clipnorm"),
-                      clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False))
+                      clipvalue=c.get("clipvalue"), from_logits=c.get("from_logits", False),
+                      **({"loss_weights": c["loss_weights"]} if c.get("loss_weights") else {}))
         if meta.get("optimizer_state"):
             try:
                 _restore_optimizer(model, {k: v for k, v in tensors.items()

@@ -1,4 +1,4 @@
-"""Optimizers: Keras names and defaults mapped onto torch.optim."""
+"""Optimizers: Keras names and defaults, built as Keras-arithmetic torch optimizers."""
 import pytest
 import torch
 
@@ -10,16 +10,18 @@ def _param():
 
 
 @pytest.mark.parametrize("name, cls, expected", [
-    ("sgd", torch.optim.SGD, {"lr": 0.01, "momentum": 0.0, "nesterov": False}),
-    ("adam", torch.optim.Adam, {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}),
-    ("adagrad", torch.optim.Adagrad, {"lr": 0.001, "initial_accumulator_value": 0.1,
-                                      "eps": 1e-7}),
-    ("rmsprop", torch.optim.RMSprop, {"lr": 0.001, "alpha": 0.9, "eps": 1e-7,
-                                      "momentum": 0.0, "centered": False}),
+    ("sgd", optimizers.KerasSGD, {"lr": 0.01, "momentum": 0.0, "nesterov": False}),
+    ("adam", optimizers.KerasAdam, {"lr": 0.001, "beta_1": 0.9, "beta_2": 0.999,
+                                    "epsilon": 1e-7, "amsgrad": False}),
+    ("adamw", optimizers.KerasAdam, {"lr": 0.001, "weight_decay": 0.004}),
+    ("adagrad", optimizers.KerasAdagrad, {"lr": 0.001, "initial_accumulator_value": 0.1,
+                                          "epsilon": 1e-7}),
+    ("rmsprop", optimizers.KerasRMSprop, {"lr": 0.001, "rho": 0.9, "epsilon": 1e-7,
+                                          "momentum": 0.0, "centered": False}),
 ])
 def test_keras_defaults(name, cls, expected):
     opt = optimizers.get(name.upper() if name == "adam" else name).create(_param())
-    assert type(opt) is cls
+    assert type(opt) is cls and isinstance(opt, torch.optim.Optimizer)
     for key, value in expected.items():
         assert opt.defaults[key] == value, key
 
@@ -28,7 +30,7 @@ def test_spec_with_arguments_and_round_trip():
     spec = optimizers.RMSprop(learning_rate=0.01, rho=0.8)
     again = optimizers.from_config(spec.get_config())
     opt = again.create(_param())
-    assert opt.defaults["lr"] == 0.01 and opt.defaults["alpha"] == 0.8
+    assert opt.defaults["lr"] == 0.01 and opt.defaults["rho"] == 0.8
 
 
 def test_torch_class_and_instance():

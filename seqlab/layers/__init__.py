@@ -10,6 +10,8 @@ from seqlab.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAve
                                    GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 from seqlab.layers.attention import (MultiHeadAttention, PositionalEncoding,
                                      ScaledDotProductAttention)
+from seqlab.layers.attention.keras_attention import AdditiveAttention, Attention
+from seqlab.layers.merge import Add, Concatenate, Dot, Multiply
 from seqlab.layers.normalization import (BatchNormalization, LayerNormalization,
                                        update_batch_statistics)
 from seqlab.layers.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell,

@@ -41,13 +41,15 @@ from torch import nn
 from seqlab.layers import regularizers as _regularizers
 from seqlab.layers.objects import KerasObject, lookup
 from seqlab.layers.penalties import Penalties, regularization_loss  # noqa: F401
+from seqlab.layers import symbolic
+from seqlab.layers.masking import (_MASK_ATTR, accepts_mask, attach_mask,  # noqa: F401
+                                   call_with_mask, get_mask)
 from seqlab.layers.variables import resolve_dtype
 
 Shape = tuple  # a Keras-style shape, batch first, None for unknown sizes
 
 _LAYER_CLASSES: dict[str, type] = {}
 _NAME_COUNTS: dict[str, int] = defaultdict(int)
-_MASK_ATTR = "_seqlab_mask"
 _CALL_ALIASES: set = set()  # classes whose forward is their own Keras-style call()
 
 
@@ -77,40 +79,6 @@ def get_layer_class(class_name: str) -> type:
             f"Unknown layer class {class_name!r}: the file was written by another "
             f"program or a newer seqlab. Known classes: {sorted(_LAYER_CLASSES)}."
         ) from None
-
-
-def attach_mask(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-    """Attach a (B, T) boolean mask (True = real step) to ``x`` and return ``x``."""
-    if mask is not None:
-        setattr(x, _MASK_ATTR, mask)
-    return x
-
-
-def get_mask(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
-    """The mask given explicitly, else the one attached to ``x`` by a previous layer."""
-    return mask if mask is not None else getattr(x, _MASK_ATTR, None)
-
-
-def accepts_mask(module: nn.Module) -> bool:
-    """Whether ``module.forward`` takes a ``mask`` keyword (cached per class)."""
-    cls = type(module)
-    cached = cls.__dict__.get("_seqlab_accepts_mask")
-    if cached is None:
-        params = inspect.signature(cls.forward).parameters
-        cached = "mask" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-        setattr(cls, "_seqlab_accepts_mask", cached)
-    return cached
-
-
-def call_with_mask(module: nn.Module, x: Any, mask: Optional[torch.Tensor]) -> Any:
-    """``module(x, mask=mask)`` if it takes a mask, else ``module(x)`` with the mask attached."""
-    if mask is None:
-        return module(x)
-    if accepts_mask(module):
-        return module(x, mask=mask)
-    if isinstance(x, torch.Tensor):
-        attach_mask(x, mask)
-    return module(x)
 
 
 def check_positive_int(layer: str, arg: str, value: Any) -> int:
@@ -237,6 +205,8 @@ class Layer(Penalties, nn.Module):
 
     def __call__(self, *args, **kwargs):
         if not all(type(a) is torch.Tensor for a in args):  # fast path: plain tensors
+            if symbolic.is_symbolic((args, kwargs)):  # Functional API: record a node
+                return symbolic.symbolic_call(self, args, kwargs)
             args = tuple(self._from_numpy(a) for a in args)
         if not self.built:
             x = args[0] if args else next(iter(kwargs.values()))

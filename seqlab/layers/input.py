@@ -15,25 +15,8 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from seqlab.layers.base import Layer, unique_name
-
-
-class KerasTensor:
-    """A symbolic tensor: ``shape`` (batch first), ``dtype``, ``name``; no values."""
-
-    def __init__(self, shape: Sequence[Optional[int]], dtype: str = "float32",
-                 name: Optional[str] = None, sparse: bool = False):
-        self.shape = tuple(None if s is None else int(s) for s in shape)
-        self.dtype = str(dtype).replace("torch.", "")
-        self.name = name or unique_name("keras_tensor")
-        self.sparse = bool(sparse)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+from seqlab.layers.base import Layer
+from seqlab.layers.symbolic import KerasTensor, Node
 
 
 def _batch_shape(who: str, shape, batch_size, batch_shape) -> tuple:
@@ -62,6 +45,8 @@ class InputLayer(Layer):
         self.output = KerasTensor(self.batch_input_shape, dtype or "float32", self.name,
                                   sparse)
         self.output._keras_layer = self
+        self.output._keras_history = (self, 0, 0)
+        self._inbound_nodes = [Node(self, (), {}, self.output)]
         self.built, self.build_input_shape = True, self.batch_input_shape
 
     def forward(self, x):

@@ -2,3 +2,4 @@
 from seqlab.models.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from seqlab.models.model import Model
 from seqlab.models.sequential import Sequential
+from seqlab.models.functional import Functional

@@ -51,8 +51,21 @@ class Batch:
     index: Optional[np.ndarray]       # (B,) row positions in the input
 
     def to(self, device: torch.device) -> "Batch":
-        move = (lambda t: None if t is None else t.to(device, non_blocking=True))
+        move = (lambda t: None if t is None else move_to(t, device))
         return Batch(move(self.x), move(self.y), move(self.mask), self.index)
+
+
+class Several(list):
+    """The arrays of a model with several inputs (or outputs), one per input, same rows:
+    what a Functional model's ``fit(x=[a, b])`` passes on. Batches hold lists of tensors."""
+
+
+def _rows(t: Any) -> int:
+    return len(t[0]) if isinstance(t, list) else len(t)
+
+
+def _take(t: Any, sel: Any) -> Any:
+    return [v[sel] for v in t] if isinstance(t, list) else t[sel]
 
 
 @runtime_checkable
@@ -156,7 +169,7 @@ class ArrayData:
         self.x, self.y = x, y
 
     def __len__(self) -> int:
-        return len(self.x)
+        return _rows(self.x)
 
     def num_batches(self, batch_size: int) -> int:
         return -(-len(self) // batch_size)
@@ -164,8 +177,9 @@ class ArrayData:
     def split(self, fraction: float) -> tuple["ArrayData", "ArrayData"]:
         """Keras's validation_split: the *last* ``fraction`` of the samples, before shuffling."""
         cut = validation_cut(len(self), fraction)
-        ys = (None, None) if self.y is None else (self.y[:cut], self.y[cut:])
-        return ArrayData(self.x[:cut], ys[0]), ArrayData(self.x[cut:], ys[1])
+        head, tail = slice(0, cut), slice(cut, None)
+        ys = (None, None) if self.y is None else (_take(self.y, head), _take(self.y, tail))
+        return ArrayData(_take(self.x, head), ys[0]), ArrayData(_take(self.x, tail), ys[1])
 
     def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0,
                 epoch: int = 0) -> Iterator[Batch]:
@@ -175,7 +189,8 @@ class ArrayData:
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             sel = torch.from_numpy(idx) if shuffle else slice(start, start + len(idx))
-            yield Batch(self.x[sel], None if self.y is None else self.y[sel], None, idx)
+            yield Batch(_take(self.x, sel), None if self.y is None else _take(self.y, sel),
+                        None, idx)
 
 
 class SequenceData:
@@ -295,20 +310,37 @@ def make_data(x: Any, y: Any, float_dtype: torch.dtype, caller: str, need_y: boo
     if need_y and y is None:
         raise ValueError(f"{caller}(): y is missing. Pass the targets, e.g. "
                          f"model.{caller}(x_train, y_train), or a DataLoader of (x, y).")
-    if is_variable_length(x):
+    if isinstance(x, Several) or isinstance(y, Several):
+        data = _several_data(x, y, float_dtype, caller)
+    elif is_variable_length(x):
         data = SequenceData(list(x), y, float_dtype)
     else:
         x_t = to_tensor(x, f"{caller}() x", float_dtype)
         if x_t.dim() == 0:
             raise ValueError(f"{caller}(): x must have a batch dimension, got a scalar.")
         data = ArrayData(x_t, None if y is None else to_tensor(y, f"{caller}() y", float_dtype))
-    if data.y is not None and len(data.y) != len(data):
-        raise ValueError(f"{caller}(): x has {len(data)} samples but y has {len(data.y)}; "
+    if data.y is not None and _rows(data.y) != len(data):
+        raise ValueError(f"{caller}(): x has {len(data)} samples but y has {_rows(data.y)}; "
                          f"they must match one to one.")
     if len(data) == 0:
         raise ValueError(f"{caller}(): x is empty (0 samples).")
     return data
 
 
-__all__ = ["Batch", "BatchSource", "move_to", "is_source", "ArrayData", "SequenceData", "LoaderData", "make_data", "to_tensor",
+def _several_data(x: Any, y: Any, float_dtype: torch.dtype, caller: str) -> ArrayData:
+    """Arrays for several inputs and/or outputs: lists of tensors with the same rows."""
+    def tensors(v, what):
+        if isinstance(v, Several):
+            out = [to_tensor(a, f"{caller}() {what}[{i}]", float_dtype) for i, a in enumerate(v)]
+            rows = {len(t) for t in out}
+            if len(rows) > 1:
+                raise ValueError(f"{caller}(): the arrays of {what} have different numbers of "
+                                 f"samples {[len(t) for t in out]}; each must have one row per "
+                                 f"sample.")
+            return out
+        return None if v is None else to_tensor(v, f"{caller}() {what}", float_dtype)
+    return ArrayData(tensors(x, "x"), tensors(y, "y"))
+
+
+__all__ = ["Several", "Batch", "BatchSource", "move_to", "is_source", "ArrayData", "SequenceData", "LoaderData", "make_data", "to_tensor",
            "is_variable_length"]

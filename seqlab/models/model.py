@@ -55,6 +55,16 @@ class Model(Layer):
     ``model.stop_training = True`` to end training after the current epoch.
     """
 
+    _graph_class: type = None  # the class of Model(inputs, outputs)
+
+    def __new__(cls, *args, **kwargs):
+        # Keras's Functional API: Model(inputs, outputs) builds a graph model
+        if cls is Model and (("inputs" in kwargs and "outputs" in kwargs) or len(args) >= 2
+                             or (args and "outputs" in kwargs)):
+            graph = Model._graph_class  # Functional (seqlab.models.functional sets it)
+            return graph.__new__(graph, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
     def __init__(self, name: Optional[str] = None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.optimizer: Optional[torch.optim.Optimizer] = None

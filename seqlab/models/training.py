@@ -35,7 +35,8 @@ from tqdm.auto import tqdm
 
 from seqlab import distributed
 from seqlab.devices import resolve_device
-from seqlab.layers.base import call_with_mask, get_mask
+from seqlab.layers.base import call_with_mask, get_mask, regularization_loss
+from seqlab.layers.constraints import apply_constraints
 from seqlab.models import micro_batches, nan_guard
 from seqlab.models.adapters import Batch, LoaderData, is_source, make_data, move_to
 from seqlab.models.callbacks import CallbackList, History
@@ -143,10 +144,15 @@ def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> 
     acc = Accumulator() if acc is None else acc
     group = distributed.current()
     parts = [] if batch is None else micro_batches.split(batch, rows) if rows else [batch]
+    penalty = getattr(type(model).compute_loss, "is_compiled_loss", False)  # Keras's losses
     if len(parts) == 1 and group is None:
         total, count = batch_loss(model, batch, acc)
-        mean = total / torch.as_tensor(count, dtype=total.dtype,
-                                       device=total.device).clamp_min(1)
+        count = torch.as_tensor(count, dtype=total.dtype, device=total.device).clamp_min(1)
+        mean = total / count
+        if penalty:  # regularizers and add_loss() of this call, logged in "loss" as Keras
+            reg = regularization_loss(model)
+            mean = mean + reg
+            acc.add("loss", reg.detach() * count, 0)
         mean.backward()
         return mean.detach()
     total_sum, count_sum = 0.0, 0.0
@@ -160,6 +166,12 @@ def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> 
     for p in model.parameters():
         if p.grad is not None:
             p.grad.mul_(scale)
+    if penalty:  # the penalty once, on the whole batch's mean
+        reg = regularization_loss(model)
+        if reg.requires_grad:
+            reg.backward()
+        acc.add("loss", reg.detach() * count_sum, 0)
+        return total_sum * scale + reg.detach()
     return total_sum * scale
 
 
@@ -197,6 +209,7 @@ def train_step(model, optimizer, batch, acc: Accumulator, rows: int = 0,
             nan_guard.check(model, loss)
         clip_gradients(model)
         optimizer.step()
+        apply_constraints(model)  # Keras's weight constraints, after every step
         return
     calls = []
 
@@ -209,6 +222,7 @@ def train_step(model, optimizer, batch, acc: Accumulator, rows: int = 0,
         clip_gradients(model)
         return loss
     optimizer.step(closure)
+    apply_constraints(model)
 
 
 def _format_logs(logs: dict) -> str:

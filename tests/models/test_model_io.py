@@ -31,6 +31,12 @@ class TwoInputs(Model):
         return self.layer(x, x)
 
 
+def _merge_graph(merge):
+    """Input (5, 4) -> [Dense(4)(x), x] -> merge: a Functional model around ``merge``."""
+    x = seqlab.keras.Input((5, 4))
+    return Model(x, merge([L.Dense(4)(x), x]))
+
+
 def f(*shape):
     return torch.randn(*shape)
 
@@ -94,6 +100,13 @@ CASES = {
     "TransformerDecoder": (lambda: TwoInputs(L.TransformerDecoder(1, 2, 8)), f(2, 5, 4)),
     "Transformer": (lambda: TwoInputs(L.Transformer(1, 1, num_heads=2, ff_dim=8)),
                     f(2, 5, 4)),
+    # merge and Keras attention layers take a list: a Functional graph around them
+    "Add": (lambda: _merge_graph(L.Add()), f(2, 5, 4)),
+    "Multiply": (lambda: _merge_graph(L.Multiply()), f(2, 5, 4)),
+    "Concatenate": (lambda: _merge_graph(L.Concatenate()), f(2, 5, 4)),
+    "Dot": (lambda: _merge_graph(L.Dot(axes=2)), f(2, 5, 4)),
+    "Attention": (lambda: _merge_graph(L.Attention(use_scale=True)), f(2, 5, 4)),
+    "AdditiveAttention": (lambda: _merge_graph(L.AdditiveAttention()), f(2, 5, 4)),
 }
 
 EXPORTED = sorted(name for name in dir(layers)

@@ -285,14 +285,14 @@ def test_pretraining_linear_schedule_warms_up_then_ends_at_zero():
     mlm.compile(optimizer=seqlab.optimizers.Adam(learning_rate=5e-3),
                 loss="sparse_categorical_crossentropy")
     seen = []
-    step = torch.optim.Adam.step
+    step = seqlab.optimizers.KerasAdam.step
 
     def record(self, *a, **k):  # the rate each optimizer step runs with
         seen.append(self.param_groups[0]["lr"])
         return step(self, *a, **k)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(torch.optim.Adam, "step", record)
+        mp.setattr(seqlab.optimizers.KerasAdam, "step", record)
         mlm.pretrain(_pattern_corpus(100), epochs=2, batch_size=20, verbose=0,
                      lr_schedule="linear", warmup=0.2)
     assert len(seen) == 10  # 2 epochs x 5 batches

@@ -1,35 +1,40 @@
-"""Optimizers by Keras name, with Keras's default hyper-parameters, run by torch.optim.
+"""Optimizers by Keras name, with Keras's defaults and Keras 3's exact update arithmetic.
 
-``compile(optimizer="rmsprop")`` must train like Keras's ``"rmsprop"``, so the names map
-to torch classes with *Keras's* defaults (which differ from torch's: RMSprop's rho is
-0.9 in Keras, 0.99 in torch; epsilon is 1e-7, not 1e-8):
+``compile(optimizer="rmsprop")`` must train like Keras's ``"rmsprop"``: the names build
+the torch optimizers of ``seqlab.optimizers.keras_rules`` (``torch.optim.Optimizer``
+subclasses that do Keras 3's updates step for step, epsilon where Keras puts it), with
+Keras's defaults (which differ from torch's: RMSprop's rho is 0.9 in Keras, 0.99 in torch;
+epsilon is 1e-7, not 1e-8):
 
 ========  ===========================================================
 sgd       SGD(learning_rate=0.01, momentum=0.0, nesterov=False)
-adam      Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+adam      Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)
+adamw     AdamW(learning_rate=0.001, weight_decay=0.004, ...Adam's)
 adagrad   Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)
 rmsprop   RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)
 ========  ===========================================================
 
-(torch adds epsilon after the square root, Keras 3 inside it for RMSprop/Adagrad; the
-difference only matters when the accumulated squares are ~1e-7.)
-
-The optimizer is created lazily, once the model is built and its parameters exist:
-``spec.create(params)``.
+Every one also takes Keras's ``weight_decay`` (decoupled, None by default). A
+``torch.optim`` class or instance given to ``compile`` is used as it is (torch's
+arithmetic). The optimizer is created lazily, once the model is built and its
+parameters exist: ``spec.create(params)``.
 
     >>> spec = get("rmsprop")
     >>> spec.config["rho"]
     0.9
     >>> opt = RMSprop(learning_rate=0.01).create([torch.nn.Parameter(torch.zeros(2))])
-    >>> type(opt).__name__, opt.defaults["alpha"]
-    ('RMSprop', 0.9)
+    >>> type(opt).__name__, opt.defaults["rho"], opt.defaults["lr"]
+    ('KerasRMSprop', 0.9, 0.01)
 """
 from __future__ import annotations
 
 import inspect
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Optional, Union
 
 import torch
+
+from seqlab.optimizers.keras_rules import (KerasAdagrad, KerasAdam, KerasOptimizer,  # noqa: F401
+                                           KerasRMSprop, KerasSGD)
 
 
 class OptimizerSpec:
@@ -55,56 +60,66 @@ class SGD(OptimizerSpec):
     name = "sgd"
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False):
-        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+                 nesterov: bool = False, weight_decay: Optional[float] = None):
+        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay)
 
     def create(self, params):
-        c = self.config
-        return torch.optim.SGD(params, lr=c["learning_rate"], momentum=c["momentum"],
-                               nesterov=c["nesterov"])
+        c = dict(self.config)
+        return KerasSGD(params, lr=c.pop("learning_rate"), **c)
 
 
 class Adam(OptimizerSpec):
     name = "adam"
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False):
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
+                 weight_decay: Optional[float] = None):
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, amsgrad=amsgrad)
+                         epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay)
 
     def create(self, params):
-        c = self.config
-        return torch.optim.Adam(params, lr=c["learning_rate"], betas=(c["beta_1"], c["beta_2"]),
-                                eps=c["epsilon"], amsgrad=c["amsgrad"])
+        c = dict(self.config)
+        return KerasAdam(params, lr=c.pop("learning_rate"), **c)
+
+
+class AdamW(Adam):
+    """Keras's AdamW: Adam with decoupled weight decay (default 0.004)."""
+    name = "adamw"
+
+    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 amsgrad: bool = False):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay)
 
 
 class Adagrad(OptimizerSpec):
     name = "adagrad"
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7):
+                 epsilon: float = 1e-7, weight_decay: Optional[float] = None):
         super().__init__(learning_rate=learning_rate,
-                         initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
+                         initial_accumulator_value=initial_accumulator_value, epsilon=epsilon,
+                         weight_decay=weight_decay)
 
     def create(self, params):
-        c = self.config
-        return torch.optim.Adagrad(params, lr=c["learning_rate"], eps=c["epsilon"],
-                                   initial_accumulator_value=c["initial_accumulator_value"])
+        c = dict(self.config)
+        return KerasAdagrad(params, lr=c.pop("learning_rate"), **c)
 
 
 class RMSprop(OptimizerSpec):
     name = "rmsprop"
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False):
+                 epsilon: float = 1e-7, centered: bool = False,
+                 weight_decay: Optional[float] = None):
         super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum,
-                         epsilon=epsilon, centered=centered)
+                         epsilon=epsilon, centered=centered, weight_decay=weight_decay)
 
     def create(self, params):
-        c = self.config
-        return torch.optim.RMSprop(params, lr=c["learning_rate"], alpha=c["rho"],
-                                   eps=c["epsilon"], momentum=c["momentum"],
-                                   centered=c["centered"])
+        c = dict(self.config)
+        return KerasRMSprop(params, lr=c.pop("learning_rate"), **c)
 
 
 class TorchOptimizer(OptimizerSpec):
@@ -124,7 +139,7 @@ class TorchOptimizer(OptimizerSpec):
         return {"class_name": self.name, "torch": True, "config": config}
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adagrad": Adagrad, "rmsprop": RMSprop}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "rmsprop": RMSprop}
 
 
 def get(optimizer: Union[str, OptimizerSpec, type, torch.optim.Optimizer]) -> Any:
