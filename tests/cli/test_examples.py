@@ -1,4 +1,5 @@
-"""Every examples/*.toml parses, names a registered dataset and valid loader options."""
+"""Every examples/*.toml parses, names a registered dataset and valid loader options (or
+the user's own file with its path and columns)."""
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,12 @@ def test_there_is_one_example_per_task():
 def test_example_config_is_valid(path):
     cfg = Config.load(path)
     assert cfg.name == path.stem
-    assert cfg.data.dataset in datasets.list()
-    assert set(cfg.data.options) <= set(datasets.info(cfg.data.dataset).options)
+    if cfg.data.dataset == "file":       # the user's own file: it names the path and columns
+        assert cfg.data.path and cfg.data.text_column and cfg.data.label_column
+        assert not cfg.data.options
+    else:
+        assert cfg.data.dataset in datasets.list()
+        assert set(cfg.data.options) <= set(datasets.info(cfg.data.dataset).options)
     # the written copy reads back identically (what a run folder keeps)
     tmp = Config.from_dict(__import__("tomllib").loads(cfg.to_toml()))
     assert tmp == cfg
