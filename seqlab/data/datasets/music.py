@@ -77,7 +77,7 @@ def soprano_tokens(score) -> list[str]:
           description="Bach's four-part chorales (music21's corpus), soprano line as "
                       "pitch+duration note tokens ('p69d4' = A4 for a quarter); `chorales` "
                       "token lists, `text` one chorale a line (for the generate task), "
-                      "x_train/x_val/x_test a fixed 80/10/10 split by chorale.",
+                      "chorales_train/_val/_test a fixed 80/10/10 split by chorale.",
           size="up to 371 chorales (~19,000 notes)", task="language-model",
           license="public domain scores (music21 corpus, BSD-3-Clause)",
           source="music21 (music21/corpus/bach, the Riemenschneider chorales)",
@@ -102,7 +102,7 @@ def load_bach_chorales(*, count: int = 0, seed: int = 0) -> Bunch:
              "test": order[n_train + n_val:]}
     out = Bunch(chorales=chorales, text=[" ".join(c) for c in chorales])
     for split, idx in parts.items():
-        out[f"x_{split}"] = [chorales[i] for i in idx]
+        out[f"chorales_{split}"] = [chorales[i] for i in idx]
     return out
 
 
