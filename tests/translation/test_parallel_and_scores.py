@@ -1,6 +1,8 @@
 """Tokenizing sentence pairs, the IBM Model 1 dictionary, and BLEU/chrF scoring."""
 from pathlib import Path
 
+import importlib.util
+
 import pytest
 
 from seqlab import translation
@@ -9,6 +11,9 @@ from seqlab.data.parallel import load_parallel, tokenize, write_pairs
 from seqlab.models.word_dictionary import WordDictionary
 
 BIBLE = Path("/work/shared/data/bible_en_es.tsv")
+
+needs_sacrebleu = pytest.mark.skipif(importlib.util.find_spec("sacrebleu") is None,
+                                    reason="BLEU/chrF need sacrebleu (pip install sacrebleu)")
 
 
 def test_tokenize_splits_punctuation_and_lowers():
@@ -48,6 +53,7 @@ def test_dictionary_refuses_bad_arguments():
         WordDictionary().fit(["a"], [])
 
 
+@needs_sacrebleu
 def test_scores_order_systems():
     refs = ["el perro come la carne", "la casa es roja"]
     assert translation.score(refs, refs) == {"bleu": 100.0, "chrf": 100.0}
@@ -59,6 +65,7 @@ def test_scores_order_systems():
         translation.score(["a", "b"], ["a"])
 
 
+@needs_sacrebleu
 @pytest.mark.skipif(not BIBLE.exists(), reason=f"{BIBLE} absent (the shared benchmark data)")
 def test_dictionary_baseline_on_bible_verses():
     src, tgt = load_parallel(BIBLE, "en", "es", max_words=16, limit=2200)

@@ -9,6 +9,8 @@ ceiling well below 100 (a 4-gram crosses every swapped pair); the encoder-decode
 import itertools
 import random
 
+import importlib.util
+
 import pytest
 
 from seqlab import tasks, translation
@@ -22,6 +24,9 @@ ADJS = {"red": "roj", "new": "nuev", "old": "viej", "small": "pequeñ", "white":
 VERBS = {"falls": "cae", "stays": "queda", "moves": "se mueve", "shines": "brilla"}
 ARTICLES = {("the", "m"): "el", ("the", "f"): "la", ("a", "m"): "un", ("a", "f"): "una"}
 
+needs_sacrebleu = pytest.mark.skipif(importlib.util.find_spec("sacrebleu") is None,
+                                    reason="BLEU/chrF need sacrebleu (pip install sacrebleu)")
+
 
 def grammar_pairs():
     pairs = []
@@ -34,6 +39,7 @@ def grammar_pairs():
     return [s for s, _ in pairs], [t for _, t in pairs]
 
 
+@needs_sacrebleu
 @pytest.mark.learning
 def test_encoder_decoder_beats_word_for_word_on_reordering_and_agreement(tmp_path):
     sources, targets = grammar_pairs()                                   # 240 pairs
