@@ -16,7 +16,7 @@ TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE MPLBACKE
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[datasets,dev,export,serve,tune]'
+	$(PY) -m pip install -q -e '.[datasets,dev,export,serve,tune,translation,music]'
 	$(PY) -m pip install -q --no-deps $(DATA_NODEPS)
 	touch $(STAMP)
 

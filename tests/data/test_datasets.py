@@ -50,7 +50,7 @@ def _installed(name):
 # Small options keep the generated entries fast.
 SMALL = {"addition": {"count": 50}, "adding_problem": {"count": 20, "T": 10},
          "copy_memory": {"count": 20, "T": 10}, "periodic": {"length": 100},
-         "dna_motif": {"count": 20}}
+         "dna_motif": {"count": 20}, "bach_chorales": {"count": 3}}
 
 
 @pytest.mark.parametrize("name", ENTRIES)

@@ -1,0 +1,74 @@
+"""Translation quality of a trained ``seq2seq`` run: BLEU and chrF through sacrebleu on the
+run's held-out pairs, beside a word-for-word dictionary (IBM Model 1) learned from the
+same training pairs.
+
+BLEU (Papineni et al. 2002): the geometric mean of the 1- to 4-gram precisions of the
+output against the reference, times a brevity penalty, over the whole test set (0-100).
+chrF (Popović 2015): the F-score (beta = 2, recall weighted higher) of character 1- to
+6-grams; it gives partial credit to a word with the right stem and a wrong ending, which
+matters for Spanish verbs.
+
+    >>> score(["el libro es rojo ."], ["el libro es rojo ."])["bleu"]
+    100.0
+
+A run trained on a file (``[data] dataset = "file"``) is scored with::
+
+    run, metrics = seqlab.tasks.train(cfg)
+    report = compare(run.path)     # {"model": {...}, "dictionary": {...}, "test_pairs": n}
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence, Union
+
+import torch
+
+from seqlab.models.word_dictionary import WordDictionary
+
+PathLike = Union[str, Path]
+
+
+def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
+    """Corpus BLEU and chrF (sacrebleu, one reference per sentence) of tokenized text."""
+    try:
+        import sacrebleu
+    except ImportError:
+        raise ImportError("translation scores need sacrebleu: pip install 'seqlab[text]' "
+                          "(or pip install sacrebleu).") from None
+    if len(hypotheses) != len(references):
+        raise ValueError(f"score: {len(hypotheses)} hypotheses but {len(references)} "
+                         f"references; pass one output per reference.")
+    hyps, refs = list(hypotheses), [list(references)]
+    return {"bleu": round(sacrebleu.corpus_bleu(hyps, refs, tokenize="none").score, 2),
+            "chrf": round(sacrebleu.corpus_chrf(hyps, refs).score, 2)}
+
+
+def split_pairs(cfg) -> dict:
+    """The run's pairs as the ``seq2seq`` recipe splits them: {"train"|"test": (src, tgt)}."""
+    from seqlab.tasks import seq2seq
+    from seqlab.tasks.common import split_indices, split_seed, take
+    sources, targets = seq2seq._pairs(cfg)
+    tr, _, te = split_indices(len(sources), cfg.data.val_fraction, cfg.data.test_fraction,
+                              split_seed(cfg))
+    if cfg.data.max_samples:
+        tr = tr[:cfg.data.max_samples]
+    return {"train": (take(sources, tr), take(targets, tr)),
+            "test": (take(sources, te), take(targets, te))}
+
+
+def compare(run_path: PathLike, iterations: int = 8) -> dict:
+    """Score a trained seq2seq run and the dictionary baseline on the run's test pairs."""
+    from seqlab import tasks
+    run, task, model, vocab = tasks.load(run_path)
+    cfg = run.config
+    pairs = split_pairs(cfg)
+    test_src, test_tgt = pairs["test"]
+    data = task.prepare(cfg, vocab=vocab)
+    with torch.no_grad():
+        hyps = task.decode(model, vocab, cfg, data.test[0])
+    hyps = [h.replace("<unk>", "").strip() for h in hyps]
+    dictionary = WordDictionary(iterations=iterations).fit(*pairs["train"])
+    baseline = [dictionary.translate(s) for s in test_src]
+    return {"model": score(hyps, test_tgt), "dictionary": score(baseline, test_tgt),
+            "test_pairs": len(test_tgt),
+            "examples": list(zip(test_src[:5], test_tgt[:5], hyps[:5], baseline[:5]))}
