@@ -31,7 +31,8 @@ for name in args.datasets:
         cfg = Config.load(ROOT / "examples" / f"forecast_{name}.toml")
         cfg.runs_dir, cfg.name = RUNS, f"forecast_{name}_{seed}"
         cfg.training.seed = seed
-        _, m = tasks.train(cfg, verbose=False)
+        run, m = tasks.train(cfg, verbose=False)
+        m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
         mase.append(m["mase"])
     print(f"{name:10s} {' '.join(f'{x:.3f}' for x in mase):24s} {np.mean(mase):.3f}  "
           f"{m['baseline_naive_mase']:.3f}  {m['baseline_seasonal_naive_mase']:.3f}           "

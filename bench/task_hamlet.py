@@ -35,6 +35,7 @@ if args.epochs:
     cfg.training.epochs = args.epochs
 t0 = time.time()
 run, m = tasks.train(cfg, verbose=False)
+m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
 t = cfg.training
 print(f"settings: {t.epochs} epochs, batch {t.batch_size}, lr {t.learning_rate} "
       f"{t.lr_schedule}, global_clipnorm {t.global_clipnorm}, dropout {cfg.model.dropout}; "

@@ -32,7 +32,8 @@ for seed in args.seeds:
     cfg.training.seed, cfg.model.arch = seed, args.arch
     if args.arch == "rnn":
         cfg.model.bidirectional, cfg.model.units = True, 64
-    _, m = tasks.train(cfg, verbose=False)
+    run, m = tasks.train(cfg, verbose=False)
+    m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
     accs.append(100 * m["accuracy"])
 print(f"Rotten Tomatoes {args.arch}: test accuracy {' '.join(f'{a:.1f}' for a in accs)} "
       f"mean {np.mean(accs):.2f}%; unigram+bigram logistic regression "

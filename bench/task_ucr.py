@@ -76,7 +76,8 @@ for name in [KEYS.get(d.lower().replace("_", ""), d) for d in args.datasets]:
         accs, t0 = [], time.time()
         for seed in args.seeds:
             cfg = config(name, model, seed)
-            _, m = tasks.train(cfg, verbose=False)
+            run, m = tasks.train(cfg, verbose=False)
+            m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
             accs.append(100 * m["accuracy"])
         target, fcn, resnet = ANCHORS[name]
         t = cfg.training

@@ -121,6 +121,8 @@ def write_html(path: Path, title: str, sections: Iterable[tuple],
 def write_run_report(run: Run) -> Path:
     """report.html of one run: config, test metrics, every PNG under plots/."""
     metrics = run.read_json("metrics.json") if run.file("metrics.json").is_file() else {}
+    if run.file("timings.json").is_file():
+        metrics.update(run.read_json("timings.json"))
     config = f"<h2>config.toml</h2><pre>{html.escape(run.config.to_toml())}</pre>"
     path = write_html(run.file("report.html"), f"seqlab run: {run.config.name} "
                       f"({run.config.task})",

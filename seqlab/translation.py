@@ -46,10 +46,9 @@ def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
 def split_pairs(cfg) -> dict:
     """The run's pairs as the ``seq2seq`` recipe splits them: {"train"|"test": (src, tgt)}."""
     from seqlab.tasks import seq2seq
-    from seqlab.tasks.common import split_indices, split_seed, take
-    sources, targets = seq2seq._pairs(cfg)
-    tr, _, te = split_indices(len(sources), cfg.data.val_fraction, cfg.data.test_fraction,
-                              split_seed(cfg))
+    from seqlab.tasks.common import split_user_parts, take
+    sources, targets, counts = seq2seq._pairs(cfg)
+    tr, _, te = split_user_parts(cfg, len(sources), counts)
     if cfg.data.max_samples:
         tr = tr[:cfg.data.max_samples]
     return {"train": (take(sources, tr), take(targets, tr)),

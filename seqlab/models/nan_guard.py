@@ -99,8 +99,15 @@ def on_non_finite(err: NonFiniteStep, epoch: int, batch: int, model, optimizer,
 
 def check_inputs(x: torch.Tensor, index=None, offset: int = 0, caller: str = "predict") -> None:
     """ValueError naming the first row of ``x`` (N, ...) that holds NaN or inf (its row in
-    the caller's input: ``index`` maps batch rows to input rows, else ``offset`` + row)."""
-    if not x.is_floating_point():
+    the caller's input: ``index`` maps batch rows to input rows, else ``offset`` + row).
+    Several inputs (a list, tuple or dict of tensors) are checked one by one."""
+    if isinstance(x, dict):
+        x = list(x.values())
+    if isinstance(x, (list, tuple)):
+        for part in x:
+            check_inputs(part, index, offset, caller)
+        return
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         return
     bad = ~torch.isfinite(x).reshape(len(x), -1).all(dim=1)   # (N,)
     if bool(bad.any()):

@@ -45,6 +45,7 @@ from seqlab.runs import Run, seed_everything
 from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
 from seqlab.tasks.common import check_data
 
+TIMINGS = ("baseline_cpu_seconds",)  # metrics that are stopwatch readings: timings.json
 TASKS = {name: f"seqlab.tasks.{name}"
          for name in ("classify", "forecast", "generate", "seq2seq", "tag")}
 
@@ -214,7 +215,11 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
     best = run.checkpoint_meta().get("best") if run.has_checkpoint() else None
     if best is not None:
         metrics["best_epoch"] = best["epoch"]
+    # stopwatch readings live apart, so metrics.json is the same on every re-run
+    timings = {k: metrics.pop(k) for k in TIMINGS if k in metrics}
     run.write_json("metrics.json", metrics)
+    if timings:
+        run.write_json("timings.json", timings)
     from seqlab import plots, report
     if history:
         plots.learning_curves(history, run.plots_dir / "learning_curves.png")

@@ -41,8 +41,8 @@ MONITOR = ("exact_match", "max")  # the validation metric [training] keep_best s
 
 # ---------------------------------------------------------------------- the recipe
 def _pairs(cfg: Config) -> tuple[list[str], list[str], Optional[dict]]:
-    """(sources, targets, rows per user file, or None for a registry dataset)."""
-    """(sources, targets): from a user file's two columns or a registry dataset."""
+    """(sources, targets, rows per user file or None for a registry dataset): from a user
+    file's two columns or a registry dataset."""
     d = cfg.data
     if d.dataset == "file":
         from seqlab.data import files
