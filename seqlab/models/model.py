@@ -243,14 +243,14 @@ class Model(Layer):
     def evaluate(self, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
                  device: Any = None, return_dict: bool = False):
         """Loss and metrics on (x, y): ``[loss, *metrics]`` (a float if no metrics)."""
-        from seqlab.models import training
-        return training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+        from seqlab.models import inference
+        return inference.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                                  device=device, return_dict=return_dict)
 
     def predict(self, x, batch_size: int = 32, verbose: Any = 0, device: Any = None):
         """The model's outputs for ``x`` as a numpy array (in the order of ``x``)."""
-        from seqlab.models import training
-        return training.predict(self, x, batch_size=batch_size, verbose=verbose, device=device)
+        from seqlab.models import inference
+        return inference.predict(self, x, batch_size=batch_size, verbose=verbose, device=device)
 
     # ------------------------------------------------------------------ inspection
     def summary(self, print_fn=print, line_length: int = 65) -> Optional[str]:

@@ -1,0 +1,91 @@
+"""``evaluate`` and ``predict`` of ``seqlab.Model``: the loss and metrics of a dataset, and
+the model's outputs, under ``torch.inference_mode`` (the validation pass of ``fit`` is
+``training._evaluate``, which ``evaluate`` shares).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqlab.devices import resolve_device
+from seqlab.layers.base import call_with_mask, get_mask
+from seqlab.models import nan_guard
+from seqlab.models.adapters import is_source, make_data
+from seqlab.models.training import (_check_compiled, _check_positive, _evaluate,
+                                    _format_logs, _progress, _verbosity, ensure_built,
+                                    float_dtype_of)
+
+
+def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
+             device: Any = None, return_dict: bool = False):
+    """``[loss, *metrics]`` on (x, y) as Keras returns it (a float if no metrics)."""
+    _check_compiled(model, "evaluate")
+    batch_size = _check_positive("evaluate", "batch_size", batch_size)
+    model.to(resolve_device(device, model))
+    data = make_data(x, y, float_dtype_of(model), "evaluate", need_y=True)
+    ensure_built(model, data)
+    logs = _evaluate(model, data, batch_size, _verbosity(verbose))
+    if verbose and _verbosity(verbose) == 2:
+        print(_format_logs(logs), flush=True)
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics]
+    return values[0] if len(values) == 1 else values
+
+
+# ---------------------------------------------------------------------- predict
+
+
+def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None):
+    """The model's outputs as a numpy array, rows in the order of ``x``.
+
+    For variable-length input whose outputs keep the time axis (return_sequences),
+    each row is cut back to its own length; ragged results come back as a list.
+    """
+    batch_size = _check_positive("predict", "batch_size", batch_size)
+    if is_source(x):
+        raise TypeError(f"predict(): x is a batch source ({type(x).__name__}), whose batches "
+                        f"only the model's compute_loss understands; pass arrays, a list "
+                        f"of sequences or a DataLoader of inputs, or call the model.")
+    model.to(resolve_device(device, model))
+    data = make_data(x, None, float_dtype_of(model), "predict", need_y=False)
+    ensure_built(model, data)
+    dev = resolve_device(None, model)
+    was_training = model.training
+    model.eval()
+    pieces, rows = [], {}
+    bar = _progress(data.num_batches(batch_size), "Predict", _verbosity(verbose))
+    with torch.inference_mode():
+        for batch in data.batches(batch_size):
+            nan_guard.check_inputs(batch.x, batch.index, sum(map(len, pieces)) + len(rows))
+            batch = batch.to(dev)
+            out = call_with_mask(model, batch.x, batch.mask)
+            if not isinstance(out, torch.Tensor):
+                raise TypeError(f"predict(): {model.name} returned {type(out).__name__}; "
+                                f"predict supports models with one tensor output.")
+            if batch.mask is None:
+                pieces.append(out.cpu().numpy())
+            else:  # padded batch: rows back to their input order, cut to their length
+                index = batch.index if batch.index is not None else \
+                    np.arange(len(rows), len(rows) + len(out))  # a DataLoader keeps order
+                keep_time = get_mask(out) is not None
+                lengths = batch.mask.sum(dim=1).tolist()
+                for row, i in enumerate(index):
+                    o = out[row, :lengths[row]] if keep_time else out[row]
+                    rows[int(i)] = o.cpu().numpy()
+            bar.update(1)
+    bar.close()
+    model.train(was_training)
+    if not rows:
+        return np.concatenate(pieces, axis=0)
+    if pieces:
+        raise ValueError("predict(): the DataLoader mixed padded (masked) and plain batches.")
+    ordered = [rows[i] for i in range(len(rows))]
+    if len({r.shape for r in ordered}) == 1:
+        return np.stack(ordered)
+    return ordered
+
+
+__all__ = ["evaluate", "predict"]
