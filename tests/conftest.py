@@ -7,6 +7,7 @@ CPU, thread count and kernel choice, so they carry the ``learning`` marker and
 rounding fails there too. The marker is given by module below, so a new learning test
 module needs one line here.
 """
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,16 @@ def pytest_collection_modifyitems(items):
             continue
         if rel.startswith(LEARNING):
             item.add_marker(pytest.mark.learning)
+
+
+# The task tests' data writers and config helper (tests/tasks/conftest.py), for every test.
+_spec = importlib.util.spec_from_file_location("seqlab_task_test_helpers",
+                                               _ROOT / "tasks" / "conftest.py")
+_helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_helpers)
+
+
+@pytest.fixture
+def helpers():
+    """tests/tasks/conftest.py as a module: sentiment_csv(), config(), ..."""
+    return _helpers

@@ -10,11 +10,6 @@ _helpers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_helpers)
 
 
-@pytest.fixture
-def helpers():
-    return _helpers
-
-
 def small_config(tmp_path, name, epochs=3, **training):
     """A classify run of a few seconds with dropout and shuffling (a resume must restore
     torch's RNG and the epoch order to match)."""
