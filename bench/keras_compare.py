@@ -50,8 +50,9 @@ def make_keras_venv(venv: Path) -> None:
         subprocess.run(cmd, check=True)
 
 
-def _reexec_in_keras_venv() -> None:
-    """Keras missing here: run this script again with the Keras venv's python."""
+def _reexec_in_keras_venv(script: str = __file__) -> None:
+    """Keras missing here: run ``script`` (the bench being run) again with the Keras venv's
+    python."""
     try:
         import keras  # noqa: F401
         return
@@ -61,8 +62,8 @@ def _reexec_in_keras_venv() -> None:
     if not KERAS_PY.exists():
         make_keras_venv(venv)
     if KERAS_PY.exists() and Path(sys.prefix).resolve() != venv.resolve():
-        os.execv(str(KERAS_PY), [str(KERAS_PY), __file__, *sys.argv[1:]])
-    sys.exit(f"keras_compare: Keras is not importable here ({sys.executable}) nor in "
+        os.execv(str(KERAS_PY), [str(KERAS_PY), script, *sys.argv[1:]])
+    sys.exit(f"{Path(script).stem}: Keras is not importable here ({sys.executable}) nor in "
              f"{venv}. Create that venv with the commands in this file's docstring.")
 
 

@@ -26,29 +26,13 @@ os.environ["KERAS_BACKEND"] = "torch"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as seqlab; must precede torch import
 sys.path.insert(0, str(ROOT))
 
-from bench.keras_compare import KERAS_PY, make_keras_venv  # noqa: E402
+from bench.keras_compare import _reexec_in_keras_venv  # noqa: E402
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
 LOSSES = ("mse", "binary_crossentropy", "sparse_categorical_crossentropy")
 LR, TOL, ROWS, STEPS = 0.01, 2e-5, 8, 3
 KERAS_CLASSES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 SEQLAB_CLASSES = KERAS_CLASSES
-
-
-def _reexec_in_keras_venv() -> None:
-    """Keras missing here: run this script again with the Keras venv's python."""
-    try:
-        import keras  # noqa: F401
-        return
-    except ImportError:
-        pass
-    venv = KERAS_PY.parents[1]
-    if not KERAS_PY.exists():
-        make_keras_venv(venv)
-    if KERAS_PY.exists() and Path(sys.prefix).resolve() != venv.resolve():
-        os.execv(str(KERAS_PY), [str(KERAS_PY), __file__, *sys.argv[1:]])
-    sys.exit(f"keras_optimizers: Keras is not importable here ({sys.executable}) nor in "
-             f"{venv}. Create that venv with the commands in bench/keras_compare.py.")
 
 
 def head(loss: str) -> tuple[int, str]:
@@ -103,7 +87,7 @@ def seqlab_run(opt: str, loss: str, x, y, w0):
 
 
 def main(argv=None):
-    _reexec_in_keras_venv()
+    _reexec_in_keras_venv(__file__)
     warnings.filterwarnings("ignore")
     import keras
     import numpy as np
