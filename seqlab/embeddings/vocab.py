@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Iterable, Sequence, Union
 
 import numpy as np
@@ -41,11 +42,13 @@ def as_sentences(corpus: Corpus) -> list[list[str]]:
         if isinstance(sentence, str):
             sentences.extend(tokenize(sentence))
         elif isinstance(sentence, (list, tuple)):
-            sentences.append([str(t) for t in sentence])
+            sentences.append(sentence)
         else:
             raise TypeError(
                 f"Word2Vec: sentence {i} is a {type(sentence).__name__}; expected a list of "
                 f"tokens or a string. Pass e.g. [['le', 'roi'], ['la', 'reine']] or a text.")
+    if not set(map(type, chain.from_iterable(sentences))) <= {str}:  # one C-level pass
+        sentences = [[str(t) for t in s] for s in sentences]
     return sentences
 
 
@@ -59,7 +62,7 @@ class Vocabulary:
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], min_count: int = 1,
               max_vocab_size: int | None = None) -> "Vocabulary":
-        counter = Counter(t for s in sentences for t in s)
+        counter = Counter(chain.from_iterable(sentences))
         items = [(w, c) for w, c in counter.items() if c >= min_count]
         items.sort(key=lambda wc: (-wc[1], wc[0]))  # frequency, then alphabetical: reproducible
         if max_vocab_size is not None:
@@ -78,13 +81,13 @@ class Vocabulary:
 
     def encode(self, sentences: Iterable[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Concatenated ids of known tokens (N,) and the sentence number of each (N,)."""
-        ids, sent = [], []
-        k2i = self.key_to_index
-        for n, s in enumerate(sentences):
-            row = [k2i[t] for t in s if t in k2i]
-            ids.extend(row)
-            sent.extend([n] * len(row))
-        return np.array(ids, dtype=np.int64), np.array(sent, dtype=np.int64)
+        sentences = sentences if isinstance(sentences, list) else list(sentences)
+        tokens = list(chain.from_iterable(sentences))
+        ids = np.fromiter(map(self.key_to_index.get, tokens, repeat(-1)), np.int64, len(tokens))
+        lengths = np.fromiter(map(len, sentences), np.int64, len(sentences))
+        sent = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)  # (N,)
+        known = ids >= 0
+        return ids[known], sent[known]
 
     def keep_probabilities(self, sample: float) -> np.ndarray:
         """Subsampling of frequent words (Mikolov et al. 2013, as in gensim/word2vec.c):
@@ -123,35 +126,22 @@ def reduced_windows(n: int, window: int, rng: np.random.Generator) -> np.ndarray
     return window - rng.integers(0, window, size=n)
 
 
-def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """All (center, context) word ids within each center's reduced window, never across
-    sentences. One numpy pass per offset d = 1..W. Returns two (P,) arrays."""
-    width = reduced_windows(len(ids), window, rng)  # (N,)
-    centers, contexts = [], []  # positions in the corpus
-    for d in range(1, window + 1):
-        left, right = np.arange(len(ids) - d), np.arange(d, len(ids))
-        same = sent[left] == sent[right]
-        fwd = same & (width[left] >= d)  # center left, context d steps to its right
-        bwd = same & (width[right] >= d)  # center right, context d steps to its left
-        centers += [left[fwd], right[bwd]]
-        contexts += [right[fwd], left[bwd]]
-    centers, contexts = np.concatenate(centers), np.concatenate(contexts)
-    order = np.argsort(centers, kind="stable")  # corpus order, as word2vec.c walks it
-    return ids[centers[order]], ids[contexts[order]]
-
-
-def cbow_windows(ids: np.ndarray, sent: np.ndarray, window: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For CBOW: each center id (P,), its context ids (P, 2W) and a validity mask (P, 2W)
-    (contexts outside the reduced window or the sentence are masked). Centers with no
-    context at all are dropped."""
+def window_mask(ids: np.ndarray, sent: np.ndarray, window: int,
+                rng: np.random.Generator) -> np.ndarray:
+    """Which neighbours are contexts: ``mask[i, k]`` is True when the word at offset k - W
+    from center i is inside i's reduced window and sentence (never i itself). (n, 2W+1)"""
     n = len(ids)
-    width = reduced_windows(n, window, rng)  # (N,)
-    offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])  # (2W,)
-    pos = np.arange(n)[:, None] + offsets[None, :]  # (N, 2W)
+    width = reduced_windows(n, window, rng)  # (n,)
+    offsets = np.arange(-window, window + 1)  # (2W+1,)
+    pos = np.arange(n)[:, None] + offsets[None, :]  # (n, 2W+1)
     inside = (pos >= 0) & (pos < n)
     pos = np.clip(pos, 0, max(n - 1, 0))
-    mask = inside & (sent[pos] == sent[:, None]) & (np.abs(offsets)[None, :] <= width[:, None])
-    rows = mask.any(axis=1)
-    return ids[rows], ids[pos[rows]], mask[rows]
+    near = (np.abs(offsets) <= width[:, None]) & (offsets != 0)  # (n, 2W+1)
+    return inside & near & (sent[pos] == sent[:, None])
+
+
+def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The (center id, context id) pairs of ``window_mask``, in corpus order: two (P,)."""
+    center, k = np.nonzero(window_mask(ids, sent, window, rng))
+    return ids[center], ids[center + k - window]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from seqlab.embeddings import Vocabulary, Word2Vec, WordVectors, planted_corpus, tokenize
-from seqlab.embeddings.vocab import cbow_windows, noise_table, skipgram_pairs
+from seqlab.embeddings.vocab import noise_table, skipgram_pairs, window_mask
 
 
 def _naive_pairs(ids, sent, width):
@@ -26,14 +26,15 @@ def test_skipgram_pairs_match_a_plain_loop():
     assert sorted(zip(c.tolist(), o.tolist())) == _naive_pairs(ids.tolist(), sent, width)
 
 
-def test_cbow_windows_hold_the_same_contexts():
+def test_window_mask_is_the_pairs_seen_from_each_center():
     rng = np.random.default_rng(4)
     ids = rng.integers(0, 50, 30)
     sent = np.repeat(np.arange(3), 10)
-    centers, ctx, mask = cbow_windows(ids, sent, 2, np.random.default_rng(9))
+    mask = window_mask(ids, sent, 2, np.random.default_rng(9))  # (30, 5)
+    assert mask.shape == (30, 5) and not mask[:, 2].any()  # a word is not its own context
     c, o = skipgram_pairs(ids, sent, 2, np.random.default_rng(9))
-    flat = sorted((cc, oo) for cc, row, m in zip(centers, ctx, mask) for oo in row[m])
-    assert flat == sorted(zip(c.tolist(), o.tolist()))
+    assert len(c) == mask.sum()
+    assert not mask[9, 3:].any() and not mask[10, :2].any()  # never across sentences
 
 
 def test_noise_table_follows_unigram_to_the_075():
@@ -71,14 +72,15 @@ def test_planted_structure_is_learned(sg, epochs, n):
     assert model.similarity("cat", "dog") > model.similarity("cat", "hammer")
 
 
-def test_shared_negatives_learn_the_same_structure():
+@pytest.mark.parametrize("block_size,shared_negatives", [(8, 4), (32, 32)])
+def test_other_blocks_learn_the_same_structure(block_size, shared_negatives):
     corpus = planted_corpus(5000, seed=1)
     model = Word2Vec(corpus.sentences, vector_size=24, min_count=1, sg=1, epochs=5, seed=0,
-                     batch_size=2048, shared_negatives=32)
+                     batch_size=256, block_size=block_size, shared_negatives=shared_negatives)
     assert _cluster_precision(model.wv, corpus.clusters) >= 0.7
     assert np.mean([model.analogy(a, b, c) == d for a, b, c, d in corpus.analogies]) >= 0.6
-    with pytest.raises(ValueError, match="would diverge"):
-        Word2Vec(batch_size=8192, shared_negatives=32)
+    with pytest.raises(ValueError, match="multiple of block_size"):
+        Word2Vec(batch_size=100, block_size=16)
 
 
 def test_untrained_vectors_fail_the_same_checks():

@@ -1,0 +1,157 @@
+"""word2vec's update: one SGD step of skip-gram or CBOW with negative sampling, written by
+hand on the rows a batch uses and applied with ``index_add_`` (sparse, no autograd).
+
+A batch is N consecutive words of the corpus (several sentences), each the center of a
+window: ``mask[i, k] = 1`` when the word at offset k - W from center i is one of its
+contexts (inside its reduced window and its sentence). Skip-gram, with v_i = W_in[center i]
+and u_o = W_out[word o], gives each (center i, context o) pair the loss
+
+    L_io = -log σ(u_o · v_i) - Σ_{k=1..K} log σ(-u_{n_k} · v_i),   n_k ~ P_noise ∝ count^0.75
+
+The noise term does not depend on o, so the m_i pairs of center i share one noise sum
+weighted m_i. CBOW replaces v_i by h_i, the mean (or sum) of its contexts' input vectors,
+and predicts the center word: one term per center (weight 1 in the noise sum).
+
+Blocks: the centers are cut into blocks of B consecutive words. The B centers of a block and
+the L = B + 2W words around them form a (B, L) band; all the center-context scores of the
+block are one matrix product (B, E) @ (E, L), masked to the band, and the gradients are two
+more products: three small matrix products instead of one dot product per pair.
+
+Batched negative sampling: the S noise words are drawn once per block and each noise term
+weighs K/S, so the expected gradient is that of K noise words per pair. As in word2vec.c /
+gensim, a score outside (-6, 6) gives no update (the edge of their sigmoid table), and the
+learning rate multiplies the gradient of the log-likelihood (plain SGD, ascent on log σ).
+
+Shapes: N centers, E vector size, W window, B centers per block, nb = N / B blocks,
+L = B + 2W words around a block, S noise words per block.
+
+    >>> W_in, W_out = torch.randn(6, 3) * 0.1, torch.zeros(6, 3)
+    >>> mask = torch.tensor([[0., 0, 1], [1., 0, 1]])  # W = 1: the left and right neighbours
+    >>> batch = Batch(centers=torch.tensor([1, 2]), around=torch.tensor([0, 1, 2, 3]),
+    ...               mask=mask)
+    >>> loss = sg_step(W_in, W_out, batch, noise=torch.tensor([[4, 5]]), lr=0.025, negative=5)
+    >>> round(loss / math.log(2), 3)  # scores 0: 3 pairs + (1 + 2) * 5 noise terms, log 2 each
+    18.0
+"""
+from __future__ import annotations
+
+import math  # noqa: F401  (the docstring's example)
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+MAX_EXP = 6.0  # word2vec.c's sigmoid table covers (-6, 6); scores outside give no update
+
+
+@dataclass
+class Batch:
+    centers: torch.Tensor  # (N,) word id of each center
+    around: torch.Tensor   # (N + 2W,) word ids of the centers and W words each side
+    mask: torch.Tensor     # (N, 2W + 1) float: 1 where offset k - W is a context of center i
+
+
+def _in_range(score: torch.Tensor) -> torch.Tensor:
+    return (score.abs() < MAX_EXP).to(score.dtype)
+
+
+def _blocks(rows: torch.Tensor, B: int, W: int) -> torch.Tensor:
+    """The L = B + 2W rows around each block of B centers, as an overlapping view (no copy):
+    (N + 2W, E) -> (nb, L, E)."""
+    n_blocks = (rows.shape[0] - 2 * W) // B
+    E = rows.shape[1]
+    return rows.as_strided((n_blocks, B + 2 * W, E), (B * E, E, 1))  # (nb, L, E)
+
+
+def _band(mask: torch.Tensor, B: int) -> torch.Tensor:
+    """mask (N, 2W+1) -> band (nb, B, L): band[b, i, i + k] = mask[b B + i, k]."""
+    N, K = mask.shape
+    L = B + K - 1
+    band = mask.new_zeros(N // B, B, L)  # (nb, B, L)
+    band.as_strided((N // B, B, K), (B * L, L + 1, 1)).copy_(mask.view(N // B, B, K))
+    return band
+
+
+def _block_ids(around: torch.Tensor, B: int, W: int) -> torch.Tensor:
+    """The word ids of ``_blocks``' rows, flattened: (nb * L,)."""
+    n_blocks = (len(around) - 2 * W) // B
+    return around.as_strided((n_blocks, B + 2 * W), (B, 1)).reshape(-1)
+
+
+def _negatives(x: torch.Tensor, weight: torch.Tensor, W_out: torch.Tensor,
+               noise: torch.Tensor, lr: float, negative: int):
+    """The noise terms of input vectors x (nb, B, E) with per-center weights (nb, B) against
+    each block's noise words ``noise`` (nb, S). Reads W_out, writes nothing.
+    Returns (lr * dlogL/dx (nb, B, E), the update of the noise rows (nb * S, E), loss)."""
+    n_blocks, S = noise.shape
+    w = (weight * (negative / S)).unsqueeze(2)  # (nb, B, 1)
+    u = W_out.index_select(0, noise.view(-1)).view(n_blocks, S, -1)  # (nb, S, E)
+    score = torch.bmm(x, u.transpose(1, 2))  # (nb, B, S)
+    # loss  w log(1 + e^s) = -w log σ(-s);   lr * dlogL/ds = -lr w σ(s)
+    loss = (F.softplus(score) * w).sum()
+    g = -lr * torch.sigmoid(score) * w * _in_range(score)  # (nb, B, S)
+    grad_x = torch.bmm(g, u)  # (nb, B, E): Σ_s g_is u_s
+    grad_u = torch.bmm(g.transpose(1, 2), x).view(-1, x.shape[2])  # (nb*S, E): Σ_i g_is x_i
+    return grad_x, grad_u, loss
+
+
+@torch.no_grad()
+def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.Tensor,
+            lr: float, negative: int) -> float:
+    """One skip-gram step on ``batch``, in place on W_in and W_out (B = N / len(noise)
+    centers per block). Returns the summed loss."""
+    N, K = batch.mask.shape
+    W, B = (K - 1) // 2, N // noise.shape[0]
+    E = W_in.shape[1]
+    v = W_in.index_select(0, batch.centers).view(-1, B, E)  # (nb, B, E)
+    u = _blocks(W_out.index_select(0, batch.around), B, W)  # (nb, L, E)
+    band = _band(batch.mask, B)  # (nb, B, L)
+    score = torch.bmm(v, u.transpose(1, 2))  # (nb, B, L): u_o · v_i for every o near i
+    # loss -log σ(u_o · v_i) on the band;  lr * dlogL/ds = lr (1 - σ(s)) = lr σ(-s)
+    loss = (F.softplus(-score) * band).sum()
+    g = lr * torch.sigmoid(-score) * band * _in_range(score)  # (nb, B, L)
+    grad_v, grad_noise, neg_loss = _negatives(v, batch.mask.sum(1).view(-1, B), W_out,
+                                              noise, lr, negative)
+    # v_i += Σ_o g_io u_o + Σ_s g_is u_s
+    grad_v = grad_v.baddbmm_(g, u).view(N, E)  # (N, E)
+    # u_o += Σ_i g_io v_i  (a word near two blocks gets both sums);  u_s += Σ_i g_is v_i
+    W_out.index_add_(0, _block_ids(batch.around, B, W), torch.bmm(g.transpose(1, 2), v)
+                     .view(-1, E))
+    W_out.index_add_(0, noise.view(-1), grad_noise)
+    W_in.index_add_(0, batch.centers, grad_v)
+    return float(loss + neg_loss)
+
+
+@torch.no_grad()
+def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.Tensor,
+              lr: float, negative: int, cbow_mean: bool = True) -> float:
+    """One CBOW step on ``batch``, in place on W_in and W_out. Returns the summed loss.
+
+    As word2vec.c and gensim, every context word of a window receives the whole update of
+    h with the mean (not 1/m of it, the exact gradient), and 1/m of it with the sum."""
+    N, K = batch.mask.shape
+    W, B = (K - 1) // 2, N // noise.shape[0]
+    E = W_in.shape[1]
+    m = batch.mask.sum(1)  # (N,) contexts per center
+    valid = (m > 0).to(m.dtype)  # (N,) centers with no context give no update
+    band = _band(batch.mask, B)  # (nb, B, L)
+    x = _blocks(W_in.index_select(0, batch.around), B, W)  # (nb, L, E)
+    # h_i = Σ_o x_o  (/ m_i for the mean)
+    scale = (valid / m.clamp_min(1)) if cbow_mean else valid
+    h = torch.bmm(band, x).mul_(scale.view(-1, B, 1))  # (nb, B, E)
+    u = W_out.index_select(0, batch.centers)  # (N, E)
+    score = (h.view(N, E) * u).sum(1)  # (N,): u_c · h_i
+    # loss -log σ(u_c · h_i);  lr * dlogL/ds = lr σ(-s)
+    loss = (F.softplus(-score) * valid).sum()
+    g = lr * torch.sigmoid(-score) * _in_range(score) * valid  # (N,)
+    grad_h, grad_noise, neg_loss = _negatives(h, valid.view(-1, B), W_out, noise, lr,
+                                              negative)
+    grad_h = torch.addcmul(grad_h.view(N, E), g[:, None], u)  # (N, E): g u_c + Σ_s g_s u_s
+    if not cbow_mean:
+        grad_h = grad_h / m.clamp_min(1)[:, None]
+    W_out.index_add_(0, batch.centers, h.view(N, E).mul_(g[:, None]))  # u_c += g h
+    W_out.index_add_(0, noise.view(-1), grad_noise)
+    # x_o += grad_h of each window o is in (a word near two blocks gets both sums)
+    W_in.index_add_(0, _block_ids(batch.around, B, W),
+                    torch.bmm(band.transpose(1, 2), grad_h.view(-1, B, E)).view(-1, E))
+    return float(loss + neg_loss)
