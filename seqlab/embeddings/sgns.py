@@ -19,8 +19,8 @@ more products: three small matrix products instead of one dot product per pair.
 
 Batched negative sampling: the S noise words are drawn once per block and each noise term
 weighs K/S, so the expected gradient is that of K noise words per pair. As in word2vec.c /
-gensim, a score outside (-6, 6) gives no update (the edge of their sigmoid table), and the
-learning rate multiplies the gradient of the log-likelihood (plain SGD, ascent on log σ).
+gensim, the learning rate multiplies the gradient of the log-likelihood (plain SGD, ascent
+on log σ); σ saturates as in word2vec.c (gensim skips the scores outside (-6, 6)).
 
 Shapes: N centers, E vector size, W window, B centers per block, nb = N / B blocks,
 L = B + 2W words around a block, S noise words per block.
@@ -41,18 +41,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-MAX_EXP = 6.0  # word2vec.c's sigmoid table covers (-6, 6); scores outside give no update
-
-
 @dataclass
 class Batch:
     centers: torch.Tensor  # (N,) word id of each center
     around: torch.Tensor   # (N + 2W,) word ids of the centers and W words each side
     mask: torch.Tensor     # (N, 2W + 1) float: 1 where offset k - W is a context of center i
-
-
-def _in_range(score: torch.Tensor) -> torch.Tensor:
-    return (score.abs() < MAX_EXP).to(score.dtype)
 
 
 def _blocks(rows: torch.Tensor, B: int, W: int) -> torch.Tensor:
@@ -88,8 +81,9 @@ def _negatives(x: torch.Tensor, weight: torch.Tensor, W_out: torch.Tensor,
     u = W_out.index_select(0, noise.view(-1)).view(n_blocks, S, -1)  # (nb, S, E)
     score = torch.bmm(x, u.transpose(1, 2))  # (nb, B, S)
     # loss  w log(1 + e^s) = -w log σ(-s);   lr * dlogL/ds = -lr w σ(s)
-    loss = (F.softplus(score) * w).sum()
-    g = -lr * torch.sigmoid(score) * w * _in_range(score)  # (nb, B, S)
+    loss = F.binary_cross_entropy_with_logits(score, torch.zeros_like(score), w,
+                                              reduction="sum")
+    g = torch.sigmoid(score).mul_(w * -lr)  # (nb, B, S)
     grad_x = torch.bmm(g, u)  # (nb, B, E): Σ_s g_is u_s
     grad_u = torch.bmm(g.transpose(1, 2), x).view(-1, x.shape[2])  # (nb*S, E): Σ_i g_is x_i
     return grad_x, grad_u, loss
@@ -108,8 +102,8 @@ def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.
     band = _band(batch.mask, B)  # (nb, B, L)
     score = torch.bmm(v, u.transpose(1, 2))  # (nb, B, L): u_o · v_i for every o near i
     # loss -log σ(u_o · v_i) on the band;  lr * dlogL/ds = lr (1 - σ(s)) = lr σ(-s)
-    loss = (F.softplus(-score) * band).sum()
-    g = lr * torch.sigmoid(-score) * band * _in_range(score)  # (nb, B, L)
+    loss = F.binary_cross_entropy_with_logits(score, band, band, reduction="sum")
+    g = torch.sigmoid(-score).mul_(band * lr)  # (nb, B, L)
     grad_v, grad_noise, neg_loss = _negatives(v, batch.mask.sum(1).view(-1, B), W_out,
                                               noise, lr, negative)
     # v_i += Σ_o g_io u_o + Σ_s g_is u_s
@@ -149,8 +143,9 @@ def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torc
     label = F.pad(torch.eye(B), (0, S))  # (B, B+S)
     weight = (label + F.pad(torch.full((B, S), negative / S), (B, 0))) * valid  # (nb, B, B+S)
     # loss -w log σ(±s) = w (log(1 + e^s) - label s);  lr * dlogL/ds = lr w (label - σ(s))
-    loss = ((F.softplus(score) - label * score) * weight).sum()
-    g = (label - torch.sigmoid(score)) * (weight * _in_range(score) * lr)  # (nb, B, B+S)
+    loss = F.binary_cross_entropy_with_logits(score, label.expand_as(score), weight,
+                                              reduction="sum")
+    g = (label - torch.sigmoid(score)).mul_(weight * lr)  # (nb, B, B+S)
     grad_h = torch.bmm(g, u)  # (nb, B, E): g_ic u_c + Σ_s g_is u_s
     if not cbow_mean:
         grad_h = grad_h / m.clamp_min(1)

@@ -37,6 +37,16 @@ def as_sentences(corpus: Corpus) -> list[list[str]]:
     """Accept a plain text, or any iterable of token lists (or of plain-text lines)."""
     if isinstance(corpus, str):
         return tokenize(corpus)
+    if isinstance(corpus, list) and set(map(type, corpus)) <= {list}:  # the common case
+        sentences = corpus
+    else:
+        sentences = _collect(corpus)
+    if not set(map(type, chain.from_iterable(sentences))) <= {str}:  # one C-level pass
+        sentences = [[str(t) for t in s] for s in sentences]
+    return sentences
+
+
+def _collect(corpus) -> list:
     sentences = []
     for i, sentence in enumerate(corpus):
         if isinstance(sentence, str):
@@ -47,8 +57,6 @@ def as_sentences(corpus: Corpus) -> list[list[str]]:
             raise TypeError(
                 f"Word2Vec: sentence {i} is a {type(sentence).__name__}; expected a list of "
                 f"tokens or a string. Pass e.g. [['le', 'roi'], ['la', 'reine']] or a text.")
-    if not set(map(type, chain.from_iterable(sentences))) <= {str}:  # one C-level pass
-        sentences = [[str(t) for t in s] for s in sentences]
     return sentences
 
 

@@ -10,14 +10,16 @@ context words' input vectors, predicting the center. Frequent words are subsampl
 window width is drawn in [1, W] per center, and the learning rate decays linearly from
 ``alpha`` to ``min_alpha``, all as in word2vec.c / gensim.
 
-Speed: one step trains on ``batch_size`` consecutive centers (several sentences) and all
-the pairs of their windows at once, against the same (slightly stale) weights: the gradients
-are written by hand on the rows used and applied with ``index_add_`` (seqlab/embeddings/
-sgns.py, with the equations), plain SGD as gensim. The noise words are shared by groups of
-``shared_negatives`` consecutive centers, each weighted so that the expected gradient is that
-of ``negative`` noise words per pair (batched negative sampling).
+Speed: one step trains on ``batch_size`` consecutive words of the corpus (several
+sentences), each the center of its window, against the same (slightly stale) weights. The
+centers are cut into blocks of ``block_size``: the scores of a block's centers against the
+words around them are one small matrix product, and so are the gradients, written by hand
+on the rows used and applied with ``index_add_`` (seqlab/embeddings/sgns.py, with the
+equations): plain SGD as gensim, no autograd. Each block draws ``shared_negatives`` noise
+words, weighted so that the expected gradient is that of ``negative`` noise words per pair
+(batched negative sampling). bench/word2vec_vs_gensim.py measures it against gensim.
 
-Shapes: N centers in a batch, P pairs, E vector size, W window, V vocabulary.
+Shapes: N centers in a batch, E vector size, W window, V vocabulary.
 
     >>> sents = [["le", "roi", "parle"], ["la", "reine", "parle"]] * 50
     >>> model = Word2Vec(sents, vector_size=8, min_count=1, epochs=2)
@@ -52,9 +54,9 @@ class Word2VecConfig:
     alpha: float = 0.025       # initial learning rate
     min_alpha: float = 1e-4    # final learning rate (linear decay over all epochs)
     epochs: int = 5            # passes over the corpus
-    batch_size: int = 1024     # centers (corpus words) per update, a multiple of block_size
+    batch_size: int = 2048     # centers (corpus words) per update, a multiple of block_size
     block_size: int = 16       # B consecutive centers whose scores are one matrix product
-    shared_negatives: int = 16  # S noise words drawn per block, each weighted negative / S
+    shared_negatives: int = 8  # S noise words drawn per block, each weighted negative / S
     cbow_mean: bool = True     # CBOW: mean (True) or sum of the context vectors
     max_vocab_size: Optional[int] = None  # keep only the most frequent words
     seed: int = 0              # seeds numpy and torch draws
