@@ -54,7 +54,9 @@ class Word2VecConfig:
     alpha: float = 0.025       # initial learning rate
     min_alpha: float = 1e-4    # final learning rate (linear decay over all epochs)
     epochs: int = 5            # passes over the corpus
-    batch_size: int = 2048     # centers (corpus words) per update, a multiple of block_size
+    batch_size: Optional[int] = None  # centers (corpus words) per update, a multiple of
+    #                            block_size; None: 1024 for skip-gram, 2048 for CBOW (a skip-gram
+    #                            word has several pairs: larger steps are staler, measured worse)
     block_size: int = 16       # B consecutive centers whose scores are one matrix product
     shared_negatives: int = 8  # S noise words drawn per block, each weighted negative / S
     cbow_mean: bool = True     # CBOW: mean (True) or sum of the context vectors
@@ -82,12 +84,15 @@ class Word2Vec:
             raise TypeError(f"Word2Vec: unknown option(s) {sorted(unknown)}. Known: "
                             f"{sorted(Word2VecConfig.__dataclass_fields__)}.")
         self.config = cfg = Word2VecConfig(**options)
+        if cfg.batch_size is None:
+            cfg.batch_size = 1024 if cfg.sg else 2048
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size",
                      "block_size", "shared_negatives"):
             value = getattr(cfg, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                example = Word2VecConfig.__dataclass_fields__[name].default or 1024
                 raise ValueError(f"Word2Vec: {name} must be a positive integer, got {value!r}. "
-                                 f"Pass e.g. {name}={Word2VecConfig.__dataclass_fields__[name].default}.")
+                                 f"Pass e.g. {name}={example}.")
         if cfg.batch_size % cfg.block_size:
             raise ValueError(f"Word2Vec: batch_size={cfg.batch_size} must be a multiple of "
                              f"block_size={cfg.block_size}. Pass e.g. batch_size="
@@ -136,15 +141,18 @@ class Word2Vec:
             mask = np.pad(window_mask(kept_ids, kept_sent, W, rng), ((0, n_all - n), (0, 0)))
             mask = torch.as_tensor(mask, dtype=torch.float32, device=dev)  # (n_all, 2W+1)
             around = torch.as_tensor(np.pad(kept_ids, (W, n_all - n + W)), device=dev)
+            # the epoch's noise words, S per block: uniform slots of the unigram^0.75 table
+            slots = torch.randint(len(table), (n_all // B * cfg.shared_negatives,),
+                                  generator=gen, device=dev)
+            noise = table.index_select(0, slots).view(n_all // B, -1)  # (n_all / B, S)
             loss_sum = 0.0
             for s in range(0, n_all, cfg.batch_size):
                 e = min(s + cfg.batch_size, n_all)
                 batch = Batch(around[W + s:W + e], around[s:e + 2 * W], mask[s:e])
-                slots = torch.randint(len(table), ((e - s) // B, cfg.shared_negatives),
-                                      generator=gen, device=dev)
                 # linear decay over all the epochs' words, as gensim
                 lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * (epoch + s / n_all) / cfg.epochs
-                loss_sum += step(self.W_in, self.W_out, batch, table[slots], lr, cfg.negative)
+                loss_sum += step(self.W_in, self.W_out, batch, noise[s // B:e // B], lr,
+                                 cfg.negative)
             # mean loss per pair (skip-gram) or per window (CBOW)
             examples = mask.sum() if cfg.sg else (mask.sum(1) > 0).sum()
             self.losses.append(loss_sum / max(float(examples), 1.0))
