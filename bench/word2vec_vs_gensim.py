@@ -280,8 +280,8 @@ def main() -> None:
                  extra={"hyper_parameters": hp, "seqlab_options": options, "details": details})
     if args.write_results:
         write_section(out)
-    if any(not f["passed"] for f in figures if "passed" in f):
-        sys.exit(1)
+    if any(not f["passed"] for f in figures if f["unit"] == "points"):
+        sys.exit(1)  # vectors worse than gensim's; a speed goal missed shows as MISS only
 
 
 if __name__ == "__main__":
