@@ -40,8 +40,8 @@ def render(name: str) -> Path:
     mean = {m: float(np.mean([v for v, _ in r["runs"]])) for m, r in rows.items()}
     best = (max if higher else min)(mean, key=mean.get)
     lines = [f"# {data['title']}", "",
-             f"Written by the bench script named in each row's settings from "
-             f"docs/results/{name}.json (each run merges its rows). {data['metric']} "
+             f"Written from docs/results/{name}.json by the bench script the note below "
+             f"names (each run merges its rows). {data['metric']} "
              f"({data['better']} is better) as mean +- standard deviation over seeds, each "
              f"seed listed; CPU seconds of the process per seed, median.", ""]
     if data.get("note"):
