@@ -41,7 +41,8 @@ args = parser.parse_args()
 NOTE = ("Hamlet, character level, last 10% held out for test and the 10% before it for "
         "validation (examples/hamlet_char_lstm.toml). Kneser-Ney: interpolated modified "
         "Kneser-Ney, order chosen on validation (seqlab.baselines.language), fitted in the "
-        "same run.")
+        "same run. seqlab rows by bench/task_hamlet.py (a row recorded with --record: the "
+        "CPU seconds its process had used when it ended, read from /proc).")
 
 
 def record(m: dict, cfg: Config, cpu: float) -> None:
