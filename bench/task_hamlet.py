@@ -5,14 +5,23 @@ chosen on validation, fitted on the same split, in the same run) within 15 minut
 training on 2 cores. Anchor: tuned MKN 2.35 bpc; a plain-PyTorch 2x256 LSTM,
 dropout 0.2, 2.26 at 10 and 2.24 at 15 CPU-minutes. Uses examples/hamlet_char_lstm.toml.
 
-    OMP_NUM_THREADS=1 python bench/task_hamlet.py [--epochs 20]
+Each run merges its rows (the model's test bits per character and CPU seconds, and the
+Kneser-Ney baseline fitted in the same run) into docs/results/hamlet.md. --record RUN
+writes the rows of a finished run folder of this script instead of training (with the CPU
+seconds its process used, read from /proc while it ran).
+
+    OMP_NUM_THREADS=1 python bench/task_hamlet.py [--epochs 20] [--set model.dropout=0.3]
+    python bench/task_hamlet.py --record bench/out/runs-task_hamlet-N/hamlet_char_lstm \
+        --cpu-seconds 430 --label "seqlab 2x256 LSTM"
 """
 import argparse
+import json
 import os
 import time
 from pathlib import Path
 
 from seqlab import tasks
+from results_store import save
 from versus import print_versus
 from seqlab.config import Config
 
@@ -25,7 +34,40 @@ parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-c
 parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="override a field of examples/hamlet_char_lstm.toml, e.g. "
                          "training.batch_size=32")
+parser.add_argument("--label", default="", help="the method's name in docs/results/hamlet.md")
+parser.add_argument("--record", default="", help="a finished run folder: write its rows")
+parser.add_argument("--cpu-seconds", type=float, default=float("nan"))
 args = parser.parse_args()
+NOTE = ("Hamlet, character level, last 10% held out for test and the 10% before it for "
+        "validation (examples/hamlet_char_lstm.toml). Kneser-Ney: interpolated modified "
+        "Kneser-Ney, order chosen on validation (seqlab.baselines.language), fitted in the "
+        "same run. seqlab rows by bench/task_hamlet.py (a row recorded with --record: the "
+        "CPU seconds its process had used when it ended, read from /proc).")
+
+
+def record(m: dict, cfg: Config, cpu: float) -> None:
+    t, md = cfg.training, cfg.model
+    label = args.label or f"seqlab {md.layers}x{md.cell.upper()}({md.units})"
+    settings = (f"bench/task_hamlet.py: {md.layers}x{md.cell}({md.units}), embedding "
+                f"{md.embedding_dim}, dropout {md.dropout}, {t.epochs} epochs, batch "
+                f"{t.batch_size}, lr {t.learning_rate} {t.lr_schedule}, weight_decay "
+                f"{t.weight_decay}, keep_best {t.keep_best}")
+    title = "Hamlet character language model: seqlab beside Kneser-Ney"
+    save("hamlet", title, "test bits per character", "lower", label,
+         [(m["bits_per_char"], cpu)], settings, NOTE)
+    cpu_kn = m.get("baseline_cpu_seconds", {}).get("kneser_ney", float("nan"))
+    print("wrote", save("hamlet", title, "test bits per character", "lower",
+                        "interpolated Kneser-Ney", [(m["baseline_kneser_ney_bits"], cpu_kn)],
+                        f"order {m['baseline_kneser_ney_order']} chosen on validation"))
+
+
+if args.record:
+    folder = Path(args.record)
+    m = json.loads((folder / "metrics.json").read_text())
+    if (folder / "timings.json").is_file():
+        m.update(json.loads((folder / "timings.json").read_text()))
+    record(m, Config.load(folder / "config.toml"), args.cpu_seconds)
+    raise SystemExit(0)
 
 cfg = Config.load(ROOT / "examples" / "hamlet_char_lstm.toml")
 cfg.runs_dir, cfg.training.threads = RUNS, args.threads
@@ -33,8 +75,9 @@ for item in args.set:
     cfg.override(item)
 if args.epochs:
     cfg.training.epochs = args.epochs
-t0 = time.time()
+t0, cpu0 = time.time(), time.process_time()
 run, m = tasks.train(cfg, verbose=False)
+cpu = time.process_time() - cpu0
 m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
 t = cfg.training
 print(f"settings: {t.epochs} epochs, batch {t.batch_size}, lr {t.learning_rate} "
@@ -48,5 +91,6 @@ print(f"Hamlet char LM {cfg.model.layers}x{cfg.model.cell.upper()}({cfg.model.un
 print("target: >= 0.05 bpc below MKN within 15 min on 2 cores; anchor: MKN 2.35, "
       "plain-PyTorch 2x256 LSTM 2.26 (10 min) / 2.24 (15 min)")
 print_versus("Hamlet bits/char", [m["bits_per_char"]], m, higher=False)
+record(m, cfg, cpu)
 for s in m["samples"]:
     print(s[:300])

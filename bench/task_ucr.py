@@ -3,7 +3,11 @@
 Targets (mean of 3 seeds): GunPoint >= 99%, ItalyPowerDemand >= 95.5%, ArrowHead >= 83%,
 OSULeaf >= 95%. Anchors: Fawaz et al. (2019) mean accuracies FCN / ResNet: GunPoint
 100 / 99.1, ItalyPowerDemand 96.1 / 96.3, ArrowHead 84.3 / 84.5, OSULeaf 97.7 / 97.9.
-Both the Conv1D FCN and an LSTM classifier are run. Each (dataset, model) trains the
+Both the Conv1D FCN and an LSTM classifier are run, beside the baselines fitted on the
+same split: 1-NN Euclidean and MiniRocket (aeon; once per seed, its numba kernels compiled
+before the clock starts). Every accuracy goes with the CPU seconds of this process
+(training + test for seqlab, fit + predict for a baseline). Each run merges its rows into
+docs/results/ucr.json and rewrites docs/results/ucr.md from it. Each (dataset, model) trains the
 settings of examples/ucr_<dataset>_<model>.toml when that file exists (one place for
 them), else the defaults below; --epochs / --batch-size / --lr-schedule override both.
 The ArrowHead FCN follows Fawaz et al. exactly: batch min(N/10, 16) = 3, 2000 epochs, the
@@ -12,15 +16,19 @@ statistics ([training] population_stats).
 
     OMP_NUM_THREADS=1 python bench/task_ucr.py [--datasets gunpoint arrowhead] [--seeds 0 1 2]
         [--models fcn lstm] [--epochs 300]
+    OMP_NUM_THREADS=1 python bench/task_ucr.py --models      # the baselines only
 """
 import argparse
+import json
 import os
+import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
 from seqlab import tasks
+from seqlab.baselines import series, timed
 from versus import print_versus
 from seqlab.config import Config
 
@@ -33,7 +41,7 @@ ANCHORS = {"gunpoint": (99.0, 100.0, 99.1), "italy_power_demand": (95.5, 96.1, 9
 parser = argparse.ArgumentParser()
 parser.add_argument("--datasets", nargs="+", default=list(ANCHORS))
 parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-parser.add_argument("--models", nargs="+", default=["fcn", "lstm"])
+parser.add_argument("--models", nargs="*", default=["fcn", "lstm"])
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--batch-size", type=int, default=None)
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
@@ -68,22 +76,79 @@ def config(name: str, model: str, seed: int) -> Config:
     return cfg
 
 
+RESULTS = ROOT / "docs" / "results" / "ucr.json"
+
+
+def baselines(name: str, seeds: list) -> dict:
+    """{"nearest_neighbour": [(acc, cpu_s)], "minirocket": [(acc, cpu_s) per seed]}."""
+    data = tasks.get("classify").prepare(config(name, "fcn", 0))
+    (x_tr, y_tr), (x_te, y_te) = data.train, data.test
+    out = {"nearest_neighbour": [timed(series.nearest_neighbour, x_tr, y_tr, x_te, y_te)]}
+    try:
+        series.minirocket(x_tr[:8], y_tr[:8], x_te[:2], y_te[:2])  # numba compiles here
+        out["minirocket"] = [timed(series.minirocket, x_tr, y_tr, x_te, y_te, seed=s)
+                             for s in seeds]
+    except ImportError as err:
+        print(f"{name}: minirocket skipped ({err})")
+    return out
+
+
+def render(rows: dict) -> None:
+    """docs/results/ucr.md from every row measured so far (docs/results/ucr.json)."""
+    lines = ["# UCR time-series classification: seqlab beside its baselines", "",
+             "Written by `bench/task_ucr.py` from docs/results/ucr.json (each run merges its "
+             "rows). Official train/test splits; accuracy in % as mean +- standard deviation "
+             "over seeds (each seed listed); CPU seconds of this process per seed, median "
+             "(training + test for seqlab, fit + predict for a baseline; MiniRocket's numba "
+             "kernels compiled beforehand), 1 thread.", "",
+             "| dataset | method | accuracy % | per seed | CPU s / seed | measured |",
+             "|---|---|---|---|---|---|"]
+    for name in ANCHORS:
+        for method, r in sorted(rows.get(name, {}).items(), key=lambda kv: kv[0]):
+            accs = [100 * a for a, _ in r["runs"]]
+            lines.append(f"| {name} | {method} | {np.mean(accs):.1f} +- {np.std(accs):.1f} | "
+                         f"{' / '.join(f'{a:.1f}' for a in accs)} | "
+                         f"{np.median([c for _, c in r['runs']]):.2f} | {r['date']} |")
+    settings = sorted({f"{d} {m}: {r['settings']}" for d, rd in rows.items()
+                       for m, r in rd.items() if r.get("settings")})
+    lines += ["", "Settings of the seqlab rows (examples/ucr_<dataset>_<model>.toml):", ""]
+    lines += [f"- {s}" for s in settings]
+    (RESULTS.with_suffix(".md")).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def save(name: str, method: str, runs: list, settings: str = "") -> None:
+    rows = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    rows.setdefault(name, {})[method] = {
+        "runs": [[round(float(a), 4), round(float(c), 2)] for a, c in runs],
+        "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
+        "settings": settings}
+    RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
+    render(rows)
+
+
 print(f"{'dataset':20s} {'model':5s} {'acc % (seeds)':28s} mean   target  FCN/ResNet anchor  "
       f"min/seed  settings")
 KEYS = {k.replace("_", ""): k for k in ANCHORS}  # "ItalyPowerDemand" -> "italy_power_demand"
 for name in [KEYS.get(d.lower().replace("_", ""), d) for d in args.datasets]:
+    base = baselines(name, args.seeds)
+    for method, runs in base.items():
+        save(name, method, runs)
+        print(f"{name:20s} {method:18s} " + " ".join(f"{100 * a:5.1f}" for a, _ in runs) +
+              f"  CPU s/seed {np.median([c for _, c in runs]):.2f}", flush=True)
     for model in args.models:
-        accs, t0 = [], time.time()
+        runs, t0 = [], time.time()
         for seed in args.seeds:
             cfg = config(name, model, seed)
-            run, m = tasks.train(cfg, verbose=False)
+            (run, m), cpu = timed(tasks.train, cfg, verbose=False)
             m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
-            accs.append(100 * m["accuracy"])
+            runs.append((m["accuracy"], cpu))
+        accs = [100 * a for a, _ in runs]
         target, fcn, resnet = ANCHORS[name]
         t = cfg.training
+        settings = (f"{cfg.model.arch} {t.epochs} epochs, batch {t.batch_size}, lr "
+                    f"{t.learning_rate} {t.lr_schedule}{', keep_best' if t.keep_best else ''}")
+        save(name, f"seqlab {model}", runs, settings)
         print(f"{name:20s} {model:5s} {' '.join(f'{a:5.1f}' for a in accs):28s} "
               f"{np.mean(accs):5.1f}  >= {target:4.1f}  {fcn} / {resnet}  "
-              f"{(time.time() - t0) / 60 / len(accs):6.1f}  {t.epochs} epochs, batch "
-              f"{t.batch_size}, lr {t.learning_rate} {t.lr_schedule}"
-              f"{', keep_best' if t.keep_best else ''}", flush=True)
+              f"{(time.time() - t0) / 60 / len(accs):6.1f}  {settings}", flush=True)
         print_versus(f"{name} {model} accuracy", [a / 100 for a in accs], m, higher=True)

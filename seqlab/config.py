@@ -108,7 +108,8 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN), "transformer" (seq2seq)
+    arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN),
+                                   # "bag" (fastText: mean of word and word-pair vectors, texts), "transformer" (seq2seq)
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
     reset_after: bool = False      # GRU: false = the course's form, reset gate applied before the recurrent matmul (as GRU());
                                    # true = the cuDNN / Keras 3 form, reset after it (two biases; torch's fused kernel runs)
@@ -121,6 +122,7 @@ class ModelConfig:
     word_dropout: float = 0.25     # tag: a training word seen n times becomes OOV with probability a / (a + n)
     filters: int = 128             # conv architectures: filters per conv layer
     kernel_sizes: list = field(default_factory=lambda: [8, 5, 3])  # conv architectures: kernel size of each conv layer
+    buckets: int = 100000          # arch = "bag": hashed word-pair (bigram) vectors (0 = single words only)
     attention: str = "none"        # seq2seq: "none", "bahdanau" (additive) or "luong" (dot)
     heads: int = 4                 # arch = "transformer": attention heads (units = d_model)
     beam_width: int = 1            # seq2seq decoding: 1 = greedy, > 1 = beam search
@@ -213,11 +215,11 @@ class Config:
         if self.name and run_name_problem(self.name):  # "" = the config file's stem, set later
             raise ConfigError(run_name_message(source, self.name, run_name_problem(self.name)))
         _choice(source, "[data] level", self.data.level, ("word", "char"))
-        _choice(source, "[model] arch", self.model.arch, ("rnn", "fcn", "cnn", "transformer"))
+        _choice(source, "[model] arch", self.model.arch, ("rnn", "fcn", "cnn", "bag", "transformer"))
         if self.model.arch == "transformer" and self.task != "seq2seq":
             raise ConfigError(f'{source}: [model] arch = "transformer" is available for '
                               f'task = "seq2seq"; use "rnn" or "cnn" for {self.task!r}.')
-        if self.model.arch in ("fcn", "cnn") and self.task != "classify":
+        if self.model.arch in ("fcn", "cnn", "bag") and self.task != "classify":
             raise ConfigError(f'{source}: [model] arch = {self.model.arch!r} is available for '
                               f'task = "classify"; use "rnn" for {self.task!r}.')
         _choice(source, "[model] cell", self.model.cell, ("lstm", "gru", "rnn"))
@@ -248,6 +250,7 @@ class Config:
                                    ("[data] max_samples", d.max_samples, "all"),
                                    ("[data] seasonality", d.seasonality, "from the dataset"),
                                    ("[model] embedding_dim", m.embedding_dim, "raw features"),
+                                   ("[model] buckets", m.buckets, "single words only"),
                                    ("[model] char_embedding_dim", m.char_embedding_dim,
                                     "words only"),
                                    ("[training] threads", t.threads, "torch's default")]:

@@ -2,7 +2,8 @@
 
 Inputs are either texts (sentiment: Rotten Tomatoes) or numeric series (gestures, power
 demand, ECG: the UCR/UEA archive). [model] arch chooses the architecture: rnn, fcn
-(Wang et al. 2017) or cnn (Kim 2014), drawn in ``seqlab.models.recurrent.Classifier``.
+(Wang et al. 2017), cnn (Kim 2014) or bag (fastText, Joulin et al. 2017), drawn in
+``seqlab.models.recurrent.Classifier``.
 
 The model (``seqlab.models.recurrent.Classifier``) learns by cross-entropy, optionally
 weighted by inverse class frequency ([training] class_weights = "balanced": the weights

@@ -52,6 +52,7 @@ BAD_FIELDS = [  # (section, line, words expected in the message)
     ("model", "word_dropout = nan", "[model] word_dropout"),
     ("model", "embedding_dim = -1", "[model] embedding_dim"),
     ("model", "char_embedding_dim = -1", "[model] char_embedding_dim"),
+    ("model", "buckets = -1", "[model] buckets"),
     ("model", 'cell = "xyz"', "[model] cell"),
     ("model", 'arch = "mlp"', "[model] arch"),
     ("model", 'arch = "transformer"', "[model] arch"),

@@ -59,3 +59,44 @@ def test_series_fcn_and_balanced_weights(tmp_path, monkeypatch, helpers):
     torch.testing.assert_close(model.norms[0].moving_mean, h.mean(0), atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(model.norms[0].moving_variance, h.var(0, unbiased=False),
                                atol=1e-4, rtol=1e-4)
+
+
+def _word_order_csv(path, n: int = 600, seed: int = 0):
+    """Both classes hold the words "not" and "bad" once each: positive texts say "not bad",
+    negative ones "bad not". Only the order of neighbouring words tells them apart."""
+    import csv
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for _ in range(n):
+            words = list(rng.choice(["the", "film", "plot", "was", "very", "music"],
+                                    rng.integers(4, 8)))
+            label = int(rng.integers(0, 2))
+            words.insert(int(rng.integers(0, len(words) + 1)),
+                         "not bad" if label else "bad not")
+            w.writerow([" ".join(words), "pos" if label else "neg"])
+    return path
+
+
+@pytest.mark.learning
+def test_bag_of_words_and_pairs_reads_word_order(tmp_path, helpers):
+    """arch = "bag" (fastText): the hashed word-pair vectors carry the order of neighbours
+    that the mean of word vectors alone cannot see (buckets = 0: chance)."""
+    path = _word_order_csv(tmp_path / "order.csv")
+    acc = {}
+    for buckets in (0, 1000):
+        cfg = helpers.config(tmp_path, "classify", {"dataset": "file", "path": str(path)},
+                             {"arch": "bag", "embedding_dim": 16, "buckets": buckets},
+                             {"epochs": 8, "batch_size": 32, "learning_rate": 0.02})
+        cfg.name = f"bag{buckets}"
+        acc[buckets] = tasks.train(cfg, verbose=False)[1]["accuracy"]
+    assert acc[1000] >= 0.9, acc
+    assert acc[0] <= 0.75, acc
+
+
+def test_bag_refuses_numeric_series(tmp_path, helpers):
+    from seqlab.errors import SeqlabError
+    cfg = helpers.config(tmp_path, "classify", {"dataset": "fake"}, {"arch": "bag"}, {})
+    with pytest.raises(SeqlabError, match='arch = "bag"'):
+        classify.build_model(cfg, {"classes": ["a", "b"], "text": False, "features": 1})

@@ -6,6 +6,8 @@
           3 x [Conv1D(same) -> BatchNormalization -> ReLU] -> GlobalAveragePooling1D -> Dense(C)
     cnn   texts: Kim (2014): Embedding -> Conv1D of several widths -> max over time
           -> concat -> Dropout -> Dense(C)
+    bag   texts: fastText (Joulin et al. 2017): the mean of the vectors of the words and
+          of the hashed word pairs (bigram ids (a P + b) mod buckets) -> Dropout -> Dense(C)
 
 Its loss is cross-entropy, weighted per class when the batch carries class weights.
 
@@ -21,7 +23,11 @@ from torch import nn
 
 from seqlab.layers import (BatchNormalization, Conv1D, Dense, Dropout, Embedding,
                            GlobalAveragePooling1D, GlobalMaxPooling1D)
+from seqlab.errors import SeqlabError
 from seqlab.models.model import Model
+
+
+_PAIR_PRIME = 1_000_003  # bigram (a, b) -> bucket (a P + b) mod buckets
 
 
 class Classifier(Model):
@@ -54,6 +60,12 @@ class Classifier(Model):
                                        for f, k in zip(widths, m.kernel_sizes))
             self.norms = nn.ModuleList(BatchNormalization(momentum=0.9) for _ in widths)
             self.pool = GlobalAveragePooling1D()
+        elif m.arch == "bag":
+            if not vocab_size:
+                raise SeqlabError('[model] arch = "bag" averages word vectors, so it reads '
+                                  'texts; for numeric series use arch = "fcn" or "rnn".')
+            self.buckets = m.buckets
+            self.pairs = Embedding(m.buckets + 1, m.embedding_dim) if m.buckets else None
         else:  # "cnn"
             self.convs = nn.ModuleList(Conv1D(m.filters, k, padding="same", activation="relu")
                                        for k in m.kernel_sizes)
@@ -62,6 +74,8 @@ class Classifier(Model):
         self.out = Dense(num_classes)
 
     def forward(self, x, mask: Optional[torch.Tensor] = None):
+        if self.arch == "bag":
+            return self.out(self.dropout(self._bag(x)))                    # (B, C)
         if self.embed is not None:
             mask = x != 0                                                  # (B, T)
             x = self.embed(x)                                              # (B, T, E)
@@ -80,6 +94,18 @@ class Classifier(Model):
                 feats = [f.masked_fill(~mask.unsqueeze(-1), -1e4) for f in feats]
             x = torch.cat([self.pool(f) for f in feats], -1)               # (B, k F)
         return self.out(self.dropout(x))                                   # (B, C)
+
+    def _bag(self, ids):
+        """ids (B, T) -> the mean of the word and word-pair vectors (B, E)."""
+        mask = ids != 0                                                    # (B, T)
+        vectors, keep = [self.embed(ids)], [mask]                          # (B, T, E)
+        if self.pairs is not None:
+            both = mask[:, 1:] & mask[:, :-1]                              # (B, T-1)
+            pair = torch.remainder(ids[:, :-1] * _PAIR_PRIME + ids[:, 1:], self.buckets) + 1
+            vectors.append(self.pairs(pair * both))                        # (B, T-1, E)
+            keep.append(both)
+        v, k = torch.cat(vectors, 1), torch.cat(keep, 1).unsqueeze(-1).float()
+        return (v * k).sum(1) / k.sum(1).clamp(min=1.0)                    # (B, E)
 
     def compute_loss(self, batch):
         """The batch's (class-weighted) mean cross-entropy, counted once per row."""
