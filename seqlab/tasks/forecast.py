@@ -194,6 +194,8 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     def fitted(name, fn):
         def run_one():
             pred = fn(hist, len(truth), v["period"])
+            if pred is None:  # does not apply to this series
+                return None
             curves[name] = pred
             return scores(pred, truth, scale)["mase"]
         return run_one
