@@ -115,6 +115,7 @@ class ModelConfig:
     arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN), "transformer" (seq2seq),
                                    # "mlp" (forecast: members, each a linear path + an MLP on its look-back, averaged)
     ensemble: int = 1              # arch = "mlp": members averaged (each its own initialisation and look-back)
+    quantiles: list = field(default_factory=list)  # arch = "mlp": quantile levels also forecast, e.g. [0.1, 0.9]; the test reports the coverage of the interval they span
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
     reset_after: bool = False      # GRU: false = the course's form, reset gate applied before the recurrent matmul (as GRU());
                                    # true = the cuDNN / Keras 3 form, reset after it (two biases; torch's fused kernel runs)
@@ -228,6 +229,12 @@ class Config:
         if self.data.log and self.data.transform == "boxcox":
             raise ConfigError(f'{source}: [data] log = true and transform = "boxcox" '
                               f'disagree; keep one of them (transform = "log" is log = true).')
+        qs = self.model.quantiles
+        if qs and (self.model.arch != "mlp" or not isinstance(qs, list) or len(qs) < 2 or not all(
+                isinstance(q, (int, float)) and 0 < q < 1 for q in qs) or sorted(qs) != qs):
+            raise ConfigError(f'{source}: [model] quantiles must be at least two increasing '
+                              f'levels in (0, 1) with arch = "mlp" (e.g. [0.1, 0.9]), got '
+                              f'{qs!r} with arch = {self.model.arch!r}.')
         ws = self.data.windows
         if not isinstance(ws, list) or not all(
                 isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in ws):

@@ -46,8 +46,12 @@ MONITOR = ("mase", "min")  # the validation metric [training] keep_best selects 
 
 # ---------------------------------------------------------------------- transforms
 @torch.no_grad()
-def recursive_forecast(model, vocab: dict, history: np.ndarray, steps: int) -> np.ndarray:
-    """Forecast ``steps`` values (steps, D) after ``history`` (T, D), feeding predictions back."""
+def recursive_forecast(model, vocab: dict, history: np.ndarray, steps: int,
+                       bands: bool = False):
+    """Forecast ``steps`` values (steps, D) after ``history`` (T, D), feeding predictions back.
+    ``bands=True`` (a model with [model] quantiles): also the quantile forecasts
+    (steps, D, Q), each step's quantiles around the fed-back point forecasts."""
+    qs = []
     z = list(_levels(history, vocab))                                      # levels, grows
     s = list(_scaled(np.asarray(z), vocab))                                # inputs, grows
     m = vocab["period"] if vocab["difference"] else 0
@@ -57,11 +61,20 @@ def recursive_forecast(model, vocab: dict, history: np.ndarray, steps: int) -> n
     while len(z) - start < steps:
         x = torch.as_tensor(np.asarray(s[-vocab["window"]:]), dtype=torch.float32)
         pred = model(x.unsqueeze(0).to(device))[0].cpu().numpy()           # (h, D)
+        base = len(z)
         for p in pred:
             d = p * std + mean
             z.append(d + z[-m] if m else d)
             s.append(p)
-    return _unlevel(np.asarray(z[start:start + steps]), vocab)
+        if bands:  # each step's quantiles, z_{t-m} from the point path
+            for k, q in enumerate(model.bands(x.unsqueeze(0).to(device))[0].cpu().numpy()):
+                d = q * std[:, None] + mean[:, None]                       # (D, Q)
+                qs.append(d + np.asarray(z[base + k - m])[:, None] if m else d)
+    point = _unlevel(np.asarray(z[start:start + steps]), vocab)
+    if not bands:
+        return point
+    q = np.asarray(qs[:steps])                                             # (steps, D, Q)
+    return point, np.stack([_unlevel(q[..., k], vocab) for k in range(q.shape[-1])], -1)
 
 
 # ---------------------------------------------------------------------- data
@@ -145,7 +158,8 @@ def build_model(cfg: Config, vocab: dict):
         F = len(vocab.get("covariates", [])) + \
             2 * panel.FOURIER * len(vocab.get("seasonalities", []))
         net = WindowEnsemble(cfg.data.windows or [vocab["window"]], m.ensemble,
-                             vocab["horizon"], m.units, m.layers, m.dropout, covariates=F)
+                             vocab["horizon"], m.units, m.layers, m.dropout, covariates=F,
+                             quantiles=m.quantiles)
         example = (torch.zeros(2, vocab["window"], D),) + \
             ((torch.zeros(2, vocab["window"] + vocab["horizon"], F),) if F else ())
         return build_with(net, *example)
@@ -176,9 +190,16 @@ def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
     part, v = getattr(data, split), data.vocab
     if len(part["truth"]) == 0:
         return {}
-    pred = recursive_forecast(model, v, part["history"], len(part["truth"]))
-    j = v["target"]
-    return scores(pred[:, j], part["truth"][:, j], mase_scale(part["history"][:, j], v["period"]))
+    j, truth = v["target"], part["truth"][:, v["target"]]
+    if not getattr(model, "quantiles", None):
+        pred = recursive_forecast(model, v, part["history"], len(truth))
+        return scores(pred[:, j], truth, mase_scale(part["history"][:, j], v["period"]))
+    pred, q = recursive_forecast(model, v, part["history"], len(truth), bands=True)
+    out = scores(pred[:, j], truth, mase_scale(part["history"][:, j], v["period"]))
+    low, high = q[:, j, 0], q[:, j, -1]                                    # (steps,)
+    out["interval_coverage"] = float(np.mean((truth >= low) & (truth <= high)))
+    out["interval_nominal"] = model.quantiles[-1] - model.quantiles[0]
+    return out
 
 
 def finish(run, model, data: Data, metrics: dict) -> dict:
