@@ -17,9 +17,11 @@ span*: predictions are fed back as inputs, nothing of the test part is seen, and
 transformations are undone (z_t = d_t + z_{t-m}, with earlier forecasts where needed).
 
 Metrics on the held-out span: MAE, RMSE and MASE = MAE / (in-sample MAE of the seasonal
-naive forecast y_t = y_{t-m}). Baselines on the same split: naive (repeat the last value),
-seasonal naive (repeat the last season) and Holt-Winters exponential smoothing
-(statsmodels). A MASE below the seasonal naive's means the network beats it.
+naive forecast y_t = y_{t-m}). Baselines on the same split (``seqlab.baselines.forecast``):
+naive, seasonal naive, Holt-Winters, ETS chosen by AIC, ETS on the log, Theta and an AR
+chosen by AIC; the headline says whether the network beats the best of them. With
+[model] quantiles the test also reports the share of the truth inside their band.
+Several series, covariates known ahead and several seasonalities: ``forecast_panel``.
 
 Shapes: B batch, W window, D columns, h horizon.
 """
