@@ -33,8 +33,10 @@ def measure(cfg: Config) -> tuple[str, dict, dict, dict]:
         j, m = data.vocab["target"], data.vocab["period"]
         hist, truth = data.test["history"][:, j], data.test["truth"][:, j]
         scale = mase_scale(hist, m)
-        fns = {n: (lambda f=f: scores(f(hist, len(truth), m), truth, scale)["mase"])
-               for n, f in fc.ALL.items()}
+        def score(f):
+            pred = f(hist, len(truth), m)
+            return None if pred is None else scores(pred, truth, scale)["mase"]
+        fns = {n: (lambda f=f: score(f)) for n, f in fc.ALL.items()}
         return ("MASE", *baselines.run_all(fns))
     if cfg.task == "generate":
         tr, va, te = (list(map(int, s)) for s in (data.train, data.val, data.test))

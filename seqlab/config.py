@@ -89,6 +89,10 @@ class DataConfig:
     seasonality: int = 0           # forecast: season length m for MASE / seasonal naive (0 = from dataset, else 1)
     difference: bool = True        # forecast: model the seasonal differences (y_t - y_{t-m})
     log: bool = False              # forecast: model log(y) (multiplicative seasonality, y > 0)
+    transform: str = "none"        # forecast: "none", "log" (as log = true) or "boxcox" (its lambda fitted on the training part)
+    future_covariates: list = field(default_factory=list)  # forecast, arch = "mlp": columns known ahead (promotions, holidays, prices), read over the window and the forecast steps
+    seasonalities: list = field(default_factory=list)  # forecast, arch = "mlp": season lengths given to the model as Fourier terms (e.g. [48, 336])
+    windows: list = field(default_factory=list)  # forecast, arch = "mlp": the members' look-backs, spread over them ([] = [window])
     seq_len: int = 100             # generate: training chunk length (truncated BPTT window)
     # Your own files (dataset = "file"). `path` holds the training data, or all of it when no
     # test_path is given (then test_fraction / val_fraction split it); test_path / val_path
@@ -101,7 +105,7 @@ class DataConfig:
                                    # column per step; "long" = a row is one step (id_column, time_column,
                                    # value columns); "auto" = .ts/.arff files are series, id_column set
                                    # -> long, every column but the label numeric -> wide, else text
-    id_column: str = ""            # classify, long format: the column naming the series a row belongs to
+    id_column: str = ""            # long format (classify; forecast with arch = "mlp"): the column naming the series a row belongs to
     time_column: str = ""          # long format: the column ordering the steps ("" = file order)
     value_columns: list = field(default_factory=list)  # long / wide format: numeric columns to use ([] = every numeric one)
 
@@ -109,7 +113,10 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN),
-                                   # "bag" (fastText: mean of word and word-pair vectors, texts), "transformer" (seq2seq)
+                                   # "bag" (fastText: mean of word and word-pair vectors, texts), "transformer" (seq2seq),
+                                   # "mlp" (forecast: members, each a linear path + an MLP on its look-back, averaged)
+    ensemble: int = 1              # arch = "mlp": members averaged (each its own initialisation and look-back)
+    quantiles: list = field(default_factory=list)  # arch = "mlp": quantile levels also forecast, e.g. [0.1, 0.9]; the test reports the coverage of the interval they span
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
     reset_after: bool = False      # GRU: false = the course's form, reset gate applied before the recurrent matmul (as GRU());
                                    # true = the cuDNN / Keras 3 form, reset after it (two biases; torch's fused kernel runs)
@@ -215,7 +222,26 @@ class Config:
         if self.name and run_name_problem(self.name):  # "" = the config file's stem, set later
             raise ConfigError(run_name_message(source, self.name, run_name_problem(self.name)))
         _choice(source, "[data] level", self.data.level, ("word", "char"))
-        _choice(source, "[model] arch", self.model.arch, ("rnn", "fcn", "cnn", "bag", "transformer"))
+        _choice(source, "[model] arch", self.model.arch,
+                ("rnn", "fcn", "cnn", "bag", "transformer", "mlp"))
+        if self.model.arch == "mlp" and self.task != "forecast":
+            raise ConfigError(f'{source}: [model] arch = "mlp" is available for '
+                              f'task = "forecast"; use "rnn" for {self.task!r}.')
+        _choice(source, "[data] transform", self.data.transform, ("none", "log", "boxcox"))
+        if self.data.log and self.data.transform == "boxcox":
+            raise ConfigError(f'{source}: [data] log = true and transform = "boxcox" '
+                              f'disagree; keep one of them (transform = "log" is log = true).')
+        qs = self.model.quantiles
+        if qs and (self.model.arch != "mlp" or not isinstance(qs, list) or len(qs) < 2 or not all(
+                isinstance(q, (int, float)) and 0 < q < 1 for q in qs) or sorted(qs) != qs):
+            raise ConfigError(f'{source}: [model] quantiles must be at least two increasing '
+                              f'levels in (0, 1) with arch = "mlp" (e.g. [0.1, 0.9]), got '
+                              f'{qs!r} with arch = {self.model.arch!r}.')
+        ws = self.data.windows
+        if not isinstance(ws, list) or not all(
+                isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in ws):
+            raise ConfigError(f"{source}: [data] windows must be a list of integers >= 1 "
+                              f"(e.g. [12, 24, 36]), got {ws!r}.")
         if self.model.arch == "transformer" and self.task != "seq2seq":
             raise ConfigError(f'{source}: [model] arch = "transformer" is available for '
                               f'task = "seq2seq"; use "rnn" or "cnn" for {self.task!r}.')
@@ -237,6 +263,7 @@ class Config:
                              ("[training] lr_patience", t.lr_patience),
                              ("[model] units", m.units),
                              ("[model] layers", m.layers),
+                             ("[model] ensemble", m.ensemble),
                              ("[model] filters", m.filters),
                              ("[model] heads", m.heads),
                              ("[model] beam_width", m.beam_width),

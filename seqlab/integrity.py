@@ -105,8 +105,12 @@ def check_model_json(run) -> None:
                        f"SHA-256 differs from the one in model.safetensors); restore it "
                        f"from a copy of the run, or retrain.")
     saved = json.loads(text).get("model")
-    if saved is not None and saved != run.config.to_dict()["model"]:
-        keys = [k for k in saved if saved.get(k) != run.config.to_dict()["model"].get(k)]
+    now = run.config.to_dict()["model"]
+    # a field added after the run was saved counts as saved at its default
+    from seqlab.config import ModelConfig
+    default = ModelConfig().__dict__
+    keys = [k for k in now if saved is not None and saved.get(k, default.get(k)) != now[k]]
+    if keys:
         raise RunError(f"{run.file('config.toml')}: [model] {', '.join(keys[:3]) or 'fields'} "
                        f"differ from model.json, written with the weights; restore "
                        f"config.toml's [model] section, or retrain.")

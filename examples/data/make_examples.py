@@ -9,6 +9,8 @@ Every file is generated here from a fixed seed (nothing is downloaded), each und
 * ``motion_long.csv``      multivariate long series: id, time, ax, ay (two channels), label;
 * ``shapes_TRAIN.ts`` / ``shapes_TEST.ts``  the UCR/UEA archive's ``.ts`` format;
 * ``demand.csv``           forecasting: date, demand (daily season of 24 hours), temperature.
+* ``shops_long.csv``       forecasting several series: shop, hour, sales (a daily and a weekly
+                           season) and promo, a promotion planned ahead that adds to the sales.
 
 The series classes are shapes a person tells apart at a glance, with noise: "rise"
 (a ramp up), "fall" (a ramp down), "wave" (two periods of a sine). Run from the repository
@@ -100,6 +102,23 @@ def main() -> None:
     write_csv("demand.csv", ["date", "demand", "temperature"],
               [[str(d).replace("T", " ") + ":00", f"{y:.1f}", f"{t:.1f}"]
                for d, y, t in zip(dates, demand, temp)])
+
+    shops(np.random.default_rng(16))
+
+
+def shops(rng: np.random.Generator, hours: int = 24 * 21) -> None:
+    """Three shops, hourly for 3 weeks: level x (daily + weekly season) + 25 x promo + noise.
+    A promotion (about 1 hour in 8, planned ahead) is what the seasonal naive forecast
+    cannot know and the known-future covariate tells."""
+    t = np.arange(hours)
+    rows = []
+    for shop, level in (("north", 60.0), ("south", 90.0), ("east", 40.0)):
+        promo = (rng.random(hours) < 0.125).astype(int)
+        sales = (level * (1 + 0.3 * np.sin(2 * np.pi * t / 24))
+                 * (1 + 0.15 * np.sin(2 * np.pi * t / 168)) + 25 * promo
+                 + rng.normal(0, 2, hours))
+        rows += [[shop, str(i), f"{y:.1f}", str(p)] for i, y, p in zip(t, sales, promo)]
+    write_csv("shops_long.csv", ["shop", "hour", "sales", "promo"], rows)
 
 
 if __name__ == "__main__":

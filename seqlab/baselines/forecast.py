@@ -7,6 +7,10 @@ values of a univariate history (T,); the task scores them with its own MASE.
     ets              exponential smoothing with trend (none / additive / damped) and
                      season (additive / multiplicative) chosen by AIC, fitted on log y when
                      y > 0 (then back-transformed)
+    ets_log          the damped additive-trend, additive-season ETS on log y (the usual
+                     pick for a positive series with a multiplicative season; y > 0)
+    theta            the Theta method (statsmodels ``ThetaModel``: a drifted simple
+                     exponential smoothing on the deseasonalised series), on log y when y > 0
     ar               an autoregression whose order (up to max(2m, 10) lags, with a
                      constant) is chosen by AIC (``ar_select_order``), on log y when y > 0
 
@@ -20,6 +24,7 @@ values of a univariate history (T,); the task scores them with its own MASE.
 from __future__ import annotations
 
 import warnings
+from typing import Optional
 
 import numpy as np
 
@@ -70,6 +75,33 @@ def ets(history: np.ndarray, steps: int, m: int) -> np.ndarray:
     return np.exp(out) if log else out
 
 
+def ets_log(history: np.ndarray, steps: int, m: int) -> Optional[np.ndarray]:
+    """None for a series with values <= 0 (no logarithm: the baseline does not apply)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    if not (history > 0).all():
+        return None
+    seasonal = "add" if 1 < m < len(history) // 2 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = ExponentialSmoothing(np.log(history), trend="add", damped_trend=True,
+                                   seasonal=seasonal,
+                                   seasonal_periods=m if seasonal else None).fit()
+    return np.exp(np.asarray(fit.forecast(steps)))
+
+
+def theta(history: np.ndarray, steps: int, m: int) -> np.ndarray:
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+    log = bool((history > 0).all())
+    z = np.log(history) if log else np.asarray(history, dtype=np.float64)
+    seasonal = 1 < m < len(z) // 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = ThetaModel(z, period=m if seasonal else 1, deseasonalize=seasonal,
+                         method="additive").fit()
+        out = np.asarray(fit.forecast(steps))
+    return np.exp(out) if log else out
+
+
 def ar(history: np.ndarray, steps: int, m: int) -> np.ndarray:
     from statsmodels.tsa.ar_model import AutoReg, ar_select_order
     log = bool((history > 0).all())
@@ -84,4 +116,4 @@ def ar(history: np.ndarray, steps: int, m: int) -> np.ndarray:
 
 
 ALL = {"naive": naive, "seasonal_naive": seasonal_naive, "holt_winters": holt_winters,
-       "ets": ets, "ar": ar}
+       "ets": ets, "ets_log": ets_log, "theta": theta, "ar": ar}

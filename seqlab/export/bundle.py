@@ -20,6 +20,7 @@ def task_metadata(task: str, cfg, vocab: dict) -> dict:
     elif task == "forecast":
         out.update({k: vocab[k] for k in ("columns", "target", "period", "log", "difference",
                                            "window", "horizon", "mean", "std")})
+        out.update({k: vocab[k] for k in ("transform", "lambda", "shift") if k in vocab})
     elif task == "tag":
         from seqlab.tasks.tag import MAX_WORD
         out.update(tags=list(vocab["tags"]), max_word=MAX_WORD)

@@ -186,7 +186,7 @@ class Client:
         feeding forecasts back: the run's log / differencing / scaling around the graph."""
         m = self.meta
         steps = steps or m["horizon"]
-        z = list(np.log(history) if m["log"] else history)                  # levels
+        z = list(_levels(history, m))                                       # levels
         lag = m["period"] if m["difference"] else 0
         mean, std = np.asarray(m["mean"]), np.asarray(m["std"])
         zz = np.asarray(z)
@@ -202,8 +202,7 @@ class Client:
                 dz = p * std + mean
                 z.append(dz + z[-lag] if lag else dz)
                 s.append(p)
-        out = np.asarray(z[start:start + steps])
-        return np.exp(out) if m["log"] else out
+        return _unlevel(np.asarray(z[start:start + steps]), m)
 
     # ------------------------------------------------------------------ generation
     def _zero_states(self, graph: str, B: int) -> dict:
@@ -297,3 +296,23 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _levels(y: np.ndarray, m: dict) -> np.ndarray:
+    """The run's target transform (none, log or Box-Cox), as the forecast task applies it."""
+    kind = m.get("transform") or ("log" if m["log"] else "none")
+    if kind == "boxcox":
+        lam, c = np.asarray(m["lambda"]), np.asarray(m["shift"])
+        base = np.maximum(y + c, 1e-8)
+        return np.where(np.abs(lam) < 1e-6, np.log(base), (base ** lam - 1) / lam)
+    return np.log(y) if kind == "log" else y
+
+
+def _unlevel(z: np.ndarray, m: dict) -> np.ndarray:
+    kind = m.get("transform") or ("log" if m["log"] else "none")
+    if kind == "boxcox":
+        lam, c = np.asarray(m["lambda"]), np.asarray(m["shift"])
+        safe = np.where(np.abs(lam) < 1e-6, 1.0, lam)
+        base = np.maximum(lam * z + 1, 0.0) ** (1 / safe)
+        return np.where(np.abs(lam) < 1e-6, np.exp(z), base) - c
+    return np.exp(z) if kind == "log" else z

@@ -197,6 +197,8 @@ def _count(split: Any) -> int:
         return 0
     if isinstance(split, dict):
         return len(split.get("truth", ()))
+    if isinstance(split, list) and split and isinstance(split[0], dict):  # several series
+        return sum(len(part.get("truth", ())) for part in split)
     if isinstance(split, (tuple, list)) and split and hasattr(split[0], "__len__"):
         return len(split[0])
     return len(split)

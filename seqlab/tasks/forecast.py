@@ -4,19 +4,24 @@ The series y (T, D) (one or several columns, the target chosen by [data] target_
 is cut chronologically: the last ``test_fraction`` is held out, and the last
 ``val_fraction`` of the rest validates. What the network sees, step by step:
 
-    z_t = log y_t                     (only with [data] log = true: multiplicative seasons)
+    z_t = log y_t                     ([data] transform = "log" or log = true: multiplicative
+                                       seasons), or Box-Cox ((y_t + c)^lam - 1) / lam with lam
+                                       fitted on the training part (transform = "boxcox")
     d_t = z_t - z_{t-m}               (seasonal difference, m = season length; [data] difference)
     s_t = (d_t - mean) / std          (statistics of the training part only)
 
-A recurrent stack reads a window of ``window`` steps of s and predicts the next
+A network ([model] arch: "rnn" a recurrent stack, "mlp" an ensemble of linear + MLP
+members with their own look-backs, ``seqlab.models.window_ensemble``) reads a window of ``window`` steps of s and predicts the next
 ``horizon`` steps (all columns). The test forecast is *recursive over the whole held-out
 span*: predictions are fed back as inputs, nothing of the test part is seen, and the
 transformations are undone (z_t = d_t + z_{t-m}, with earlier forecasts where needed).
 
 Metrics on the held-out span: MAE, RMSE and MASE = MAE / (in-sample MAE of the seasonal
-naive forecast y_t = y_{t-m}). Baselines on the same split: naive (repeat the last value),
-seasonal naive (repeat the last season) and Holt-Winters exponential smoothing
-(statsmodels). A MASE below the seasonal naive's means the network beats it.
+naive forecast y_t = y_{t-m}). Baselines on the same split (``seqlab.baselines.forecast``):
+naive, seasonal naive, Holt-Winters, ETS chosen by AIC, ETS on the log, Theta and an AR
+chosen by AIC; the headline says whether the network beats the best of them. With
+[model] quantiles the test also reports the share of the truth inside their band.
+Several series, covariates known ahead and several seasonalities: ``forecast_panel``.
 
 Shapes: B batch, W window, D columns, h horizon.
 """
@@ -31,6 +36,9 @@ from seqlab.config import Config
 from seqlab.data.series import make_windows
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Forecaster
+from seqlab.tasks import forecast_panel as panel
+from seqlab.tasks.forecast_scale import (_levels, _scaled, _unlevel, boxcox_fit,  # noqa: F401
+                                         mase_scale, scores)
 from seqlab.tasks.common import Data
 from seqlab.tasks.common import (build_with, load_dataset, minibatches, recurrent,
                                  require_test, user_files)
@@ -39,20 +47,13 @@ MONITOR = ("mase", "min")  # the validation metric [training] keep_best selects 
 
 
 # ---------------------------------------------------------------------- transforms
-def _levels(y: np.ndarray, vocab: dict) -> np.ndarray:
-    return np.log(y) if vocab["log"] else y
-
-
-def _scaled(z: np.ndarray, vocab: dict) -> np.ndarray:
-    """Levels z (T, D) -> network inputs s (T - m', D)."""
-    m = vocab["period"] if vocab["difference"] else 0
-    d = z[m:] - z[:-m] if m else z
-    return (d - np.asarray(vocab["mean"])) / np.asarray(vocab["std"])
-
-
 @torch.no_grad()
-def recursive_forecast(model, vocab: dict, history: np.ndarray, steps: int) -> np.ndarray:
-    """Forecast ``steps`` values (steps, D) after ``history`` (T, D), feeding predictions back."""
+def recursive_forecast(model, vocab: dict, history: np.ndarray, steps: int,
+                       bands: bool = False):
+    """Forecast ``steps`` values (steps, D) after ``history`` (T, D), feeding predictions back.
+    ``bands=True`` (a model with [model] quantiles): also the quantile forecasts
+    (steps, D, Q), each step's quantiles around the fed-back point forecasts."""
+    qs = []
     z = list(_levels(history, vocab))                                      # levels, grows
     s = list(_scaled(np.asarray(z), vocab))                                # inputs, grows
     m = vocab["period"] if vocab["difference"] else 0
@@ -62,12 +63,20 @@ def recursive_forecast(model, vocab: dict, history: np.ndarray, steps: int) -> n
     while len(z) - start < steps:
         x = torch.as_tensor(np.asarray(s[-vocab["window"]:]), dtype=torch.float32)
         pred = model(x.unsqueeze(0).to(device))[0].cpu().numpy()           # (h, D)
+        base = len(z)
         for p in pred:
             d = p * std + mean
             z.append(d + z[-m] if m else d)
             s.append(p)
-    out = np.asarray(z[start:start + steps])
-    return np.exp(out) if vocab["log"] else out
+        if bands:  # each step's quantiles, z_{t-m} from the point path
+            for k, q in enumerate(model.bands(x.unsqueeze(0).to(device))[0].cpu().numpy()):
+                d = q * std[:, None] + mean[:, None]                       # (D, Q)
+                qs.append(d + np.asarray(z[base + k - m])[:, None] if m else d)
+    point = _unlevel(np.asarray(z[start:start + steps]), vocab)
+    if not bands:
+        return point
+    q = np.asarray(qs[:steps])                                             # (steps, D, Q)
+    return point, np.stack([_unlevel(q[..., k], vocab) for k in range(q.shape[-1])], -1)
 
 
 # ---------------------------------------------------------------------- data
@@ -75,10 +84,6 @@ def _series(cfg: Config):
     d = cfg.data
     if d.dataset == "file":
         from seqlab.data import files
-        if d.id_column:
-            raise SeqlabError(f"[data] id_column = {d.id_column!r}: forecasting reads one "
-                              f"series a file; keep the rows of one series (filter the file) "
-                              f"and leave id_column empty.")
         parts = user_files(cfg)
         if "val" in parts and "test" not in parts:
             raise SeqlabError("[data] val_path without test_path: a forecast's parts follow in "
@@ -104,30 +109,40 @@ def _series(cfg: Config):
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     d = cfg.data
+    if panel.wanted(cfg):  # several series, covariates, several seasonalities
+        return panel.prepare(cfg, vocab)
     y, names, period, counts = _series(cfg)
     if d.target_column and d.target_column not in names:
         raise SeqlabError(f"[data] target_column = {d.target_column!r} is not a column of "
                           f"{d.path or d.dataset}; its columns are {', '.join(names)}.")
     target = names.index(d.target_column) if d.target_column else 0
-    if d.log and (y <= 0).any():
-        raise SeqlabError("[data] log = true needs a positive series; it has values <= 0.")
+    kind = "log" if d.log else d.transform
+    if kind == "log" and (y <= 0).any():
+        field = "log = true" if d.log else 'transform = "log"'
+        raise SeqlabError(f'[data] {field} needs a positive series; it has values <= 0 '
+                          f'(transform = "boxcox" shifts it first).')
+    window = max(d.windows or [d.window])
     T = len(y)
     n_test = counts.get("test", int(round(T * d.test_fraction)))
     n_val = counts.get("val", int(round((T - n_test) * d.val_fraction)))
     require_test(n_test, cfg)
     n_train = T - n_test - n_val
     m = period if d.difference else 0
-    if n_train - m < d.window + d.horizon:
-        raise SeqlabError(f"[data] window = {d.window} is too long for the {n_train} "
+    if n_train - m < window + d.horizon:
+        raise SeqlabError(f"[data] window{'s' if d.windows else ''} = "
+                          f"{d.windows or d.window} is too long for the {n_train} "
                           f"training steps of {d.path or d.dataset}; use a shorter window.")
     if vocab is None:
-        z = _levels(y[:n_train], {"log": d.log})
+        vocab = {"columns": names, "target": target, "period": period, "log": kind == "log",
+                 "transform": kind, "difference": d.difference, "window": window,
+                 "horizon": d.horizon}
+        if kind == "boxcox":
+            vocab["lambda"], vocab["shift"] = boxcox_fit(y[:n_train])
+        z = _levels(y[:n_train], vocab)
         diff = z[m:] - z[:-m] if m else z
-        vocab = {"columns": names, "target": target, "period": period, "log": d.log,
-                 "difference": d.difference, "window": d.window, "horizon": d.horizon,
-                 "mean": diff.mean(0).tolist(), "std": (diff.std(0) + 1e-8).tolist()}
+        vocab.update(mean=diff.mean(0).tolist(), std=(diff.std(0) + 1e-8).tolist())
     s_train = _scaled(_levels(y[:n_train], vocab), vocab)                 # (T', D)
-    x, t = make_windows(s_train, d.window, d.horizon)                      # (N, W, D), (N, h[, D])
+    x, t = make_windows(s_train, vocab["window"], d.horizon)              # (N, W, D), (N, h[, D])
     t = t.reshape(len(t), d.horizon, -1)                                   # (N, h, D)
     if d.max_samples:
         x, t = x[-d.max_samples:], t[-d.max_samples:]
@@ -137,30 +152,28 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     return Data(train, val, test, vocab, {"steps": [n_train, n_val, n_test]})
 
 
-def build_model(cfg: Config, vocab: dict) -> Forecaster:
+def build_model(cfg: Config, vocab: dict):
     D = len(vocab["columns"])
+    if cfg.model.arch == "mlp":
+        from seqlab.models.window_ensemble import WindowEnsemble
+        m = cfg.model
+        F = len(vocab.get("covariates", [])) + \
+            2 * panel.FOURIER * len(vocab.get("seasonalities", []))
+        net = WindowEnsemble(cfg.data.windows or [vocab["window"]], m.ensemble,
+                             vocab["horizon"], m.units, m.layers, m.dropout, covariates=F,
+                             quantiles=m.quantiles)
+        example = (torch.zeros(2, vocab["window"], D),) + \
+            ((torch.zeros(2, vocab["window"] + vocab["horizon"], F),) if F else ())
+        return build_with(net, *example)
     return build_with(Forecaster(cfg, D, recurrent=recurrent), torch.zeros(2, vocab["window"], D))
 
 
 def train_batches(data: Data, cfg: Config, rng):
-    x, t = data.train
-    for idx in minibatches(len(x), cfg.training.batch_size, rng):
-        yield x[idx], t[idx]
+    for idx in minibatches(len(data.train[0]), cfg.training.batch_size, rng):
+        yield tuple(a[idx] for a in data.train)                           # (x[, c], t)
 
 
 # ---------------------------------------------------------------------- metrics
-def mase_scale(history: np.ndarray, m: int) -> float:
-    """In-sample MAE of the seasonal naive forecast (Hyndman & Koehler 2006)."""
-    m = m if len(history) > m else 1
-    return float(np.mean(np.abs(history[m:] - history[:-m])))
-
-
-def scores(pred: np.ndarray, truth: np.ndarray, scale: float) -> dict:
-    err = pred - truth
-    mae = float(np.mean(np.abs(err)))
-    return {"mae": mae, "rmse": float(np.sqrt(np.mean(err ** 2))), "mase": mae / scale}
-
-
 def baselines(history: np.ndarray, steps: int, m: int) -> dict:
     """Naive, seasonal naive and Holt-Winters forecasts of the target column (the full
     set a run reports, with ETS and AR chosen by AIC: ``seqlab.baselines.forecast``)."""
@@ -174,15 +187,26 @@ def baselines(history: np.ndarray, steps: int, m: int) -> dict:
 
 
 def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
+    if data.vocab.get("panel"):
+        return panel.evaluate(model, data, cfg, split)
     part, v = getattr(data, split), data.vocab
     if len(part["truth"]) == 0:
         return {}
-    pred = recursive_forecast(model, v, part["history"], len(part["truth"]))
-    j = v["target"]
-    return scores(pred[:, j], part["truth"][:, j], mase_scale(part["history"][:, j], v["period"]))
+    j, truth = v["target"], part["truth"][:, v["target"]]
+    if not getattr(model, "quantiles", None):
+        pred = recursive_forecast(model, v, part["history"], len(truth))
+        return scores(pred[:, j], truth, mase_scale(part["history"][:, j], v["period"]))
+    pred, q = recursive_forecast(model, v, part["history"], len(truth), bands=True)
+    out = scores(pred[:, j], truth, mase_scale(part["history"][:, j], v["period"]))
+    low, high = q[:, j, 0], q[:, j, -1]                                    # (steps,)
+    out["interval_coverage"] = float(np.mean((truth >= low) & (truth <= high)))
+    out["interval_nominal"] = model.quantiles[-1] - model.quantiles[0]
+    return out
 
 
 def finish(run, model, data: Data, metrics: dict) -> dict:
+    if data.vocab.get("panel"):
+        return panel.finish(run, model, data, metrics)
     from seqlab import plots
     v, j = data.vocab, data.vocab["target"]
     hist, truth = data.test["history"][:, j], data.test["truth"][:, j]
@@ -194,6 +218,8 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     def fitted(name, fn):
         def run_one():
             pred = fn(hist, len(truth), v["period"])
+            if pred is None:  # does not apply to this series
+                return None
             curves[name] = pred
             return scores(pred, truth, scale)["mase"]
         return run_one
@@ -221,6 +247,9 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
 def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
     """Each line: the recent history of the series (comma-separated, one column) ->
     the next ``horizon`` values."""
+    if vocab.get("panel"):
+        raise SeqlabError("predict: this run reads several series or covariates; forecast "
+                          "through the Python API (seqlab.tasks.forecast_panel.forecast_one).")
     if len(vocab["columns"]) != 1:
         raise SeqlabError("predict: this run forecasts several columns; give it a CSV "
                           "through the Python API (seqlab.tasks.forecast.recursive_forecast).")

@@ -26,7 +26,7 @@ BARS = {
 
 def test_every_user_file_example_has_a_bar():
     shipped = {p.stem for p in (ROOT / "examples").glob("file_*.toml")}
-    assert set(BARS) | {"file_forecast"} == shipped
+    assert set(BARS) | {"file_forecast", "file_forecast_panel"} == shipped
 
 
 @pytest.mark.parametrize("name", sorted(BARS))
@@ -47,3 +47,17 @@ def test_forecast_example_beats_the_naive_forecast(tmp_path, monkeypatch):
     _, metrics = train(cfg, verbose=False)
     # the naive forecast (repeat the last hour) misses the daily cycle: MASE ~5.6
     assert metrics["mase"] < 0.5 * metrics["baseline_naive_mase"], metrics
+
+
+def test_several_series_with_a_known_future_covariate(tmp_path, monkeypatch):
+    """Three shops, a daily and a weekly season and planned promotions (+25 sales): the
+    global model that reads the promotions ahead is far better than the seasonal naive
+    forecast (MASE ~1.3), which cannot know them, and than an AR per shop."""
+    monkeypatch.chdir(ROOT)
+    cfg = Config.load(ROOT / "examples" / "file_forecast_panel.toml")
+    cfg.runs_dir = str(tmp_path)
+    cfg.training.epochs, cfg.model.ensemble = 15, 2  # the example's recipe, shorter
+    _, metrics = train(cfg, verbose=False)
+    assert metrics["series"] == 3
+    assert metrics["mase"] < 0.5 * metrics["baseline_seasonal_naive_mase"], metrics
+    assert metrics["mase"] < metrics["baseline_ar_mase"] - 0.2, metrics

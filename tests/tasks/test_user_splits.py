@@ -151,10 +151,10 @@ def test_every_task_reads_its_own_test_file_and_refuses_no_test(task, tmp_path, 
         get(task).prepare(cfg)
 
 
-def test_forecast_refuses_several_series_in_one_file(tmp_path, helpers):
+def test_forecast_several_series_need_the_global_model(tmp_path, helpers):
     from seqlab.tasks import forecast
     data = _demand_csv(tmp_path / "d.csv", 0, 60)
     cfg = helpers.config(tmp_path, "forecast", {"dataset": "file", "path": str(data),
                                                 "id_column": "store"})
-    with pytest.raises(SeqlabError, match="one series a file"):
+    with pytest.raises(SeqlabError, match=r'\[data\] id_column .* need \[model\] arch = "mlp"'):
         forecast.prepare(cfg)

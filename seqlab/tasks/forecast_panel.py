@@ -1,0 +1,231 @@
+"""Forecasting several series of one file, with known-future covariates and several
+seasonalities: the part of the forecast task that [data] id_column, future_covariates or
+seasonalities turn on (with [model] arch = "mlp").
+
+The file is long: a row is one step of one series::
+
+    id,time,demand,promo
+    shop_a,0,12.1,0
+    shop_a,1,15.3,1
+    shop_b,0,40.2,0
+
+* ``id_column`` names the series (empty: the whole file is one series); ``time_column``
+  orders each series' steps (file order when empty).
+* ``future_covariates`` are columns known ahead of time (a promotion planned, a holiday,
+  a price): the model reads them over the window *and* the forecast steps, and the test
+  part's values are given to it (never the target's).
+* ``seasonalities`` (e.g. [48, 336] for half-hourly data: a day and a week) add
+  sin/cos(2 pi k t / p), k = 1..3, of each period p as known-future inputs (Fourier terms).
+
+Every series is split in time (its last ``test_fraction`` is its test part, the last
+``val_fraction`` of the rest validates), transformed ([data] transform) and standardised
+on its own training part; one global model learns from the windows of all of them. The
+test forecast of each series is recursive over its whole test span; MASE is the mean over
+the series of each one's MASE (its own seasonal-naive scale), the baselines likewise.
+
+Shapes: B batch, W window, h horizon, F covariates (given + Fourier).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from seqlab.config import Config
+from seqlab.errors import SeqlabError
+from seqlab.tasks.common import Data
+
+FOURIER = 3  # sin/cos pairs per seasonality
+
+
+def wanted(cfg: Config) -> bool:
+    d = cfg.data
+    return bool(d.id_column or d.future_covariates or d.seasonalities)
+
+
+def _check(cfg: Config) -> None:
+    d = cfg.data
+    if d.dataset != "file":
+        raise SeqlabError(f"[data] id_column / future_covariates / seasonalities read your own "
+                          f'file: set dataset = "file" and path (the dataset {d.dataset!r} '
+                          f"has none of these).")
+    if cfg.model.arch != "mlp":
+        raise SeqlabError('[data] id_column / future_covariates / seasonalities need [model] '
+                          'arch = "mlp" (the recurrent forecaster reads one series).')
+    if d.test_path or d.val_path:
+        raise SeqlabError("[data] test_path / val_path: with id_column or covariates, give "
+                          "one file and split it with test_fraction / val_fraction.")
+    bad = [p for p in d.seasonalities if not isinstance(p, int) or isinstance(p, bool) or p < 2]
+    if bad:
+        raise SeqlabError(f"[data] seasonalities must be season lengths >= 2 (e.g. [48, 336]), "
+                          f"got {d.seasonalities!r}.")
+
+
+def _read(cfg: Config):
+    """{id: (values (T,), covariates (T, F0), steps (T,))} in time order."""
+    from seqlab.data import files
+    d = cfg.data
+    if not d.target_column:
+        raise SeqlabError("[data] target_column is empty; with id_column or covariates name "
+                          "the column to forecast, e.g. target_column = \"demand\".")
+    cols = [c for c in [d.id_column, d.time_column, d.target_column, *d.future_covariates] if c]
+    fields = {d.id_column: "id_column", d.time_column: "time_column",
+              d.target_column: "target_column", **{c: "future_covariates"
+                                                   for c in d.future_covariates}}
+    values, lines = files.read_columns(d.path, cols, encoding=d.encoding, fields=fields)
+    num = {}
+    for c in [d.target_column, *d.future_covariates] + ([d.time_column] if d.time_column else []):
+        try:
+            num[c] = np.asarray([float(v) for v in values[c]], dtype=np.float64)
+        except ValueError:
+            bad = next(i for i, v in enumerate(values[c]) if not _is_float(v))
+            raise SeqlabError(f"{d.path} line {lines[bad]}: column {c!r} ([data] "
+                              f"{fields[c]}) holds {values[c][bad]!r}, not a number; fill "
+                              f"or fix that cell.") from None
+    ids = values[d.id_column] if d.id_column else ["all"] * len(lines)
+    out = {}
+    for key in dict.fromkeys(ids):
+        rows = np.asarray([i for i, k in enumerate(ids) if k == key])
+        if d.time_column:
+            rows = rows[np.argsort(num[d.time_column][rows], kind="stable")]
+        cov = np.stack([num[c][rows] for c in d.future_covariates], 1) \
+            if d.future_covariates else np.zeros((len(rows), 0))
+        out[key] = (num[d.target_column][rows], cov, np.arange(len(rows), dtype=np.float64))
+    return out
+
+
+def _is_float(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+def _features(cov: np.ndarray, steps: np.ndarray, vocab: dict) -> np.ndarray:
+    """Given covariates (T, F0) standardised, plus the Fourier terms: (T, F)."""
+    c = (cov - np.asarray(vocab["cov_mean"])) / np.asarray(vocab["cov_std"]) if cov.shape[1] \
+        else cov
+    waves = [f(2 * np.pi * k * steps / p) for p in vocab["seasonalities"]
+             for k in range(1, FOURIER + 1) for f in (np.sin, np.cos)]
+    return np.concatenate([c, np.stack(waves, 1)], 1) if waves else c
+
+
+def prepare(cfg: Config, vocab=None) -> Data:
+    from seqlab.tasks import forecast_scale as fc
+    _check(cfg)
+    d = cfg.data
+    series = _read(cfg)
+    period = d.seasonality or (d.seasonalities[0] if d.seasonalities else 1)
+    window, h = max(d.windows or [d.window]), d.horizon
+    kind = "log" if d.log else d.transform
+    splits = {}
+    for key, (y, cov, steps) in series.items():
+        n_test = int(round(len(y) * d.test_fraction))
+        n_val = int(round((len(y) - n_test) * d.val_fraction))
+        n_train = len(y) - n_test - n_val
+        if n_test == 0:
+            raise SeqlabError(f"[data] test_fraction = {d.test_fraction} leaves series {key!r} "
+                              f"({len(y)} steps) no test step; raise test_fraction.")
+        if n_train < window + h:
+            raise SeqlabError(f"[data] window = {window} + horizon = {h} is longer than the "
+                              f"{n_train} training steps of series {key!r}; shorten them.")
+        if kind == "log" and (y <= 0).any():
+            raise SeqlabError(f'[data] transform = "log" needs positive values; series '
+                              f'{key!r} has values <= 0 (transform = "boxcox" shifts it).')
+        splits[key] = (n_train, n_val, n_test)
+    if vocab is None:
+        train_cov = np.concatenate([c[:splits[k][0]] for k, (_, c, _) in series.items()])
+        vocab = {"columns": [d.target_column], "target": 0, "period": period, "log": False,
+                 "transform": kind, "difference": False, "window": window, "horizon": h,
+                 "panel": True, "seasonalities": list(d.seasonalities),
+                 "covariates": list(d.future_covariates),
+                 "cov_mean": train_cov.mean(0).tolist() if train_cov.size else [],
+                 "cov_std": (train_cov.std(0) + 1e-8).tolist() if train_cov.size else [],
+                 "series": {}}
+        for key, (y, _, _) in series.items():
+            part = y[:splits[key][0], None]
+            v = {"transform": kind}
+            if kind == "boxcox":
+                v["lambda"], v["shift"] = fc.boxcox_fit(part)
+            z = fc._levels(part, v)[:, 0]
+            vocab["series"][str(key)] = {**v, "mean": float(z.mean()), "std": float(z.std() + 1e-8)}
+    xs, fs, ts = [], [], []
+    parts = {"val": [], "test": []}
+    for key, (y, cov, steps) in series.items():
+        n_train, n_val, n_test = splits[key]
+        v = vocab["series"][str(key)]
+        s = (fc._levels(y[:, None], v)[:, 0] - v["mean"]) / v["std"]        # (T,)
+        f = _features(cov, steps, vocab)                                   # (T, F)
+        for i in range(n_train - window - h + 1):
+            xs.append(s[i:i + window]), ts.append(s[i + window:i + window + h])
+            fs.append(f[i:i + window + h])
+        for split, end, n in (("val", n_train, n_val), ("test", n_train + n_val, n_test)):
+            if n:
+                parts[split].append({"key": str(key), "history": y[:end], "truth": y[end:end + n],
+                                     "features": f[:end + n]})
+    as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    train = (as_t(xs)[..., None], as_t(fs), as_t(ts)[..., None])           # (N,W,1) (N,W+h,F) (N,h,1)
+    return Data(train, parts["val"], parts["test"], vocab,
+                {"series": len(series), "steps": [sum(s[i] for s in splits.values())
+                                                  for i in range(3)]})
+
+
+@torch.no_grad()
+def forecast_one(model, vocab: dict, part: dict) -> np.ndarray:
+    """The recursive forecast (steps,) of one series' held-out span: the history's scaled
+    levels, the known covariates of the whole span."""
+    from seqlab.tasks import forecast_scale as fc
+    v = vocab["series"][part["key"]]
+    W, h = vocab["window"], vocab["horizon"]
+    s = list((fc._levels(part["history"][:, None], v)[:, 0] - v["mean"]) / v["std"])
+    n, steps = len(s), len(part["truth"])
+    feats = part["features"]                                               # (T + steps, F)
+    feats = np.concatenate([feats, np.repeat(feats[-1:], h, 0)])          # pad the last chunk
+    device = next(model.parameters()).device
+    while len(s) - n < steps:
+        t0 = len(s)
+        x = torch.as_tensor(np.asarray(s[-W:]), dtype=torch.float32)[None, :, None]
+        f = torch.as_tensor(feats[t0 - W:t0 + h], dtype=torch.float32)[None]
+        s += model(x.to(device), f.to(device))[0, :, 0].cpu().tolist()
+    z = np.asarray(s[n:n + steps]) * v["std"] + v["mean"]
+    return fc._unlevel(z[:, None], v)[:, 0]
+
+
+def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
+    from seqlab.tasks.forecast_scale import mase_scale, scores
+    parts = getattr(data, split)
+    if not parts:
+        return {}
+    rows = [scores(forecast_one(model, data.vocab, p), p["truth"],
+                   mase_scale(p["history"], data.vocab["period"])) for p in parts]
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def baseline_fns(data: Data) -> dict:
+    """{baseline: fn() -> mean MASE over the series' test parts}: naive, seasonal naive
+    (of [data] seasonality and of each seasonality) and AR by AIC."""
+    from seqlab.baselines import forecast as fc
+    from seqlab.tasks.forecast_scale import mase_scale, scores
+    m = data.vocab["period"]
+
+    def mean_mase(fn):
+        return float(np.mean([scores(fn(p["history"], len(p["truth"])), p["truth"],
+                                     mase_scale(p["history"], m))["mase"] for p in data.test]))
+    fns = {"naive": lambda: mean_mase(lambda hh, n: fc.naive(hh, n)),
+           "seasonal_naive": lambda: mean_mase(lambda hh, n: fc.seasonal_naive(hh, n, m))}
+    for p in data.vocab["seasonalities"]:
+        if p != m:
+            fns[f"seasonal_naive_{p}"] = lambda p=p: mean_mase(
+                lambda hh, n: fc.seasonal_naive(hh, n, p))
+    fns["ar"] = lambda: mean_mase(lambda hh, n: fc.ar(hh, n, m))
+    return fns
+
+
+def finish(run, model, data: Data, metrics: dict) -> dict:
+    from seqlab import baselines as base
+    values, seconds, skipped = base.run_all(baseline_fns(data))
+    out = {f"baseline_{k}_mase": v for k, v in values.items()}
+    out["series"] = len(data.test)
+    out.update(base.compare("mase", metrics["mase"], values, higher=False, seconds=seconds,
+                            skipped=skipped))
+    return out
