@@ -145,6 +145,7 @@ class TrainingConfig:
     population_stats: bool = True  # after training, BatchNormalization layers use the training set's exact statistics
     seed: int = 0                  # seeds data splits, initialisation, shuffling and dropout
     device: str = "auto"           # "auto" (CUDA when available), "cpu" or "cuda"
+    precision: str = "32"          # "32"; "bf16": bfloat16 autocast (CPU or CUDA); "fp16": float16 + loss scaling (CUDA)
     threads: int = 0               # torch CPU threads, >= 1 (0 = leave torch's default)
 
 
@@ -229,6 +230,7 @@ class Config:
         _choice(source, "[training] lr_schedule", self.training.lr_schedule,
                 ("constant", "cosine", "plateau"))
         _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
+        _choice(source, "[training] precision", self.training.precision, ("32", "bf16", "fp16"))
         d, m, t = self.data, self.model, self.training
         for where, value in [("[training] epochs", t.epochs),
                              ("[training] batch_size", t.batch_size),

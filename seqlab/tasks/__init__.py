@@ -192,7 +192,8 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
     extra = [cb if isinstance(cb, Callback) else _EpochFunction(cb) for cb in callbacks]
     try:
         model.fit(source, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
-                  callbacks=own + extra, verbose=1 if verbose else 0, device=None)
+                  callbacks=own + extra, verbose=1 if verbose else 0, device=None,
+                  precision=cfg.training.precision)
     except TrainingDiverged as err:
         done = len(run.checkpoint_meta()["history"]) if run.has_checkpoint() else 0
         raise TrainingDiverged(f"{err} {run.path} keeps its checkpoint of epoch {done}."
