@@ -102,9 +102,7 @@ class Group:
         params["initial_epoch"] = self.broadcast_object(params["initial_epoch"])
         position = self.broadcast_object(params.get("initial_position"))
         if position is not None:  # a run restored mid-epoch: the same batch on every rank
-            from seqlab.models.epoch_position import EpochPosition
-            params["initial_position"] = (position if self.rank == 0 else
-                                          EpochPosition(position.epoch, position.batch))
+            params["initial_position"] = type(position)(position.epoch, position.batch)
 
     # ------------------------------------------------------------ data
     def batches(self, data, batch_size: int, shuffle: bool = False, seed: int = 0,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from seqlab import distributed
 from seqlab.models.callbacks import Callback, _mode_for
 from seqlab.models.epoch_position import EpochPosition
 
@@ -116,7 +117,8 @@ class RunCheckpoint(Callback):
         best = self.keep_best.best if self.keep_best is not None else None
         position = self.params["position"]  # fit's EpochPosition
         self.run.save_checkpoint(self.model, self.model.optimizer, position.epoch - 1,
-                                 self.rows, best, position.state())
+                                 self.rows, best,
+                                 position.state(sums=distributed.current() is None))
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         self.rows.append({"epoch": epoch + 1, **(logs or {})})

@@ -5,8 +5,9 @@ The batch order of epoch ``e`` is a function of ``(seed, e)`` (one process:
 whose state is the same ``{"epoch", "batch"}``). So the position ``(epoch, batch)`` plus
 the weights, optimizer and RNG states is all a resumed run needs to take the same
 remaining batches as the uninterrupted one; the epoch's running loss sums and counts come
-along so its logs are the whole epoch's (on several processes, the writer's share
-only: there the resumed epoch's logs count the batches after the resume point).
+along so its logs are the whole epoch's (on one process; on several, each rank holds
+only its share of the sums, so they are not saved and the resumed epoch's logs count the
+batches after the resume point).
 
     >>> p = EpochPosition()
     >>> p.epoch, p.batch = 2, 5
@@ -29,8 +30,11 @@ class EpochPosition:
         self.sums, self.counts = dict(sums or {}), dict(counts or {})
         self.acc = None
 
-    def state(self) -> dict:
-        """JSON-ready: ``{"epoch", "batch", "sums", "counts"}``."""
+    def state(self, sums: bool = True) -> dict:
+        """JSON-ready: ``{"epoch", "batch", "sums", "counts"}`` (``sums`` False: empty
+        sums, as on several processes)."""
+        if not sums:
+            return {"epoch": self.epoch, "batch": self.batch, "sums": {}, "counts": {}}
         acc = self.acc
         sums = {k: float(v) for k, v in acc.sums.items()} if acc is not None else self.sums
         counts = ({k: float(v) for k, v in acc.counts.items()} if acc is not None
