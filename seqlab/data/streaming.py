@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import os
 from pathlib import Path
 from typing import Iterator, Optional
@@ -117,6 +118,17 @@ def tokenise_corpus(text_file, folder, vocab: Optional[list] = None) -> "TokenCo
     return TokenCorpus(folder)
 
 
+def _coprime_step(rng: np.random.Generator, n: int) -> int:
+    """A random step in [1, n) sharing no factor with ``n`` (1 when n <= 2): the
+    multiplier of a permutation j -> (a * j + c) mod n."""
+    if n <= 2:
+        return 1
+    while True:
+        a = int(rng.integers(1, n))
+        if math.gcd(a, n) == 1:
+            return a
+
+
 class TokenCorpus:
     """A tokenised corpus on disk (``tokenise_corpus``), read lazily.
 
@@ -166,15 +178,17 @@ class TokenCorpus:
                 seq_len: Optional[int] = None):
         """Batches ``(x, y)`` of windows, ``x`` (B, T) ids and ``y`` (B, T) the next ids.
         The windows tile the stream at an offset drawn from ``(seed, epoch)``, in an
-        order drawn from it too."""
+        order drawn from it too: window ``j`` of the epoch is tile ``(a * j + c) mod n``
+        with ``a`` coprime to the ``n`` tiles (a permutation of them computed as it goes,
+        so no array of ``n`` indices: the memory does not grow with the corpus)."""
         t = seq_len or self.seq_len
         rng = np.random.default_rng([seed, epoch])
         shift = int(rng.integers(0, t)) if shuffle else 0
         n = self.num_windows(t)  # shift + n * t + 1 <= num_tokens
-        order = rng.permutation(n) if shuffle else np.arange(n)
+        a, c = (_coprime_step(rng, n), int(rng.integers(0, max(n, 1)))) if shuffle else (1, 0)
         for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            win = np.stack([self.read(shift + int(i) * t, t + 1) for i in idx])  # (B, T+1)
+            idx = [(a * j + c) % n for j in range(start, min(start + batch_size, n))]
+            win = np.stack([self.read(shift + i * t, t + 1) for i in idx])  # (B, T+1)
             win = torch.from_numpy(win.astype(np.int64))
             yield win[:, :-1], win[:, 1:]  # (B, T), (B, T)
 
