@@ -147,6 +147,7 @@ class TrainingConfig:
     device: str = "auto"           # "auto" (CUDA when available), "cpu" or "cuda"
     precision: str = "32"          # "32"; "bf16": bfloat16 autocast (CPU or CUDA); "fp16": float16 + loss scaling (CUDA)
     threads: int = 0               # torch CPU threads, >= 1 (0 = leave torch's default)
+    checkpoint_every: int = 0      # also checkpoint every N batches; --resume goes on at the next (0 = epochs only)
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig}
@@ -252,7 +253,9 @@ class Config:
                                    ("[model] embedding_dim", m.embedding_dim, "raw features"),
                                    ("[model] char_embedding_dim", m.char_embedding_dim,
                                     "words only"),
-                                   ("[training] threads", t.threads, "torch's default")]:
+                                   ("[training] threads", t.threads, "torch's default"),
+                                   ("[training] checkpoint_every", t.checkpoint_every,
+                                    "after each epoch only")]:
             if value < 0:
                 raise ConfigError(f"{source}: {where} must be >= 1, or 0 for {zero}; "
                                   f"got {value}.")
