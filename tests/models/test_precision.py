@@ -10,7 +10,7 @@ import seqlab
 from seqlab import layers
 from seqlab.config import Config, ConfigError
 from seqlab.models.precision import Precision
-from seqlab.optimizers import Adam
+from seqlab.optimizers import SGD, Adam
 
 
 def _data(n=256, seed=0):
@@ -72,3 +72,30 @@ def test_an_unknown_precision_is_refused_before_training():
     with pytest.raises(ConfigError, match=r"\[training\] precision must be one of"):
         Config.from_dict({"training": {"precision": "half"}})
     assert Config.from_dict({"training": {"precision": "bf16"}}).training.precision == "bf16"
+
+
+def test_the_fp16_steps_scale_unscale_and_skip_overflows(monkeypatch):
+    """The loop's fp16 path (loss x scale, gradients unscaled before clipping, a step
+    with inf gradients skipped and the scale lowered), run on the CPU with torch's CPU
+    GradScaler standing in for the CUDA one."""
+    real_init = Precision.__init__
+    made = []
+
+    def cpu_fp16(self, precision, device, where="fit(): precision"):
+        real_init(self, "32" if precision == "fp16" else precision, device, where)
+        if precision == "fp16":
+            self.name, self.dtype = "fp16", torch.float16
+            self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 40)  # overflows
+            made.append(self.scaler)
+    monkeypatch.setattr(Precision, "__init__", cpu_fp16)
+    x, y = _data()
+    torch.manual_seed(0)  # no LSTM: oneDNN has no float16 LSTM on the CPU
+    model = seqlab.Sequential([layers.Flatten(), layers.Dense(16, activation="relu"),
+                               layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=SGD(learning_rate=0.3), loss="binary_crossentropy",
+                  global_clipnorm=1.0)  # SGD: clipping still-scaled gradients would stall it
+    losses = model.fit(x, y, batch_size=32, epochs=8, verbose=0, seed=1,
+                       precision="fp16").history["loss"]
+    assert made and made[0].get_scale() < 2.0 ** 20    # overflowing steps lowered it
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert losses[-1] < 0.7 * losses[0]                 # the steps taken trained it
