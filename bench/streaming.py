@@ -251,7 +251,11 @@ def main() -> None:
         f"**{peak:.0f} MB** (the larger of `VmHWM` and `ru_maxrss`; limit "
         f"{args.limit_mb:.0f} MB: {'within' if peak < args.limit_mb else 'OVER'}); of "
         f"the tokenising process: {tok_peak:.0f} MB; of the generating process: "
-        f"{gen_rss:.0f} MB.",
+        f"{gen_rss:.0f} MB. (`ru_maxrss` survives `execve`: a process started by the "
+        f"{gen_rss:.0f} MB generating process reports at least that; `VmHWM` is the "
+        f"process's own: training from disk {max(d['peak_rss_mb'] for d, _ in rows):.0f} "
+        f"MB, tokenising {tok['peak_rss_mb']:.0f} MB. Most of it is torch itself; the "
+        f"window order is computed as it goes, so nothing grows with the corpus.)",
         "- Why raw id files and `pread` rather than Arrow (Hugging Face `datasets`): a "
         "character or token-id stream needs no schema, the file is the ids and nothing "
         "else, a window is one system call, and nothing beyond NumPy is needed. A "

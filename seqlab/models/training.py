@@ -6,11 +6,13 @@ Every model in seqlab trains here: ``Model.fit``, ``seqlab train``, and each mod
 One epoch of ``fit`` is the loop every PyTorch user writes, with Keras's bookkeeping:
 
     for batch in source.batches(batch_size, shuffle, seed, epoch):   # order: f(seed, epoch)
-        batch = move_to(batch, device)
+        batch = move_to(batch, device)                   # CUDA: pinned, non_blocking
         optimizer.zero_grad()
-        total, count, logs = model.compute_loss(batch)   # sum of the batch's loss terms
-        (total / count).backward()                       # backward(): the only one
-        clip gradients (clipnorm / global_clipnorm / clipvalue); optimizer.step()
+        with precision.autocast():                       # "bf16" / "fp16"; "32": no-op
+            total, count, logs = model.compute_loss(batch)   # sum of the batch's loss terms
+        precision.scale(total / count).backward()        # backward(): the only one
+        precision.unscale(optimizer)                     # fp16's grad scaler
+        clip gradients (clipnorm / global_clipnorm / clipvalue); precision.step(optimizer)
 
 then the validation pass (``torch.inference_mode``, ``model.eval()``), the epoch's logs
 (``loss``, metrics, ``val_*``) to the callbacks and the ``History``. An optimizer that
@@ -18,7 +20,9 @@ needs a closure (``torch.optim.LBFGS``) gets one that runs the same ``backward``
 
 Reproducibility: ``fit(seed=s)`` seeds torch (weights built lazily, dropout) and the
 shuffling; the batch order of epoch ``e`` depends only on ``(s, e)``. A callback that
-restores a run (``RunCheckpoint``) sets ``params["initial_epoch"]`` in ``on_train_begin``.
+restores a run (``RunCheckpoint``) sets ``params["initial_epoch"]`` in ``on_train_begin``
+(and ``params["initial_position"]`` when it was saved mid-epoch: the epoch then starts at
+that batch, ``seqlab.models.epoch_position``).
 
 Threads: seqlab does not change torch's thread settings. The data are sliced in the
 main process (no DataLoader workers competing for the same cores) and
