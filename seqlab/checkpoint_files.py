@@ -53,10 +53,13 @@ def non_finite(tensors: dict) -> list[str]:
 
 
 def save(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int,
-         history: list[dict], best: Optional[tuple] = None) -> None:
-    """Write the checkpoint after ``epoch`` (0-based, completed) to ``path`` in one atomic
-    file; ``best`` = (score, epoch, weights) of the best epoch so far, when kept. Refuses
-    weights that hold NaN or inf (the previous checkpoint stays)."""
+         history: list[dict], best: Optional[tuple] = None,
+         position: Optional[dict] = None) -> None:
+    """Write the checkpoint after ``epoch`` (0-based, completed; -1 inside the first)
+    to ``path`` in one atomic file; ``best`` = (score, epoch, weights) of the best epoch
+    so far, when kept; ``position`` = ``{"epoch": epoch + 1, "batch": b, ...}`` when
+    written mid-epoch (``seqlab.models.epoch_position``). Refuses weights that hold NaN
+    or inf (the previous checkpoint stays)."""
     path = Path(path)
     weights = model.state_dict()
     bad = non_finite(weights)
@@ -87,6 +90,8 @@ def save(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: 
                           float(np_state[4])],
             "rng_python": _py_state_to_json(random.getstate()),
             "best": None if best is None else {"score": best[0], "epoch": best[1]}}
+    if position is not None:
+        meta["position"] = position
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     data = safetensors_bytes(tensors, metadata={META_KEY: json.dumps(meta)})
     atomic_write_bytes(path, data)      # the commit point
@@ -139,8 +144,14 @@ def _meta_problem(meta) -> str:
     if missing:
         return f"missing {', '.join(missing)}"
     epoch, history = meta["epoch"], meta["history"]
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+    position = meta.get("position")
+    lowest = -1 if position is not None else 0  # -1: saved inside the first epoch
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < lowest:
         return f"epoch {epoch!r} is not a count"
+    if position is not None and (not isinstance(position, dict)
+                                 or position.get("epoch") != epoch + 1
+                                 or not isinstance(position.get("batch"), int)):
+        return f"the position {position!r} is not inside epoch {epoch + 2}"
     if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
         return "the history is not a list of rows"
     if len(history) != epoch + 1:

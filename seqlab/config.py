@@ -154,7 +154,9 @@ class TrainingConfig:
     population_stats: bool = True  # after training, BatchNormalization layers use the training set's exact statistics
     seed: int = 0                  # seeds data splits, initialisation, shuffling and dropout
     device: str = "auto"           # "auto" (CUDA when available), "cpu" or "cuda"
+    precision: str = "32"          # "32"; "bf16": bfloat16 autocast (CPU or CUDA); "fp16": float16 + loss scaling (CUDA)
     threads: int = 0               # torch CPU threads, >= 1 (0 = leave torch's default)
+    checkpoint_every: int = 0      # also checkpoint every N batches; --resume goes on at the next (0 = epochs only)
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig}
@@ -257,6 +259,7 @@ class Config:
         _choice(source, "[training] lr_schedule", self.training.lr_schedule,
                 ("constant", "cosine", "plateau"))
         _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
+        _choice(source, "[training] precision", self.training.precision, ("32", "bf16", "fp16"))
         d, m, t = self.data, self.model, self.training
         for where, value in [("[training] epochs", t.epochs),
                              ("[training] batch_size", t.batch_size),
@@ -280,7 +283,9 @@ class Config:
                                    ("[model] buckets", m.buckets, "single words only"),
                                    ("[model] char_embedding_dim", m.char_embedding_dim,
                                     "words only"),
-                                   ("[training] threads", t.threads, "torch's default")]:
+                                   ("[training] threads", t.threads, "torch's default"),
+                                   ("[training] checkpoint_every", t.checkpoint_every,
+                                    "after each epoch only")]:
             if value < 0:
                 raise ConfigError(f"{source}: {where} must be >= 1, or 0 for {zero}; "
                                   f"got {value}.")

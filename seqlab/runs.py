@@ -313,12 +313,14 @@ class Run:
     CHECKPOINT = "checkpoint.safetensors"
 
     def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer,
-                        epoch: int, history: list[dict], best: Optional[tuple] = None) -> None:
+                        epoch: int, history: list[dict], best: Optional[tuple] = None,
+                        position: Optional[dict] = None) -> None:
         """Everything needed to continue after ``epoch`` (0-based, completed), in one
         atomically written file (``seqlab.checkpoint_files``); ``best`` = (score, epoch,
-        weights) of the best validation epoch so far, when kept."""
+        weights) of the best validation epoch so far, when kept; ``position``: saved
+        inside epoch ``epoch + 1`` (``EpochPosition.state()``)."""
         checkpoint_files.save(self.file(self.CHECKPOINT), model, optimizer, epoch,
-                              history, best)
+                              history, best, position)
 
     def has_checkpoint(self) -> bool:
         return checkpoint_files.exists(self.file(self.CHECKPOINT))

@@ -100,12 +100,18 @@ class Group:
         if self.rank != 0:
             optimizer.load_state_dict(state)
         params["initial_epoch"] = self.broadcast_object(params["initial_epoch"])
+        position = self.broadcast_object(params.get("initial_position"))
+        if position is not None:  # a run restored mid-epoch: the same batch on every rank
+            params["initial_position"] = type(position)(position.epoch, position.batch)
 
     # ------------------------------------------------------------ data
     def batches(self, data, batch_size: int, shuffle: bool = False, seed: int = 0,
-                epoch: int = 0):
+                epoch: int = 0, start: int = 0):
         """This rank's share of each global batch of ``data`` (None where a share is
-        empty); variable-length lists through ``DistributedBucketSampler``."""
+        empty), from global batch ``start`` on; variable-length lists through
+        ``DistributedBucketSampler`` (whose state ``{"epoch", "batch"}`` is the start)."""
+        from itertools import islice
+
         from seqlab.distributed.shard import batch_rows, rows_of, share_bounds
         from seqlab.models.adapters import SequenceData
 
@@ -113,11 +119,11 @@ class Group:
             from seqlab.distributed.sampler import DistributedBucketSampler
             sampler = DistributedBucketSampler(data.lengths, batch_size, self.rank,
                                                self.world, shuffle=shuffle, seed=seed)
-            sampler.set_epoch(epoch)
+            sampler.load_state_dict({"epoch": epoch, "batch": start})
             for idx in sampler:
                 yield data.batch_of(idx) if idx else None
             return
-        for batch in data.batches(batch_size, shuffle, seed, epoch):
+        for batch in islice(data.batches(batch_size, shuffle, seed, epoch), start, None):
             n = batch_rows(batch)
             lo, hi = share_bounds(n, self.rank, self.world)
             yield rows_of(batch, lo, hi, n) if hi > lo else None

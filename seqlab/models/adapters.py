@@ -103,12 +103,15 @@ class BatchSource(Protocol):
 def move_to(batch: Any, device: torch.device) -> Any:
     """``batch`` on ``device``: a tensor, or the tensors inside tuples (named too), lists,
     dicts and dataclasses, or whatever the batch's own ``to(device)`` does; anything else
-    (numbers, strings, numpy index arrays) unchanged.
+    (numbers, strings, numpy index arrays) unchanged. To CUDA, CPU tensors are pinned
+    and copied with ``non_blocking=True`` (the copy overlaps the host's work).
 
     >>> move_to({"ids": (torch.ones(2),), "n": 3}, torch.device("cpu"))["n"]
     3
     """
     if isinstance(batch, torch.Tensor):
+        if device.type == "cuda" and batch.device.type == "cpu":
+            batch = batch.pin_memory()  # page-locked: the copy below runs asynchronously
         return batch.to(device, non_blocking=True)
     if isinstance(batch, Batch) or (hasattr(batch, "to") and callable(batch.to)
                                     and not isinstance(batch, np.ndarray)):

@@ -40,8 +40,10 @@ class Callback:
 
 
 def overrides(callback: Callback, hook: str) -> bool:
-    """Whether ``callback`` defines ``hook`` itself (fit skips per-batch work otherwise)."""
-    return getattr(type(callback), hook) is not getattr(Callback, hook)
+    """Whether ``callback`` defines ``hook`` itself (fit skips per-batch work otherwise)
+    and has not switched it off (an attribute ``wants_<hook>`` False)."""
+    return (getattr(type(callback), hook) is not getattr(Callback, hook)
+            and getattr(callback, f"wants_{hook}", True))
 
 
 class History(Callback):

@@ -4,7 +4,10 @@
 optimizer state, RNG states, the history: ``seqlab.runs.Run.save_checkpoint``, atomic
 files); with ``resume=True`` it restores them when training begins and tells ``fit`` the
 epoch to continue from, so an interrupted run (Ctrl-C) ends exactly as an uninterrupted
-one. ``KeepBest`` restores the weights of the best epoch at the end, as Keras's
+one. ``RunCheckpoint(run, every_batches=k)`` also saves after every k-th batch with the
+position in the epoch (``seqlab.models.epoch_position``): a run stopped mid-epoch resumes
+at the next batch and takes the same remaining batches as the uninterrupted run.
+``KeepBest`` restores the weights of the best epoch at the end, as Keras's
 ``restore_best_weights``; ``RunCheckpoint(run, keep_best=...)`` saves its state too.
 
     model.fit(source, epochs=20, callbacks=[KeepBest("val_accuracy"),
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+from seqlab import distributed
 from seqlab.models.callbacks import Callback, _mode_for
+from seqlab.models.epoch_position import EpochPosition
 
 
 class KeepBest(Callback):
@@ -66,6 +71,8 @@ class RunCheckpoint(Callback):
         resume: continue from the run's checkpoint (model, optimizer, RNG states,
             history and ``keep_best``'s best epoch).
         keep_best: a ``KeepBest`` whose best epoch the checkpoint keeps.
+        every_batches: also save after every ``every_batches``-th batch of an epoch,
+            with the position in it (None: after each epoch only).
 
     ``rows`` is the run's history, one dict per epoch: ``{"epoch": 1, "loss": ...,
     "val_...": ...}``, earlier epochs included after a resume.
@@ -73,9 +80,17 @@ class RunCheckpoint(Callback):
 
     writes_files = True  # on several processes only rank 0 runs it
 
-    def __init__(self, run, resume: bool = False, keep_best: Optional[KeepBest] = None):
+    def __init__(self, run, resume: bool = False, keep_best: Optional[KeepBest] = None,
+                 every_batches: Optional[int] = None):
         super().__init__()
+        if every_batches is not None and (isinstance(every_batches, bool) or
+                                          not isinstance(every_batches, int)
+                                          or every_batches < 1):
+            raise ValueError(f"RunCheckpoint: every_batches must be a positive integer or "
+                             f"None, got {every_batches!r}.")
         self.run, self.resume, self.keep_best = run, resume, keep_best
+        self.every_batches = every_batches
+        self.wants_on_batch_end = every_batches is not None  # fit skips it otherwise
         self.rows: list[dict] = []
 
     def on_train_begin(self, logs=None) -> None:
@@ -84,6 +99,9 @@ class RunCheckpoint(Callback):
             return
         start, self.rows, best = self.run.load_checkpoint(self.model, self.model.optimizer)
         self.params["initial_epoch"] = start
+        position = self.run.checkpoint_meta().get("position")
+        if position is not None:  # saved mid-epoch: continue at its next batch
+            self.params["initial_position"] = EpochPosition.from_state(position)
         if self.keep_best is not None:
             self.keep_best.best = best
         history = self.model.history  # fit's History: the earlier epochs first
@@ -92,6 +110,15 @@ class RunCheckpoint(Callback):
             for key, value in row.items():
                 if key != "epoch":
                     history.history.setdefault(key, []).append(value)
+
+    def on_batch_end(self, batch, logs=None) -> None:
+        if self.every_batches is None or (batch + 1) % self.every_batches:
+            return
+        best = self.keep_best.best if self.keep_best is not None else None
+        position = self.params["position"]  # fit's EpochPosition
+        self.run.save_checkpoint(self.model, self.model.optimizer, position.epoch - 1,
+                                 self.rows, best,
+                                 position.state(sums=distributed.current() is None))
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         self.rows.append({"epoch": epoch + 1, **(logs or {})})

@@ -231,14 +231,16 @@ class Model(Layer):
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
             callbacks=None, validation_split: float = 0.0, validation_data=None,
             shuffle: bool = True, seed: Optional[int] = None, device: Any = "auto",
-            initial_epoch: int = 0, micro_batch: Any = "auto", nan_policy: str = "raise"):
+            initial_epoch: int = 0, micro_batch: Any = "auto", nan_policy: str = "raise",
+            precision: Any = "32"):
         """Train; returns a ``History``. See ``seqlab.models.training.fit``."""
         from seqlab.models import training
         return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                             callbacks=callbacks, validation_split=validation_split,
                             validation_data=validation_data, shuffle=shuffle, seed=seed,
                             device=device, initial_epoch=initial_epoch,
-                            micro_batch=micro_batch, nan_policy=nan_policy)
+                            micro_batch=micro_batch, nan_policy=nan_policy,
+                            precision=precision)
 
     def evaluate(self, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
                  device: Any = None, return_dict: bool = False):

@@ -55,8 +55,10 @@ def check_policy(nan_policy: str) -> str:
 
 
 def problem(model, loss: torch.Tensor) -> Optional[str]:
-    """What is non-finite in this step (the loss, a gradient), or None; one device sync."""
-    grads = [(n, p.grad) for n, p in model.named_parameters() if p.grad is not None]
+    """What is non-finite in this step (the loss, a gradient), or None; one device sync.
+    ``model`` None: the loss only."""
+    grads = ([] if model is None else
+             [(n, p.grad) for n, p in model.named_parameters() if p.grad is not None])
     checks = [torch.isfinite(loss.detach()).all()]
     checks += [torch.isfinite(g).all() for _, g in grads]
     if bool(torch.stack([c.to(checks[0].device) for c in checks]).all()):

@@ -6,11 +6,13 @@ Every model in seqlab trains here: ``Model.fit``, ``seqlab train``, and each mod
 One epoch of ``fit`` is the loop every PyTorch user writes, with Keras's bookkeeping:
 
     for batch in source.batches(batch_size, shuffle, seed, epoch):   # order: f(seed, epoch)
-        batch = move_to(batch, device)
+        batch = move_to(batch, device)                   # CUDA: pinned, non_blocking
         optimizer.zero_grad()
-        total, count, logs = model.compute_loss(batch)   # sum of the batch's loss terms
-        (total / count).backward()                       # backward(): the only one
-        clip gradients (clipnorm / global_clipnorm / clipvalue); optimizer.step()
+        with precision.autocast():                       # "bf16" / "fp16"; "32": no-op
+            total, count, logs = model.compute_loss(batch)   # sum of the batch's loss terms
+        precision.scale(total / count).backward()        # backward(): the only one
+        precision.unscale(optimizer)                     # fp16's grad scaler
+        clip gradients (clipnorm / global_clipnorm / clipvalue); precision.step(optimizer)
 
 then the validation pass (``torch.inference_mode``, ``model.eval()``), the epoch's logs
 (``loss``, metrics, ``val_*``) to the callbacks and the ``History``. An optimizer that
@@ -18,7 +20,9 @@ needs a closure (``torch.optim.LBFGS``) gets one that runs the same ``backward``
 
 Reproducibility: ``fit(seed=s)`` seeds torch (weights built lazily, dropout) and the
 shuffling; the batch order of epoch ``e`` depends only on ``(s, e)``. A callback that
-restores a run (``RunCheckpoint``) sets ``params["initial_epoch"]`` in ``on_train_begin``.
+restores a run (``RunCheckpoint``) sets ``params["initial_epoch"]`` in ``on_train_begin``
+(and ``params["initial_position"]`` when it was saved mid-epoch: the epoch then starts at
+that batch, ``seqlab.models.epoch_position``).
 
 Threads: seqlab does not change torch's thread settings. The data are sliced in the
 main process (no DataLoader workers competing for the same cores) and
@@ -30,7 +34,6 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -39,64 +42,14 @@ from seqlab.devices import resolve_device
 from seqlab.layers.base import regularization_loss
 from seqlab.layers.constraints import apply_constraints
 from seqlab.models import micro_batches, nan_guard
-from seqlab.models.adapters import Batch, LoaderData, is_source, make_data, move_to
+from seqlab.models.adapters import make_data, move_to
 from seqlab.models.callbacks import CallbackList, History
+from seqlab.models.epoch_position import EpochPosition, epoch_batches
+from seqlab.models.fit_inputs import (_check_compiled, _check_positive,  # noqa: F401
+                                      _validation_source, ensure_built, float_dtype_of)
+from seqlab.models.precision import Precision
 
-
-# ---------------------------------------------------------------------- helpers
-def float_dtype_of(model) -> torch.dtype:
-    p = next((p for p in model.parameters() if p.is_floating_point()), None)
-    return p.dtype if p is not None else torch.get_default_dtype()
-
-
-def _check_compiled(model, caller: str) -> None:
-    if not model.compiled:
-        raise RuntimeError(
-            f"{caller}(): {model.name} is not compiled. Call model.compile(optimizer="
-            f"'rmsprop', loss='binary_crossentropy', metrics=['accuracy']) (or the loss "
-            f"that fits your targets) before {caller}()."
-        )
-
-
-def _check_positive(caller: str, arg: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{caller}(): {arg} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _validation_source(validation_data, float_dtype):
-    if isinstance(validation_data, torch.utils.data.DataLoader):
-        return LoaderData(validation_data, float_dtype)
-    if is_source(validation_data):
-        return validation_data
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise ValueError("fit(): validation_data must be a tuple (x_val, y_val), a "
-                         "DataLoader of (x, y) batches or a batch source.")
-    return make_data(validation_data[0], validation_data[1], float_dtype, "fit", True)
-
-
-def ensure_built(model, data) -> None:
-    """Create every lazily-built parameter before the optimizer (or inference_mode)
-    needs it: shape propagation with an unknown time axis for variable-length data,
-    then one forward pass on a small batch for whatever is still unbuilt."""
-    from seqlab.models.adapters import SequenceData
-
-    # a Sequential builds from shapes alone (an unknown time axis for variable lengths)
-    if (getattr(model, "builds_from_shape", False) and not model.built
-            and isinstance(data, SequenceData)):
-        model.build_once((None, None) + data.feature_shape())
-    unbuilt = [m for m in model.modules() if getattr(m, "built", True) is False]
-    if not unbuilt:
-        return
-    batch = move_to(next(iter(data.batches(2))), resolve_device(None, model))
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        if isinstance(batch, Batch):
-            model.outputs_for_loss(batch.x, batch.mask)
-        else:
-            model.compute_loss(batch)
-    model.train(was_training)
+FP32 = Precision("32", torch.device("cpu"))  # no autocast, no scaling
 
 
 class Accumulator:
@@ -121,17 +74,20 @@ class Accumulator:
 
 
 # ---------------------------------------------------------------------- one batch
-def batch_loss(model, batch, acc: Accumulator) -> tuple[torch.Tensor, Any]:
-    """``model.compute_loss(batch)``: adds the loss and the logs to ``acc``; returns
-    (total, count)."""
-    total, count, logs = model.compute_loss(batch)
+def batch_loss(model, batch, acc: Accumulator,
+               precision: Precision = FP32) -> tuple[torch.Tensor, Any]:
+    """``model.compute_loss(batch)`` (under ``precision``'s autocast): adds the loss and
+    the logs to ``acc``; returns (total, count)."""
+    with precision.autocast():
+        total, count, logs = model.compute_loss(batch)
     acc.add("loss", total, count)
     for name, (value, n) in logs.items():
         acc.add(name, value, n)
     return total, count
 
 
-def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> torch.Tensor:
+def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0,
+             precision: Precision = FP32) -> torch.Tensor:
     """Gradients of the batch's mean loss (``model.compute_loss``), added to each
     parameter's ``.grad``; returns that mean (detached). This is the one place where
     seqlab back-propagates a training loss. ``acc`` collects the loss and logs.
@@ -141,25 +97,29 @@ def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> 
 
     On several processes (``seqlab.distributed``) each rank back-propagates its share's
     loss sum (``batch`` None: an empty share), then the gradients, sums and counts of all
-    ranks are added and divided by the global count: the global batch's gradient."""
+    ranks are added and divided by the global count: the global batch's gradient.
+
+    ``precision`` (``seqlab.models.precision``): the forward pass under its autocast;
+    with fp16 the back-propagated loss is multiplied by the scaler's scale (the
+    gradients stay scaled until ``train_step`` unscales them)."""
     acc = Accumulator() if acc is None else acc
     group = distributed.current()
     parts = [] if batch is None else micro_batches.split(batch, rows) if rows else [batch]
     penalty = getattr(type(model).compute_loss, "is_compiled_loss", False)  # Keras's losses
     if len(parts) == 1 and group is None:
-        total, count = batch_loss(model, batch, acc)
+        total, count = batch_loss(model, batch, acc, precision)
         count = torch.as_tensor(count, dtype=total.dtype, device=total.device).clamp_min(1)
         mean = total / count
         if penalty:  # regularizers and add_loss() of this call, logged in "loss" as Keras
             reg = regularization_loss(model)
             mean = mean + reg
             acc.add("loss", reg.detach() * count, 0)
-        mean.backward()
+        precision.scale(mean).backward()
         return mean.detach()
     total_sum, count_sum = 0.0, 0.0
     for part in parts:
-        total, count = batch_loss(model, part, acc)
-        total.backward()  # d(sum)/dw, accumulated in .grad
+        total, count = batch_loss(model, part, acc, precision)
+        precision.scale(total).backward()  # d(sum)/dw, accumulated in .grad
         total_sum, count_sum = total_sum + total.detach(), count_sum + float(count)
     if group is not None:
         total_sum, count_sum = group.sum_gradients(model, total_sum, count_sum)
@@ -170,7 +130,7 @@ def backward(model, batch, acc: Optional[Accumulator] = None, rows: int = 0) -> 
     if penalty:  # the penalty once, on the whole batch's mean
         reg = regularization_loss(model)
         if reg.requires_grad:
-            reg.backward()
+            precision.scale(reg).backward()
         acc.add("loss", reg.detach() * count_sum, 0)
         return total_sum * scale + reg.detach()
     return total_sum * scale
@@ -199,24 +159,26 @@ def needs_closure(optimizer) -> bool:
 
 
 def train_step(model, optimizer, batch, acc: Accumulator, rows: int = 0,
-               guard: bool = True) -> None:
+               guard: bool = True, precision: Precision = FP32) -> None:
     """One optimizer step on ``batch``. With a closure optimizer the epoch's logs count
     the first evaluation (the loss at the weights the step started from). ``guard``:
-    raise ``nan_guard.NonFiniteStep`` instead of stepping on a NaN/inf loss or gradient."""
+    raise ``nan_guard.NonFiniteStep`` instead of stepping on a NaN/inf loss or gradient
+    (with fp16 only on the loss: the scaler skips a step whose gradients overflowed)."""
     if not needs_closure(optimizer):
         optimizer.zero_grad(set_to_none=True)
-        loss = backward(model, batch, acc, rows)
+        loss = backward(model, batch, acc, rows, precision)
+        precision.unscale(optimizer)
         if guard:
-            nan_guard.check(model, loss)
+            nan_guard.check(model if precision.scaler is None else None, loss)
         clip_gradients(model)
-        optimizer.step()
+        precision.step(optimizer)
         apply_constraints(model)  # Keras's weight constraints, after every step
         return
     calls = []
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        loss = backward(model, batch, acc if not calls else Accumulator(), rows)
+        loss = backward(model, batch, acc if not calls else Accumulator(), rows, precision)
         calls.append(1)
         if guard:
             nan_guard.check(model, loss)
@@ -244,7 +206,7 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         callbacks=None, validation_split: float = 0.0, validation_data=None,
         shuffle: bool = True, seed: Optional[int] = None, device: Any = "auto",
         initial_epoch: int = 0, micro_batch: Any = "auto",
-        nan_policy: str = "raise") -> History:
+        nan_policy: str = "raise", precision: Any = "32") -> History:
     """Train ``model`` for ``epochs`` epochs; returns the ``History``.
 
     Args:
@@ -269,6 +231,13 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         nan_policy: a NaN/inf loss or gradient: "raise" (default) ``TrainingDiverged``
             naming the epoch and batch, "stop" warn and end training (Keras's
             ``TerminateOnNaN``), "ignore" no check. See ``seqlab.models.nan_guard``.
+        precision: "32" (default), "bf16" (bfloat16 autocast, CPU or CUDA) or "fp16"
+            (float16 autocast with a gradient scaler, CUDA). See
+            ``seqlab.models.precision``.
+
+    A callback that restores a run mid-epoch (``RunCheckpoint(every_batches=k)``) sets
+    ``params["initial_position"]`` (an ``EpochPosition``); ``params["position"]`` is
+    where the loop is (epoch, batches done, the epoch's running sums).
     """
     _check_compiled(model, "fit")
     batch_size = _check_positive("fit", "batch_size", batch_size)
@@ -299,15 +268,22 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         data, val = data.split(validation_split)
     ensure_built(model, data)
     model.to(resolve_device(device, model))  # layers built just now
+    prec = Precision(precision, resolve_device(None, model))
     if group is not None:
         group.broadcast_model(model)  # every rank starts from rank 0's weights
     optimizer = model.make_optimizer()
+    if prec.scaler is not None and needs_closure(optimizer):
+        raise ValueError(f'fit(): precision="fp16" cannot scale the loss of '
+                         f'{type(optimizer).__name__}, whose step re-evaluates it; use '
+                         f'"bf16" or "32".')
     slice_rows = micro_batches.planner(model, micro_batch)
 
     history = History()
     steps = data.num_batches(batch_size)
+    position = EpochPosition()
     params = {"epochs": epochs, "steps": steps, "verbose": verbose,
-              "initial_epoch": initial_epoch}
+              "initial_epoch": initial_epoch, "initial_position": None,
+              "position": position}
     callbacks = [cb for cb in callbacks or [] if distributed.is_writer()
                  or not getattr(cb, "writes_files", False)]  # rank 0 writes the files
     cbs = CallbackList(callbacks + [history], model, params)  # History last
@@ -321,20 +297,26 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
         start = time.perf_counter()
         model.train()
         acc = Accumulator()
+        resumed, start = params["initial_position"], 0
+        if resumed is not None and resumed.epoch == epoch:  # restored mid-epoch
+            start = resumed.batch
+            resumed.restore(acc, dev)
+        position.epoch, position.batch, position.acc = epoch, start, acc
         bar = _progress(steps, f"Epoch {epoch + 1}/{epochs}", verbose)
+        bar.update(start)
         shown, diverged = time.perf_counter(), False
-        batches = (data.batches(batch_size, shuffle, seed or 0, epoch) if group is None
-                   else group.batches(data, batch_size, shuffle, seed or 0, epoch))
-        for i, batch in enumerate(batches):
+        batches = epoch_batches(data, batch_size, shuffle, seed or 0, epoch, start, group)
+        for i, batch in enumerate(batches, start):
             batch = move_to(batch, dev)
             try:
                 train_step(model, optimizer, batch, acc,
                            batch is not None and slice_rows(batch),
-                           guard=nan_policy != "ignore")
+                           guard=nan_policy != "ignore", precision=prec)
             except nan_guard.NonFiniteStep as err:
                 nan_guard.on_non_finite(err, epoch, i, model, optimizer, nan_policy)
                 diverged = True
                 break  # "stop": this epoch is not finished, not logged
+            position.batch = i + 1
             if cbs.wants_batch_end:
                 cbs.call("on_batch_end", i, acc.result())
             bar.update(1)
@@ -348,7 +330,8 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
             group.reduce_accumulator(acc)  # the epoch over all ranks' shares
         logs = acc.result()
         if val is not None:
-            logs.update({f"val_{k}": v for k, v in _evaluate(model, val, batch_size).items()})
+            logs.update({f"val_{k}": v for k, v in _evaluate(model, val, batch_size,
+                                                                 precision=prec).items()})
         cbs.call("on_epoch_end", epoch, logs)  # callbacks may add to logs (val_ metrics)
         bar.set_postfix_str(_format_logs(logs), refresh=False)
         bar.close()
@@ -359,13 +342,15 @@ def fit(model, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: A
             model.stop_training = group.broadcast_object(model.stop_training)
         if model.stop_training:
             break
+    position.acc = None
     cbs.call("on_train_end", {})
     model.eval()  # a direct call model(x) after fit is inference, as in Keras
     return history
 
 
 # ---------------------------------------------------------------------- evaluate
-def _evaluate(model, data, batch_size: int, verbose: int = 0) -> dict[str, float]:
+def _evaluate(model, data, batch_size: int, verbose: int = 0,
+              precision: Precision = FP32) -> dict[str, float]:
     dev = resolve_device(None, model)
     was_training = model.training
     model.eval()
@@ -376,7 +361,7 @@ def _evaluate(model, data, batch_size: int, verbose: int = 0) -> dict[str, float
         for batch in (data.batches(batch_size) if group is None
                       else group.batches(data, batch_size)):
             if batch is not None:
-                batch_loss(model, move_to(batch, dev), acc)
+                batch_loss(model, move_to(batch, dev), acc, precision)
             bar.update(1)
     bar.close()
     if group is not None:

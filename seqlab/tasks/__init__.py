@@ -135,7 +135,8 @@ def training_callbacks(run: Run, task, data: Data, source: TaskBatches,
         key, mode = getattr(task, "MONITOR", ("loss", "min"))
         keep_best = KeepBest(monitor=f"val_{key}", mode=mode, fallback="loss")
         callbacks.append(keep_best)
-    checkpoint = RunCheckpoint(run, resume=resume, keep_best=keep_best)
+    checkpoint = RunCheckpoint(run, resume=resume, keep_best=keep_best,
+                               every_batches=t.checkpoint_every or None)
     callbacks.append(checkpoint)
     if t.population_stats:
         callbacks.append(PopulationStatistics(source, t.batch_size, t.seed, epoch=t.epochs))
@@ -192,16 +193,20 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
     extra = [cb if isinstance(cb, Callback) else _EpochFunction(cb) for cb in callbacks]
     try:
         model.fit(source, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
-                  callbacks=own + extra, verbose=1 if verbose else 0, device=None)
+                  callbacks=own + extra, verbose=1 if verbose else 0, device=None,
+                  precision=cfg.training.precision)
     except TrainingDiverged as err:
         done = len(run.checkpoint_meta()["history"]) if run.has_checkpoint() else 0
         raise TrainingDiverged(f"{err} {run.path} keeps its checkpoint of epoch {done}."
                                if done else f"{err} {run.path} has no checkpoint yet.") \
             from None
     except KeyboardInterrupt:
-        done = len(run.checkpoint_meta()["history"]) if run.has_checkpoint() else 0
+        meta = run.checkpoint_meta() if run.has_checkpoint() else {"history": []}
+        at = meta.get("position")
+        more = f" and {at['batch']} batch(es) of epoch {at['epoch'] + 1}" if at else ""
         raise TrainingInterrupted(
-            f"interrupted after {done} completed epoch(s); the run is saved in {run.path}: "
+            f"interrupted after {len(meta['history'])} completed epoch(s){more}; the run is "
+            f"saved in {run.path}: "
             f"continue it with `seqlab train --resume {run.path}`.") from None
     if not distributed.is_writer():
         return run, {}  # rank 0 tests the model and writes the report

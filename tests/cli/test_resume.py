@@ -104,3 +104,29 @@ def test_keep_best_without_validation_split_keeps_the_lowest_training_loss(tmp_p
     assert saved.keys() == snapshots[best].keys()
     for key, value in snapshots[best].items():
         assert torch.equal(saved[key], value), key
+
+
+def test_ctrl_c_mid_epoch_with_checkpoint_every_resumes_at_the_next_batch(tmp_path, helpers):
+    from seqlab.models.callbacks import Callback
+
+    def cfg(name):
+        c = _cfg(tmp_path, helpers, name)
+        c.training.epochs, c.training.checkpoint_every = 2, 3
+        return c
+    _, straight = tasks.train(cfg("straight"), verbose=False)
+
+    class CtrlC(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_batch_end(self, batch, logs=None):
+            if (self.epoch, batch) == (1, 5):  # the 6th batch of epoch 2: a checkpoint
+                raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted, match="after 1 completed epoch.* and 6 batch"):
+        tasks.train(cfg("cut"), callbacks=[CtrlC()], verbose=False)
+    run_dir = tmp_path / "runs" / "cut"
+    assert main(["train", "--resume", str(run_dir), "--quiet"]) == 0
+    assert json.loads((run_dir / "metrics.json").read_text()) == straight
+    assert (run_dir / "history.csv").read_text() == \
+        (tmp_path / "runs" / "straight" / "history.csv").read_text()

@@ -47,3 +47,27 @@ def test_an_unknown_character_is_named(tmp_path):
     (tmp_path / "t.txt").write_text("abc\nabz\n", encoding="utf-8")
     with pytest.raises(ValueError, match="'z'.*not in the vocabulary"):
         tokenise_corpus(tmp_path / "t.txt", tmp_path / "ids", vocab=["\n", "a", "b", "c"])
+
+
+def test_ascii_and_other_chunks_mix_and_a_character_past_the_vocabulary_is_named(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "CHUNK", 5)  # pure-ASCII chunks and UTF-8 ones
+    text = "plain ascii line\nnaïve € sign\nmore ascii\n"
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    c = tokenise_corpus(tmp_path / "t.txt", tmp_path / "ids")
+    assert c.decode(c.ids()) == text and c.vocab == sorted(set(text))
+    with pytest.raises(ValueError, match="'€'.*not in the vocabulary"):
+        tokenise_corpus(tmp_path / "t.txt", tmp_path / "x", vocab=sorted(set(text) - {"€"}))
+
+
+def test_an_epoch_takes_every_window_once_in_a_shuffled_order(corpus):
+    c, _ = corpus
+    c = TokenCorpus(c.folder, seq_len=3)
+    c.read = lambda offset, n: np.full(n, offset, dtype=np.int64)  # a window = its offset
+    n = c.num_windows()
+    for epoch in (0, 1):
+        starts = np.concatenate([x[:, 0].numpy() for x, _ in c.batches(4, seed=2,
+                                                                       epoch=epoch)])
+        shift = starts.min()
+        assert sorted((starts - shift) // 3) == list(range(n))  # each tile once
+        assert list((starts - shift) // 3) != list(range(n))    # not in file order

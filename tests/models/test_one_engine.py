@@ -18,9 +18,9 @@ def spy(monkeypatch):
     calls = []
     real = training.backward
 
-    def counting(model, batch, acc=None, rows=0):
+    def counting(model, batch, acc=None, rows=0, *more):
         calls.append(type(batch).__name__)
-        return real(model, batch, acc, rows)
+        return real(model, batch, acc, rows, *more)
     monkeypatch.setattr(training, "backward", counting)
     return calls
 
