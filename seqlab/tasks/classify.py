@@ -8,7 +8,8 @@ The model (``seqlab.models.recurrent.Classifier``) learns by cross-entropy, opti
 weighted by inverse class frequency ([training] class_weights = "balanced": the weights
 travel with each training batch) for unbalanced data. Reported: accuracy, macro F1,
 the majority-class baseline, a confusion matrix and, for texts, a unigram+bigram logistic
-regression fitted on the same split; for spoken words (``spoken_digits``), 1-NN DTW template matching.
+regression fitted on the same split; for spoken words (``spoken_digits``), 1-NN DTW
+template matching.
 
 Shapes: B batch, T time, D features, E embedding, H units, C classes.
 """
