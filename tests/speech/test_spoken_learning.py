@@ -1,6 +1,7 @@
 """The espeak-ng datasets and both speech tasks trained for real on a small slice: word
 classification against 1-NN DTW, and digit strings by CTC against pauses + DTW."""
 import shutil
+import wave
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
 
 from seqlab import datasets, tasks  # noqa: E402
 from seqlab.config import Config  # noqa: E402
-from seqlab.data import speech  # noqa: E402
+from seqlab.data import audio, speech  # noqa: E402
 from seqlab.errors import SeqlabError  # noqa: E402
+from seqlab.tasks.transcribe import transcribe  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +75,22 @@ def test_ctc_transcribes_digit_strings(cache, tmp_path):
     assert m["cer_beam"] < 0.6
     assert m["baseline_dtw_wer"] < 0.6
     assert (run.path / "transcripts.json").is_file()
+    # `seqlab predict` reads WAV files: the same transcript as the features of its samples
+    run_, task, model, vocab = tasks.load(run.path)
+    x = speech.utterance(["four", "two"], "en-gb-x-rp+m2", cache, np.random.default_rng(1))
+    path = tmp_path / "said.wav"
+    write_wav(path, x, speech.SAMPLE_RATE)
+    heard = task.predict(model, vocab, run_.config, [str(path)])
+    again = transcribe(model, vocab, [audio.mfcc(speech.read_wav(path)[0])], beam_width=4)
+    assert heard == again and set(heard[0].split()) <= set(speech.DIGITS)
+    write_wav(tmp_path / "slow.wav", x[::2], speech.SAMPLE_RATE // 2)
+    with pytest.raises(SeqlabError, match="sampled at 11025 Hz"):
+        task.predict(model, vocab, run_.config, [str(tmp_path / "slow.wav")])
+
+
+def write_wav(path, x, rate):
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())

@@ -48,7 +48,8 @@ class CTCRecognizer(Model):
         self.conv = Conv1D(m.filters, 5, padding="same", activation="relu")
         self.stack = nn.ModuleList(recurrent(m, bidirectional=m.bidirectional,
                                              return_sequences=True) for _ in range(m.layers))
-        self.dropout = Dropout(m.dropout)
+        self.conv_dropout = Dropout(m.dropout)
+        self.dropouts = nn.ModuleList(Dropout(m.dropout) for _ in range(m.layers))
         self.out = Dense(num_labels)
         self.ctc = nn.CTCLoss(blank=0, reduction="sum", zero_infinity=True)
 
@@ -61,9 +62,9 @@ class CTCRecognizer(Model):
             lengths = torch.full((B,), T, dtype=torch.long, device=x.device)
         steps = stacked_lengths(lengths.to(x.device))                      # (B,)
         mask = torch.arange(x.shape[1], device=x.device)[None, :] < steps[:, None]  # (B, T')
-        x = self.dropout(self.conv(x * mask.unsqueeze(-1)))                # (B, T', F)
-        for layer in self.stack:
-            x = self.dropout(layer(x, mask=mask))                          # (B, T', H)
+        x = self.conv_dropout(self.conv(x * mask.unsqueeze(-1)))           # (B, T', F)
+        for layer, dropout in zip(self.stack, self.dropouts):
+            x = dropout(layer(x, mask=mask))                               # (B, T', H)
         return F.log_softmax(self.out(x), -1)                              # (B, T', V + 1)
 
     def compute_loss(self, batch):
