@@ -2,13 +2,16 @@
 
 Two tasks on the same synthetic speakers (English accents x voice variants, random speed
 and pitch, reverberation, noise; the test speakers never appear in training):
-  - isolated digits: the ``classify`` task's model of examples/speech_digits.toml against
-    1-NN DTW template matching over the same MFCC frames (accuracy);
+  - isolated digits: the ``classify`` task's Bi-GRU of examples/speech_digits.toml and the
+    same task's Conv1D network (arch "fcn") against 1-NN DTW template matching over the
+    same MFCC frames (accuracy);
   - digit strings: the ``transcribe`` task's CTC model of examples/speech_digit_strings.toml
     (greedy and prefix beam search) against cutting at pauses + 1-NN DTW on isolated
     digits of the training speakers (WER, CER).
-Each seed draws its own speakers, split and utterances; CPU seconds are this process's
-(model: training + test; baselines: their own fit + test). Writes docs/results/speech.md.
+Each seed draws its own speakers, split and utterances; CPU seconds are this process's:
+making the data (espeak-ng, room, noise, MFCCs) once, then each model's run (training +
+test, its features read back from espeak-ng's WAV cache) less its baselines' own seconds.
+Writes docs/results/speech.md.
 
     OMP_NUM_THREADS=1 python bench/task_speech.py [--seeds 0 1 2] [--speakers 30]
 """
@@ -18,11 +21,12 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
 
-from seqlab import tasks
+from seqlab import datasets, tasks
 from seqlab.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +35,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
 parser.add_argument("--speakers", type=int, default=30)
 parser.add_argument("--test-speakers", type=int, default=8)
-parser.add_argument("--takes", type=int, default=2, help="utterances of a word per speaker")
+parser.add_argument("--takes", type=int, default=3, help="utterances of a word per speaker")
 parser.add_argument("--strings", type=int, default=15, help="digit strings per speaker")
 parser.add_argument("--word-epochs", type=int, default=15)
 parser.add_argument("--string-epochs", type=int, default=25)
@@ -41,12 +45,17 @@ args = parser.parse_args()
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
 
 
-def train(example: str, options: dict, epochs: int, seed: int) -> tuple[dict, float, dict]:
+def train(example: str, options: dict, epochs: int, seed: int,
+          model: Optional[dict] = None) -> tuple[dict, float, dict]:
     """(test metrics, CPU seconds of the whole run, the run's timings.json)."""
     cfg = Config.load(ROOT / "examples" / example)
     cfg.data.options = {**cfg.data.options, "cache_dir": args.cache, **options, "seed": seed}
     cfg.training.epochs, cfg.training.seed = epochs, seed
-    cfg.runs_dir, cfg.name = str(OUT / "runs"), f"{Path(example).stem}-{seed}"
+    model = model or {}
+    for key, value in model.items():
+        setattr(cfg.model, key, value)
+    cfg.runs_dir = str(OUT / "runs")
+    cfg.name = f"{Path(example).stem}-{model.get('arch', cfg.model.arch)}-{seed}"
     t0 = time.process_time()
     run, m = tasks.train(cfg, verbose=False)
     seconds = time.process_time() - t0
@@ -58,16 +67,24 @@ def train(example: str, options: dict, epochs: int, seed: int) -> tuple[dict, fl
 rows = []
 for seed in args.seeds:
     common = {"speakers": args.speakers, "test_speakers": args.test_speakers}
-    t0 = time.process_time()  # the first pass synthesises; later ones read the WAV cache
-    w, w_cpu, w_t = train("speech_digits.toml", {**common, "takes": args.takes},
-                          args.word_epochs, seed)
-    s, s_cpu, s_t = train("speech_digit_strings.toml", {**common, "strings": args.strings},
-                          args.string_epochs, seed)
+    words, strings = {**common, "takes": args.takes}, {**common, "strings": args.strings}
+    t0 = time.process_time()  # making the data; the runs read espeak-ng's WAVs back
+    datasets.load("spoken_digits", cache_dir=args.cache, seed=seed, **words)
+    words_cpu = time.process_time() - t0
+    t0 = time.process_time()
+    datasets.load("spoken_digit_strings", cache_dir=args.cache, seed=seed, **strings)
+    strings_cpu = time.process_time() - t0
+    w, w_cpu, w_t = train("speech_digits.toml", words, args.word_epochs, seed)
+    f, f_cpu, f_t = train("speech_digits.toml", words, args.word_epochs, seed,
+                          {"arch": "fcn", "filters": 64, "kernel_sizes": [5, 5, 3]})
+    s, s_cpu, s_t = train("speech_digit_strings.toml", strings, args.string_epochs, seed)
     dtw_w = w_t.get("baseline_cpu_seconds", {}).get("dtw_1nn", float("nan"))
+    dtw_f = f_t.get("baseline_cpu_seconds", {}).get("dtw_1nn", float("nan"))
     dtw_s = s_t.get("baseline_cpu_seconds", {}).get("segment_dtw", float("nan"))
     rows.append({
         "seed": seed, "word_acc": w["accuracy"], "word_dtw": w["baselines"]["dtw_1nn"],
-        "word_cpu": w_cpu - dtw_w, "word_dtw_cpu": dtw_w,
+        "word_cpu": w_cpu - dtw_w, "word_dtw_cpu": dtw_w, "words_data_cpu": words_cpu,
+        "fcn_acc": f["accuracy"], "fcn_cpu": f_cpu - dtw_f, "strings_data_cpu": strings_cpu,
         "wer": s["wer"], "cer": s["cer"], "wer_beam": s["wer_beam"], "cer_beam": s["cer_beam"],
         "sent": s["sentence_accuracy"], "sent_beam": s["sentence_accuracy_beam"],
         "dtw_wer": s["baseline_dtw_wer"], "dtw_cer": s["baseline_dtw_cer"],
@@ -96,12 +113,17 @@ lines = [
     f"utterance. Figures: mean ± sample std (min-max) over the seeds.", "",
     f"## Isolated digits ({n_train * 10 * args.takes} training words, "
     f"{args.test_speakers * 10 * args.takes} test words)", "",
+    f"Making the words (espeak-ng, room, noise, MFCCs): {stat('words_data_cpu', 1)} CPU "
+    f"seconds.", "",
     "| system | test accuracy | CPU seconds |", "|---|---|---|",
     f"| Bi-GRU classifier (examples/speech_digits.toml, {args.word_epochs} epochs) | "
     f"{stat('word_acc')} | {stat('word_cpu', 1)} |",
+    f"| Conv1D network (arch fcn, 64 filters, {args.word_epochs} epochs) | "
+    f"{stat('fcn_acc')} | {stat('fcn_cpu', 1)} |",
     f"| 1-NN DTW over the training words | {stat('word_dtw')} | {stat('word_dtw_cpu', 1)} |",
     "", f"## Digit strings, 2-5 digits ({n_train * args.strings} training strings, "
     f"{args.test_speakers * args.strings} test strings)", "",
+    f"Making the strings: {stat('strings_data_cpu', 1)} CPU seconds.", "",
     "| system | WER | CER | strings exactly right | CPU seconds |", "|---|---|---|---|---|",
     f"| CTC Conv1D + 2 x Bi-GRU, greedy ({args.string_epochs} epochs) | {stat('wer')} | "
     f"{stat('cer')} | {stat('sent')} | {stat('ctc_cpu', 1)} (training + test) |",
@@ -109,8 +131,8 @@ lines = [
     f"{stat('sent_beam')} | {stat('beam_cpu', 1)} (beam decoding only) |",
     f"| pauses + 1-NN DTW on isolated digits | {stat('dtw_wer')} | {stat('dtw_cer')} | "
     f"{stat('dtw_sent')} | {stat('dtw_s_cpu', 1)} |",
-    "", "CPU seconds of the models include synthesising the utterances on the first "
-    "seed's pass (espeak-ng's WAV files are cached) and computing their features.", "",
+    "", "A model's CPU seconds include reading its data back from espeak-ng's WAV cache "
+    "(room, noise and MFCCs computed again); the baselines' do not.", "",
     "## Why synthetic speech is easier than real recordings", "",
     "espeak-ng is a formant synthesiser driven by rules: one speaker says a word the same "
     "way every time up to its speed and pitch, with no coarticulation from a real mouth, "
