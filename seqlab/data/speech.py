@@ -92,9 +92,10 @@ def speak(word: str, voice: str, speed: int, pitch: int, cache_dir: str | os.Pat
     key = f"{voice}|{speed}|{pitch}|{word}"
     path = folder / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.wav"
     if not path.is_file():
+        program = espeak_path()
         folder.mkdir(parents=True, exist_ok=True)
         part = path.with_suffix(f".{os.getpid()}.part")
-        done = subprocess.run([espeak_path(), "-v", voice, "-s", str(speed), "-p", str(pitch),
+        done = subprocess.run([program, "-v", voice, "-s", str(speed), "-p", str(pitch),
                                "-w", str(part), word], capture_output=True, text=True)
         if done.returncode != 0 or not part.is_file():
             raise SeqlabError(f"espeak-ng could not say {word!r} with voice {voice!r}: "

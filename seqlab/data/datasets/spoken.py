@@ -37,7 +37,7 @@ def _split_speakers(count: int, test_speakers: int, seed: int):
                       "(T, D), y_* class ids, test said by unseen speakers.",
           size="generated (default 40 speakers x 10 words x 3 takes)", task="classification",
           license="generated (espeak-ng is GPL-3.0; its output is free to use)",
-          source=_SOURCE)
+          source=_SOURCE, program="espeak-ng", setup="apt-get install espeak-ng")
 def load_spoken_digits(*, cache_dir: str = DEFAULT_CACHE, words: str = "digits",
                        speakers: int = 40, test_speakers: int = 10, takes: int = 3,
                        features: str = "mfcc", seed: int = 0) -> Bunch:
@@ -71,7 +71,7 @@ def load_spoken_digits(*, cache_dir: str = DEFAULT_CACHE, words: str = "digits",
                       "speakers (templates for a DTW baseline); test by unseen speakers.",
           size="generated (default 40 speakers x 20 strings)", task="transcription",
           license="generated (espeak-ng is GPL-3.0; its output is free to use)",
-          source=_SOURCE)
+          source=_SOURCE, program="espeak-ng", setup="apt-get install espeak-ng")
 def load_spoken_digit_strings(*, cache_dir: str = DEFAULT_CACHE, speakers: int = 40,
                               test_speakers: int = 10, strings: int = 20,
                               min_digits: int = 2, max_digits: int = 5,
