@@ -67,10 +67,9 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
                  "features": int(np.asarray(x[0]).shape[1])}
     index = {l: i + 1 for i, l in enumerate(vocab["labels"])}              # 0 = blank
 
-    def part(xs, ys):
-        unknown = {l for t in ys for l in _labels(t, d.level)} - set(index)
+    def part(xs, ys):  # (frames, label ids, transcripts); labels unseen in training dropped
         ids = [[index[l] for l in _labels(t, d.level) if l in index] for t in ys]
-        return [np.asarray(f, np.float32) for f in xs], ids, list(ys), sorted(unknown)
+        return [np.asarray(f, np.float32) for f in xs], ids, list(ys)
 
     splits = [part(take(x, tr), take(y, tr)), part(take(x, va), take(y, va)),
               part(raw["x_test"], raw["y_test"])]
@@ -131,7 +130,7 @@ def scores(refs: list[str], hyps: list[str], suffix: str = "") -> dict:
 
 
 def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
-    x, _, refs, _ = getattr(data, split)
+    x, _, refs = getattr(data, split)
     if not x:
         return {}
     out = scores(refs, transcribe(model, data.vocab, x))
@@ -147,22 +146,18 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     """The DTW baseline (pauses + 1-NN DTW on isolated words) and a few transcripts."""
     from seqlab import baselines
     from seqlab.baselines.dtw import words_by_segments
-    x, _, refs, _ = data.test
-    fns = {}
+    x, _, refs = data.test
+    fns, dtw_scores = {}, {}
     if "templates" in data.info:
         words_x, words_y = data.info["templates"]
-        kind = data.info["features"]
 
         def dtw_wer():
-            hyps = words_by_segments(x, words_x, words_y, kind)
-            fns_out.update(scores(refs, hyps))
-            return fns_out["wer"]
-        fns_out: dict = {}
+            hyps = words_by_segments(x, words_x, words_y, data.info["features"])
+            dtw_scores.update(scores(refs, hyps))
+            return dtw_scores["wer"]
         fns["segment_dtw"] = dtw_wer
     values, seconds, skipped = baselines.run_all(fns)
-    out = {}
-    if "segment_dtw" in values:
-        out.update({f"baseline_dtw_{k}": v for k, v in fns_out.items()})
+    out = {f"baseline_dtw_{k}": v for k, v in dtw_scores.items()}
     out.update(baselines.compare("wer", metrics["wer"], values, higher=False,
                                  seconds=seconds, skipped=skipped))
     hyps = transcribe(model, data.vocab, x[:10])
