@@ -1,6 +1,6 @@
 """A run's configuration: three dataclasses that map 1:1 onto a TOML file.
 
-    task = "classify"            # classify | forecast | generate | seq2seq | tag
+    task = "classify"            # classify | forecast | generate | seq2seq | tag | transcribe
     name = "gunpoint"            # run folder name under runs_dir (default: the file's stem)
 
     [data]
