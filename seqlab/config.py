@@ -1,6 +1,6 @@
 """A run's configuration: three dataclasses that map 1:1 onto a TOML file.
 
-    task = "classify"            # classify | forecast | generate | seq2seq | tag
+    task = "classify"            # classify | forecast | generate | seq2seq | tag | transcribe
     name = "gunpoint"            # run folder name under runs_dir (default: the file's stem)
 
     [data]
@@ -29,7 +29,7 @@ from typing import Any
 
 from seqlab.errors import ConfigError
 
-TASKS = ("classify", "forecast", "generate", "seq2seq", "tag")
+TASKS = ("classify", "forecast", "generate", "seq2seq", "tag", "transcribe")
 MAX_SEED = 2 ** 32 - 1  # numpy's seeds are 32-bit integers
 MAX_NAME_LENGTH = 100  # characters of a run name (room for "-2", "-3"... within a file name)
 
@@ -165,7 +165,7 @@ _TOP_LEVEL = ("task", "name", "runs_dir")
 
 @dataclass
 class Config:
-    task: str = "classify"         # classify | forecast | generate | seq2seq | tag
+    task: str = "classify"         # classify | forecast | generate | seq2seq | tag | transcribe
     name: str = ""                 # run folder name (default: the config file's stem)
     runs_dir: str = "runs"         # where run folders are created
     data: DataConfig = field(default_factory=DataConfig)

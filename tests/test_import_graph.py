@@ -29,7 +29,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "seqlab"
 # importlib.import_module calls can reach.
 DYNAMIC_IMPORTS = {
     "seqlab.tasks": {f"seqlab.tasks.{name}"
-                     for name in ("classify", "forecast", "generate", "seq2seq", "tag")},
+                     for name in ("classify", "forecast", "generate", "seq2seq", "tag",
+                                  "transcribe")},
 }
 
 # Edges that still close a circle, all inside the training engine (Model, its fit loop

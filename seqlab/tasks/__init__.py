@@ -5,6 +5,7 @@
     generate.py   a character / word language model: sample, score, perplexity
     seq2seq.py    encoder-decoder (+ attention): the calculator "535+61" -> "596"
     tag.py        many-to-many aligned: a tag per token (part of speech)
+    transcribe.py speech frames -> a transcript, by CTC ("three one four")
 
 Every recipe module provides the same functions, which this module calls in order
 (``train`` below is what ``seqlab train CONFIG.toml`` runs; the training itself is
@@ -20,7 +21,7 @@ Every recipe module provides the same functions, which this module calls in orde
     headline(metrics) -> (name, value, baseline)   the one number `seqlab demo` prints
 
     >>> sorted(TASKS)
-    ['classify', 'forecast', 'generate', 'seq2seq', 'tag']
+    ['classify', 'forecast', 'generate', 'seq2seq', 'tag', 'transcribe']
 """
 from __future__ import annotations
 
@@ -45,9 +46,11 @@ from seqlab.runs import Run, seed_everything
 from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
 from seqlab.tasks.common import check_data
 
-TIMINGS = ("baseline_cpu_seconds",)  # metrics that are stopwatch readings: timings.json
+# metrics that are stopwatch readings: timings.json
+TIMINGS = ("baseline_cpu_seconds", "beam_cpu_seconds")
 TASKS = {name: f"seqlab.tasks.{name}"
-         for name in ("classify", "forecast", "generate", "seq2seq", "tag")}
+         for name in ("classify", "forecast", "generate", "seq2seq", "tag",
+                      "transcribe")}
 
 
 def get(task: str):

@@ -9,7 +9,8 @@ The model (``seqlab.models.recurrent.Classifier``) learns by cross-entropy, opti
 weighted by inverse class frequency ([training] class_weights = "balanced": the weights
 travel with each training batch) for unbalanced data. Reported: accuracy, macro F1,
 the majority-class baseline, a confusion matrix and, for texts, a unigram+bigram logistic
-regression fitted on the same split.
+regression fitted on the same split; for spoken words (``spoken_digits``), 1-NN DTW
+template matching.
 
 Shapes: B batch, T time, D features, E embedding, H units, C classes.
 """
@@ -36,23 +37,25 @@ MONITOR = ("accuracy", "max")  # the validation metric [training] keep_best sele
 
 # ---------------------------------------------------------------------- data
 def _load(cfg: Config):
-    """(inputs, labels, classes, official) with official = {"val": (x, y), "test": (x, y)}
-    for datasets that come split (UCR/UEA, Rotten Tomatoes); inputs are texts or arrays."""
+    """(inputs, labels, classes, official, baseline) with official = {"val": (x, y), "test":
+    (x, y)} for datasets that come split (UCR/UEA, Rotten Tomatoes); inputs are texts or
+    arrays; baseline: an extra baseline the dataset asks for ("dtw" for spoken words)."""
     d = cfg.data
     if d.dataset == "file":
-        return _load_files(cfg)
+        return (*_load_files(cfg), "")
     raw = load_dataset(cfg)
     if "x_train" in raw:
         classes = [str(c) for c in raw.get("classes", sorted(set(raw["y_train"])))]
         official = {s: (list(raw[f"x_{s}"]), np.asarray(raw[f"y_{s}"]))
                     for s in ("val", "test") if f"x_{s}" in raw}
-        return list(raw["x_train"]), np.asarray(raw["y_train"]), classes, official
+        return (list(raw["x_train"]), np.asarray(raw["y_train"]), classes, official,
+                str(raw.get("baseline", "")))
     texts = column(raw, d.text_column, "text_column", d.dataset)
     labels = column(raw, d.label_column, "label_column", d.dataset)
     classes = [str(c) for c in raw.get("classes", sorted(set(labels)))]
     if labels and not isinstance(labels[0], (int, np.integer)):
         labels = [classes.index(str(l)) for l in labels]
-    return texts, np.asarray(labels), classes, {}
+    return texts, np.asarray(labels), classes, {}, ""
 
 
 def series_format(cfg: Config) -> str:
@@ -95,7 +98,7 @@ def _load_files(cfg: Config):
 
 
 def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
-    x, y, classes, official = _load(cfg)
+    x, y, classes, official, extra_baseline = _load(cfg)
     if vocab is not None:
         check_same_classes(cfg, vocab, classes)
     seed, d = split_seed(cfg), cfg.data
@@ -120,7 +123,8 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
         (lambda items: [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in items])
     splits = [(encode(take(x, tr)), y[tr]), (encode(x_va), y_va), (encode(x_te), y_te)]
     raw_text = {"train": take(x, tr), "test": x_te} if is_text else {}
-    return Data(*splits, vocab, {"sizes": [len(s[1]) for s in splits], "raw_text": raw_text})
+    return Data(*splits, vocab, {"sizes": [len(s[1]) for s in splits], "raw_text": raw_text,
+                                 "extra_baseline": extra_baseline})
 
 
 def _tokenizer(vocab: dict) -> Tokenizer:
@@ -212,6 +216,10 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
         x_tr = data.train[0]
         fns["nearest_neighbour"] = lambda: series.nearest_neighbour(x_tr, y_tr, x_te, y_te)
         fns["minirocket"] = lambda: series.minirocket(x_tr, y_tr, x_te, y_te)
+    if data.info.get("extra_baseline") == "dtw":
+        from seqlab.baselines.dtw import dtw_nearest_neighbour
+        x_tr = data.train[0]
+        fns["dtw_1nn"] = lambda: dtw_nearest_neighbour(x_tr, y_tr, x_te, y_te)
     values, seconds, skipped = baselines.run_all(fns)
     out = {f"baseline_{k}": v for k, v in values.items()}
     if "tfidf_logreg" in values:

@@ -12,7 +12,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.tom
 
 def test_there_is_one_example_per_task():
     assert {Config.load(p).task for p in EXAMPLES} == {"classify", "forecast", "generate",
-                                                       "seq2seq", "tag"}
+                                                       "seq2seq", "tag", "transcribe"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

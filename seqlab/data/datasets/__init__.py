@@ -13,7 +13,8 @@
 from seqlab.data.datasets.registry import (Bunch, Entry, MissingPackageError, format_table,
                                            info, list_datasets, load, register)
 # Importing the modules registers their datasets.
-from seqlab.data.datasets import addition, forecasting, generated, music, packaged, ucr  # noqa: F401
+from seqlab.data.datasets import (addition, forecasting, generated, music, packaged,  # noqa: F401
+                                  spoken, ucr)
 
 list = list_datasets  # noqa: A001  (seqlab.datasets.list())
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
+import shutil
 import textwrap
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -57,9 +58,13 @@ class Entry:
     package: Optional[str] = None  # distribution name whose files are read
     pip: Optional[str] = None  # the exact command that installs it
     options: dict = field(default_factory=dict)  # option -> default, from the loader
+    program: Optional[str] = None  # a system program the loader runs (e.g. "espeak-ng")
+    setup: Optional[str] = None  # the command that installs that program
 
     @property
     def available(self) -> bool:
+        if self.program is not None and shutil.which(self.program) is None:
+            return False
         if self.package is None:
             return True
         try:
@@ -73,14 +78,16 @@ _REGISTRY: dict[str, Entry] = {}
 
 
 def register(name: str, *, description: str, size: str, task: str, license: str,
-             source: str, package: Optional[str] = None, pip: Optional[str] = None):
-    """Decorator: register ``loader(**options) -> Bunch`` under ``name``."""
+             source: str, package: Optional[str] = None, pip: Optional[str] = None,
+             program: Optional[str] = None, setup: Optional[str] = None):
+    """Decorator: register ``loader(**options) -> Bunch`` under ``name`` (``program``: a
+    system program it runs, installed by the command ``setup``)."""
     def wrap(loader: Callable[..., Bunch]) -> Callable[..., Bunch]:
         params = inspect.signature(loader).parameters
         options = {k: p.default for k, p in params.items()
                    if p.kind == p.KEYWORD_ONLY or p.default is not p.empty}
         _REGISTRY[name] = Entry(name, loader, description, size, task, license, source,
-                                package, pip, options)
+                                package, pip, options, program, setup)
         return loader
     return wrap
 
@@ -164,7 +171,7 @@ def format_table(details: bool = True, width: int = 100) -> str:
     rows = []
     for name in list_datasets():
         e = _REGISTRY[name]
-        ready = "yes" if e.available else (e.pip or "not installed")
+        ready = "yes" if e.available else (e.pip or e.setup or "not installed")
         rows.append((name, e.task, e.size, e.license, ready))
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
 
