@@ -110,7 +110,7 @@ def write_report(runs: list[dict], args) -> str:
             lines.append(f"| seqlab commit (when the report was written) | {rev} |")
         keras = next((d.get("keras") for d in data.values() if d.get("keras")), None)
         if keras:
-            lines.append(f"| keras (bench/.venv-keras, torch backend) | {keras} |")
+            lines.append(f"| keras (bench/.venv-keras: JAX, TensorFlow and torch backends) | {keras} |")
         lines.append("")
     goals = [(n, f) for n, d in data.items() for f in d["figures"] if f.get("goal") is not None]
     if goals:
