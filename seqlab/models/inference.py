@@ -11,13 +11,14 @@ import torch
 
 from seqlab.devices import resolve_device
 from seqlab.layers.base import call_with_mask, get_mask
-from seqlab.models import nan_guard
+from seqlab.models import denormals, nan_guard
 from seqlab.models.adapters import is_source, make_data
 from seqlab.models.training import (_check_compiled, _check_positive, _evaluate,
                                     _format_logs, _progress, _verbosity, ensure_built,
                                     float_dtype_of)
 
 
+@denormals.flushing
 def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
              device: Any = None, return_dict: bool = False):
     """``[loss, *metrics]`` on (x, y) as Keras returns it (a float if no metrics)."""
@@ -38,6 +39,7 @@ def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
 # ---------------------------------------------------------------------- predict
 
 
+@denormals.flushing
 def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None):
     """The model's outputs as a numpy array, rows in the order of ``x``.
 
