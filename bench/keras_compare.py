@@ -27,6 +27,10 @@ see bench/keras_models.py):
   cell in Python and gets ``--torch-batches``); samples/s compared, rounds interleaved.
 * ``predict``: LSTM(64) and a 2-block Transformer classifier, ``predict(x, batch_size=b)``
   for b = 1 (``--predict-n1`` rows) and b = 512 (``--predict-n512`` rows).
+* ``bucketed`` (JAX): variable length, LSTM(64): seqlab ``fit`` on the lists of
+  sequences (bucketed by length) vs Keras ``fit`` on them pre-padded to 256, one epoch of
+  ``--bucket-n`` sequences per round, equal epochs; then both test accuracies (2,000
+  sequences). Goal >= 1.8x at accuracy within 0.5 point.
 
 Keras-JAX and Keras-TF compile a function per model (and per batch shape) on first use:
 the first call of each candidate is timed apart and its excess over a measured round is
@@ -178,6 +182,8 @@ def run_child(args) -> None:
             cands = {"keras": lambda: len(kmod.predict(Xk[:n], batch_size=b, verbose=0)),
                      "seqlab": lambda: len(smod.predict(X[:n], batch_size=b, verbose=0))}
             measure(key, cands, {"keras": n, "seqlab": n}, goal=GOALS.get((args.backend, args.threads, "predict")))
+    if ("bucketed" in only) or (not only and args.backend == "jax"):
+        bucketed(args, measure, figures, label)
     for k, v in compile_s.items():
         if k.endswith(" keras"):
             figures.append({"name": f"{k[:-6]}: keras-{args.backend} compile + first-call "
@@ -185,6 +191,36 @@ def run_child(args) -> None:
     finish("keras_compare", args, figures, {"keras": keras.__version__,
                                             "backend": args.backend, "threads": where,
                                             "load_avg_start": os.getloadavg()[0]})
+
+
+def bucketed(args, measure, figures: list, label: str) -> None:
+    """Variable length: seqlab ``fit`` on the lists of sequences (bucketed by length) vs
+    Keras ``fit`` on the same data pre-padded to 256, LSTM(64); one round = one epoch,
+    both trained the same number of epochs, then their test accuracy."""
+    from bench import keras_models as km
+    from bench.rnn_fit import BATCH, make_data, pad_pre, seqlab_accuracy, seqlab_model
+    n = args.bucket_n // BATCH * BATCH  # whole batches: one compiled shape for Keras
+    seqs, y = make_data(n, seed=0)
+    test_seqs, test_y = make_data(2_000, seed=1)
+    X, X_test = pad_pre(seqs).astype("int32"), pad_pre(test_seqs).astype("int32")
+    kmod, smod = km.keras_rnn("lstm", 64, seed=1), seqlab_model("lstm", 64, seed=1)
+    cands = {"keras": lambda: (kmod.fit(X, y, batch_size=BATCH, epochs=1, verbose=0,
+                                        shuffle=True), n)[1],
+             "seqlab": lambda: (smod.fit(seqs, y, batch_size=BATCH, epochs=1, verbose=0),
+                                n)[1]}
+    key = "fit lstm64 variable length (seqlab lists, keras padded)"
+    measure(key, cands, {"keras": n, "seqlab": n},
+            goal=1.8 if args.backend == "jax" else None)
+    acc_k = float(kmod.evaluate(X_test, test_y, batch_size=512, verbose=0)[-1])
+    acc_s = seqlab_accuracy(smod, test_seqs, test_y)
+    epochs = args.repeats + 1
+    figures.append({"name": f"test accuracy after {epochs} epochs of {n}, keras padded "
+                            f"({label})", "value": acc_k, "unit": ""})
+    figures.append({"name": f"test accuracy after {epochs} epochs of {n}, seqlab lists "
+                            f"({label})", "value": acc_s, "unit": ""})
+    figures.append({"name": f"variable length accuracy: seqlab - keras ({label})",
+                    "value": acc_s - acc_k, "unit": "", "goal": -0.005,
+                    "note": "within 0.5 point or better"})
 
 
 # --------------------------------------------------------------------------- parent
@@ -202,6 +238,7 @@ def run_parent(args) -> None:
                        "--batches", str(args.batches), "--torch-batches",
                        str(args.torch_batches), "--predict-n1", str(args.predict_n1),
                        "--predict-n512", str(args.predict_n512), "--only", args.only,
+                       "--bucket-n", str(args.bucket_n),
                        "--cpu", str(args.cpu)] + (["--verbose"] if args.verbose else [])
                 print(f"== keras_compare child: backend {backend}, {threads} thread(s)",
                       flush=True)
@@ -236,13 +273,16 @@ def main(argv=None):
                    help="training batches per round of Keras on torch (slow)")
     p.add_argument("--predict-n1", type=int, default=64, help="rows predicted at batch 1")
     p.add_argument("--predict-n512", type=int, default=1024, help="rows at batch 512")
-    p.add_argument("--only", default="", help="e.g. fit:rnn64,predict:lstm64:b512")
+    p.add_argument("--bucket-n", type=int, default=8192,
+                   help="training sequences of the variable-length figure (jax)")
+    p.add_argument("--only", default="", help="e.g. fit:rnn64,predict:lstm64:b512,bucketed")
     p.add_argument("--cpu", type=int, default=-1, help="core index to pin to (1 thread)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.batches, args.repeats = min(args.batches, 3), min(args.repeats, 3)
         args.predict_n1, args.predict_n512 = min(args.predict_n1, 32), 512
+        args.bucket_n = min(args.bucket_n, 4096)
     if args.child:
         run_child(args)
     else:
