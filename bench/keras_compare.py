@@ -224,6 +224,17 @@ def bucketed(args, measure, figures: list, label: str) -> None:
 
 
 # --------------------------------------------------------------------------- parent
+def _write_json(args, figures: list, extra: dict, machine: dict) -> None:
+    out = {"script": "keras_compare", "quick": bool(args.quick), "repeats": args.repeats,
+           "machine": {**machine, "load_avg_1min": round(os.getloadavg()[0], 2)},
+           "figures": figures, **extra}
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(out, indent=1))
+    os.replace(tmp, path)
+
+
 def run_parent(args) -> None:
     """Run one child per (backend, threads) and gather their figures into one JSON."""
     figures, extra, failed = [], {"keras_backends": {}}, []
@@ -251,14 +262,15 @@ def run_parent(args) -> None:
             machine = machine or d["machine"]
             extra["keras"] = d.get("keras")
             extra["keras_backends"][f"{backend}/{threads}"] = d.get("threads")
+            if args.json:  # what is measured so far survives an interrupted run
+                _write_json(args, figures, extra, machine)
     if failed:
         figures.append({"name": "not measured: " + ", ".join(failed), "value": 0,
                         "unit": "", "note": "see the log"})
     from bench.harness import finish
-    out = finish("keras_compare", args, figures, extra)
+    finish("keras_compare", args, figures, extra)
     if args.json and machine:  # the children's machine block (torch of the Keras venv)
-        out["machine"] = {**machine, "load_avg_1min": round(os.getloadavg()[0], 2)}
-        Path(args.json).write_text(json.dumps(out, indent=1))
+        _write_json(args, figures, extra, machine)
     if failed and len(failed) == len(args.backend.split(",")) * len(args.threads.split(",")):
         sys.exit(1)
 
@@ -282,7 +294,6 @@ def main(argv=None):
     if args.quick:
         args.batches, args.repeats = min(args.batches, 3), min(args.repeats, 3)
         args.predict_n1, args.predict_n512 = min(args.predict_n1, 32), 512
-        args.bucket_n = min(args.bucket_n, 4096)
     if args.child:
         run_child(args)
     else:
