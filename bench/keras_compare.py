@@ -239,6 +239,13 @@ def run_parent(args) -> None:
     """Run one child per (backend, threads) and gather their figures into one JSON."""
     figures, extra, failed = [], {"keras_backends": {}}, []
     machine = None
+    if args.update and args.json and Path(args.json).exists():  # other backends' figures
+        old = json.loads(Path(args.json).read_text())
+        ran = [f"({b}, " for b in args.backend.split(",")]
+        figures = [f for f in old["figures"] if not any(r in f["name"] for r in ran)
+                   and not f["name"].startswith("not measured")]
+        extra["keras_backends"] = {k: v for k, v in old.get("keras_backends", {}).items()
+                                   if k.split("/")[0] not in args.backend.split(",")}
     for backend in args.backend.split(","):
         for threads in map(int, args.threads.split(",")):
             with tempfile.TemporaryDirectory() as tmp:
@@ -289,6 +296,8 @@ def main(argv=None):
                    help="training sequences of the variable-length figure (jax)")
     p.add_argument("--only", default="", help="e.g. fit:rnn64,predict:lstm64:b512,bucketed")
     p.add_argument("--cpu", type=int, default=-1, help="core index to pin to (1 thread)")
+    p.add_argument("--update", action="store_true",
+                   help="keep the --json file's figures of the backends not run now")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
