@@ -280,7 +280,7 @@ def main(argv=None):
         if not why_not:
             m = seqlab_model("lstm", device=device, seed=1)
             cands["seqlab_lists"] = lambda: seqlab_fit_round(m, seqs, y)
-        reps = max(2, args.repeats - 2)
+        reps = max(3, args.repeats)
         ideal = MAXLEN / lens.mean()
         print(f"\n[bucketed lstm] one epoch of {args.n} per round, {reps} rounds, no warm-up; "
               f"removing all padding saves at most {MAXLEN}/{lens.mean():.0f} = {ideal:.2f}x "

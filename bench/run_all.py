@@ -10,6 +10,9 @@ interleaved repeats, and each speed goal with PASS / MISS.
     python bench/run_all.py --quick          # shrunken sizes (contended CPU)
     python bench/run_all.py --only rnn_fit,generation
     python bench/run_all.py --report-only    # rebuild results.md from bench/out/*.json
+
+A script without a JSON this time (not in ``--only``) keeps its section and goal rows of the
+results.md being replaced, with the date it was measured.
 """
 from __future__ import annotations
 
@@ -84,6 +87,38 @@ def _num(v, unit="") -> str:
     return f"{v:.3g}"
 
 
+def previous_report(path: Path = RESULTS) -> tuple[dict, dict]:
+    """The results.md being replaced, per script: its ``### name`` section and its rows of
+    the goals table. A script not run this time (``--only``) keeps them."""
+    sections: dict[str, list[str]] = {}
+    goals: dict[str, list[str]] = {}
+    if not path.exists():
+        return sections, goals
+    current, in_goals = None, False
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            current, in_goals = None, line.startswith("## Speed goals")
+            if line == "## Machine":
+                current = "## Machine"
+                sections[current] = [line]
+        elif line.startswith("### "):
+            current = line[4:].split(" ")[0]
+            sections[current] = [line]
+        elif current:
+            sections[current].append(line)
+        elif in_goals and line.startswith("| ") and not line.startswith("| script"):
+            goals.setdefault(line.split("|")[1].strip(), []).append(line)
+    return sections, goals
+
+
+def _goal_row(script: str, f: dict) -> str:
+    x = "x" if f.get("unit") == "x" else ""
+    return (f"| {script} | {f['name']} | {_num(f['value'], f.get('unit'))}{x} | "
+            f"{_num(f.get('min'), 'x')} | {_num(f.get('max'), 'x')} | "
+            f"{_num(f.get('cpu_ratio'), 'x')} | "
+            f">= {f['goal']} | {'PASS' if f['passed'] else '**MISS**'} |")
+
+
 def write_report(runs: list[dict], args) -> str:
     data = {}
     for name, _ in SCRIPTS:
@@ -97,7 +132,10 @@ def write_report(runs: list[dict], args) -> str:
              "interleaved in one process (bench/harness.py); min and max are over the rounds. "
              "Absolute rates depend on the load of the machine (shared cores): compare ratios.",
              ""]
+    old_sections, old_goals = previous_report()
     machine = next((d["machine"] for d in data.values() if "machine" in d), None)
+    if not machine:
+        lines += old_sections.get("## Machine", [])
     if machine:
         lines += ["## Machine", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {machine[k]} |" for k in MACHINE_KEYS if machine.get(k) is not None]
@@ -110,21 +148,20 @@ def write_report(runs: list[dict], args) -> str:
             lines.append(f"| seqlab commit (when the report was written) | {rev} |")
         keras = next((d.get("keras") for d in data.values() if d.get("keras")), None)
         if keras:
-            lines.append(f"| keras (bench/.venv-keras, torch backend) | {keras} |")
+            lines.append(f"| keras (bench/.venv-keras: JAX, TensorFlow and torch backends) | {keras} |")
         lines.append("")
     goals = [(n, f) for n, d in data.items() for f in d["figures"] if f.get("goal") is not None]
-    if goals:
+    if goals or old_goals:
         lines += ["## Speed goals", "",
                   "Judged on the wall-clock ratio; the CPU-time ratio (process time, one thread) "
                   "is the cross-check least disturbed by other processes on the cores.", "",
                   "| script | figure | median | min | max | CPU-time ratio | goal | |",
                   "|---|---|---|---|---|---|---|---|"]
-        for n, f in goals:
-            x = "x" if f.get("unit") == "x" else ""
-            lines.append(f"| {n} | {f['name']} | {_num(f['value'], f.get('unit'))}{x} | "
-                         f"{_num(f.get('min'), 'x')} | {_num(f.get('max'), 'x')} | "
-                         f"{_num(f.get('cpu_ratio'), 'x')} | "
-                         f">= {f['goal']} | {'PASS' if f['passed'] else '**MISS**'} |")
+        for script, _ in SCRIPTS:
+            if script not in data:
+                lines += old_goals.get(script, [])
+                continue
+            lines += [_goal_row(n, f) for n, f in goals if n == script]
         lines.append("")
     lines += ["## All figures", ""]
     for name, _ in SCRIPTS:
@@ -133,6 +170,8 @@ def write_report(runs: list[dict], args) -> str:
         if d is None:
             if st and st != "absent":
                 lines += [f"### {name}", "", f"Not measured: {st} (see bench/out/{name}.log).", ""]
+            elif name in old_sections:  # not run this time: the last report's figures
+                lines += old_sections[name]
             continue
         quick = " (shrunken sizes: --quick)" if d.get("quick") else ""
         when = dt.datetime.fromtimestamp((OUT / f"{name}.json").stat().st_mtime,
@@ -152,7 +191,7 @@ def write_report(runs: list[dict], args) -> str:
                          f"| {_num(f.get('max'), u)} | {u} | {_num(f.get('cpu_ratio'), 'x')} "
                          f"| {goal} |")
         lines.append("")
-    text = "\n".join(lines)
+    text = "\n".join(lines).rstrip("\n") + "\n"
     tmp = RESULTS.with_name(RESULTS.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, RESULTS)

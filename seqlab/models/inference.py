@@ -11,13 +11,14 @@ import torch
 
 from seqlab.devices import resolve_device
 from seqlab.layers.base import call_with_mask, get_mask
-from seqlab.models import nan_guard
+from seqlab.models import denormals, micro_batches, nan_guard
 from seqlab.models.adapters import is_source, make_data
 from seqlab.models.training import (_check_compiled, _check_positive, _evaluate,
                                     _format_logs, _progress, _verbosity, ensure_built,
                                     float_dtype_of)
 
 
+@denormals.flushing
 def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
              device: Any = None, return_dict: bool = False):
     """``[loss, *metrics]`` on (x, y) as Keras returns it (a float if no metrics)."""
@@ -38,6 +39,22 @@ def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
 # ---------------------------------------------------------------------- predict
 
 
+def _outputs(model, batch) -> tuple[torch.Tensor, bool]:
+    """The model's output for ``batch`` (in row slices when faster: micro_batches), and
+    whether it keeps the time axis (a mask came out with it)."""
+    rows = micro_batches.predict_rows(model, batch.x)
+    outs = []
+    for part in micro_batches.split(batch, rows):
+        out = call_with_mask(model, part.x, part.mask)
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"predict(): {model.name} returned {type(out).__name__}; "
+                            f"predict supports models with one tensor output.")
+        outs.append(out)
+    keep_time = get_mask(outs[0]) is not None
+    return (outs[0] if len(outs) == 1 else torch.cat(outs)), keep_time
+
+
+@denormals.flushing
 def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None):
     """The model's outputs as a numpy array, rows in the order of ``x``.
 
@@ -61,16 +78,12 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
         for batch in data.batches(batch_size):
             nan_guard.check_inputs(batch.x, batch.index, sum(map(len, pieces)) + len(rows))
             batch = batch.to(dev)
-            out = call_with_mask(model, batch.x, batch.mask)
-            if not isinstance(out, torch.Tensor):
-                raise TypeError(f"predict(): {model.name} returned {type(out).__name__}; "
-                                f"predict supports models with one tensor output.")
+            out, keep_time = _outputs(model, batch)
             if batch.mask is None:
                 pieces.append(out.cpu().numpy())
             else:  # padded batch: rows back to their input order, cut to their length
                 index = batch.index if batch.index is not None else \
                     np.arange(len(rows), len(rows) + len(out))  # a DataLoader keeps order
-                keep_time = get_mask(out) is not None
                 lengths = batch.mask.sum(dim=1).tolist()
                 for row, i in enumerate(index):
                     o = out[row, :lengths[row]] if keep_time else out[row]

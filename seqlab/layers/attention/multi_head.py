@@ -231,9 +231,16 @@ class MultiHeadAttention(Layer):
         if attention_mask is not None:
             allowed = attention_mask.bool()
             allowed = allowed.unsqueeze(1) if allowed.dim() == 3 else allowed
+        # A padded query may attend to nothing: its output is zero. Without weights asked
+        # for, the kernel gets the keys' (B, 1, 1, Tk) mask alone and the padded queries'
+        # rows are zeroed after it: the same output, no (B, 1, Tq, Tk) mask built.
+        zero_rows = None
         if query_mask is not None:
             m = query_mask.bool()[:, None, :, None]  # (B, 1, Tq, 1)
-            allowed = m if allowed is None else allowed & m
+            if return_attention_scores:
+                allowed = m if allowed is None else allowed & m
+            else:
+                zero_rows = ~m
         for padding in (value_mask, key_mask):
             if padding is not None:
                 if past and padding.shape[-1] != Tk:
@@ -250,6 +257,8 @@ class MultiHeadAttention(Layer):
         out, scores = scaled_dot_product_attention(
             q, k, v, allowed, dropout=self.dropout if training else 0.0,
             return_weights=return_attention_scores, fast=self.use_fast_path)  # (B, nh, Tq, dv)
+        if zero_rows is not None:
+            out = out.masked_fill(zero_rows, 0.0)
         if self.use_gate:
             # G_h = sigmoid(query W^G_h + b^G_h): each head's output gated element-wise
             out = out * torch.sigmoid(self._project(query, self.gate_kernel,

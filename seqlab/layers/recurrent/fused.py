@@ -1,5 +1,8 @@
 """The fused fast path: torch's own RNN / LSTM / GRU kernels fed seqlab's (Keras-layout) weights.
 
+(On the CPU a SimpleRNN runs ``rnn_scan`` instead: one autograd node whose backward through
+time is written by hand, faster there than torch's ``rnn_tanh``; same equations.)
+
 Nothing here owns parameters. At every call the cell's Keras-layout weights are turned
 into torch's layout (a view or a cheap copy that autograd sees through, so gradients flow
 back to the Keras-layout parameters):
@@ -28,6 +31,7 @@ from typing import Optional
 import torch
 from torch import _VF
 
+from seqlab.layers.recurrent import rnn_scan
 from seqlab.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
 
 
@@ -67,8 +71,12 @@ def torch_weights(cell) -> list[torch.Tensor]:
     return [W.t(), U.t(), b, torch.zeros_like(b)]                      # b_hh = 0
 
 
-def _call(kind: str, x, hx, weights, training: bool):
-    """Run one unidirectional layer of the torch kernel, batch first."""
+def _call(kind: str, x, hx, weights, training: bool, cell=None):
+    """Run one unidirectional layer of the torch kernel, batch first. A SimpleRNN on the
+    CPU runs ``rnn_scan`` instead (the same equations, faster there: see rnn_scan.py)."""
+    if kind.startswith("rnn_") and x.device.type == "cpu" and cell is not None:
+        y, h = rnn_scan.run_simple_rnn(cell, x, hx[0][0], kind[4:])
+        return y, [h]
     has_bias = len(weights) == 4
     fn = getattr(_VF, kind)
     if kind == "lstm":
@@ -112,8 +120,9 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
     weights = torch_weights(cell)
     hx = [s.unsqueeze(0) for s in state]                               # (1, B, H) each
     if mask is None:
-        y, final = _call(kind, x, hx, weights, training)               # (B, T, H)
-        return y, y[:, -1], final
+        y, final = _call(kind, x, hx, weights, training, cell)             # (B, T, H)
+        # the scan's h_T is its own output: a gradient there skips the (T, B, H) one
+        return y, (final[0] if kind.startswith("rnn_") else y[:, -1]), final
     B, T = mask.shape
     lengths = mask.sum(1)                                              # (B,)
     right_padded = bool((mask == (torch.arange(T, device=mask.device) < lengths[:, None])).all())
@@ -122,7 +131,7 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
         pad = (torch.arange(T, device=x.device) >= lengths[:, None]).to(x.dtype)  # (B, T)
         xc = torch.cat([xc, pad.unsqueeze(-1)], dim=-1)               # (B, T, D + 1)
         weights = _lstm_hold_weights(weights, state[0].shape[-1])
-    y, final = _call(kind, xc, hx, weights, training)                 # (B, T, H)
+    y, final = _call(kind, xc, hx, weights, training, cell)               # (B, T, H)
     # Each row's last real step: its output, and its final h (a row with no real step
     # outputs zeros and keeps its initial state). Row indexing, no full-size copies.
     has = (lengths > 0).unsqueeze(1)                                   # (B, 1)

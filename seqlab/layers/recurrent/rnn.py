@@ -10,6 +10,8 @@ Two paths give the same numbers:
 * **fused**: torch's own RNN/LSTM/GRU kernel (fused.py) whenever the configuration allows
   (built-in cell, standard activations, GRU ``reset_after=True``, no recurrent dropout);
   any mask is reduced to right-padding by a per-row gather, so padded steps never count.
+  (A SimpleRNN on the CPU runs rnn_scan.py instead: the same equations as one autograd
+  node with its backward through time written by hand, faster there.)
 * **explicit**: the cell's equations, step by step. The input projection ``x W + b`` of all
   steps is one matrix product; the loop (loops.py) iterates ``xw.unbind(1)`` (indexing
   ``xw[:, t]`` under autograd is ~20x slower); ``compile_step=True`` compiles the step with

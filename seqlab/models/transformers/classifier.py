@@ -57,9 +57,17 @@ class TransformerTextEncoder(Layer):
         self.encoder.build_once((None, None, self.d_model))
 
     def forward(self, ids: torch.Tensor, mask: Optional[torch.Tensor] = None,
-                return_attention_scores: bool = False):
+                return_attention_scores: bool = False, drop_padding: bool = False):
+        """``drop_padding=True``: the steps that are padding in every row are left out
+        after the embedding (positions kept): (B, T', D) with T' the steps real in some row.
+        The real steps' vectors are the same (padded keys are masked anyway); for pooling
+        over the real steps, e.g. a pre-padded batch of one."""
         x = self.embedding(ids, mask=mask)  # (B, T, D), mask attached
         pad = get_mask(x)  # (B, T)
+        if drop_padding and pad is not None:
+            keep = pad.any(dim=0)  # (T,)
+            if not bool(keep.all()):
+                x, pad = x[:, keep], pad[:, keep]  # (B, T', D), (B, T')
         out = self.encoder(x, mask=pad, return_attention_scores=return_attention_scores)
         if return_attention_scores:
             h, scores = out
@@ -119,7 +127,9 @@ class TransformerClassifier(Model):
 
     def logits(self, ids: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The scores before the sigmoid/softmax: (B, T) -> (B, C)."""
-        h = self.body(ids, mask=mask)  # (B, T, D)
+        # Inference pools over the real steps only: steps padded in every row are skipped.
+        skip = not self.training and self.pooling != "first"
+        h = self.body(ids, mask=mask, drop_padding=skip)  # (B, T, D), T' <= T when skip
         pad = get_mask(h)
         if self.pooling == "mean":
             pooled = masked_mean(h, pad)  # (B, D)

@@ -1,0 +1,91 @@
+"""SimpleRNN's recurrence as one autograd node, back-propagated through time by hand.
+
+    forward    xw = x W + b  (one GEMM over all steps, written where h_1..h_T will be)
+               a_t = xw_t + h_{t-1} U        h_t = act(a_t)          t = 1..T
+    backward   da_t = (g_t + dh_t) * act'(a_t)     dh_{t-1} = da_t U^T
+               dU = sum_t h_{t-1}^T da_t,  dW = x^T da,  db = sum da,  dx = da W^T
+               (each one GEMM or sum over all steps)
+
+with ``act`` tanh (act' = 1 - h^2, torch's ``tanh_backward``) or relu (act' = [h > 0]).
+
+Why not torch's fused ``rnn_tanh`` on the CPU: its CPU kernel is a chain of ATen ops that
+autograd records step by step (a matrix product, an add, a tanh and their backward nodes per
+step, plus stacking the outputs), and the recurrent kernel's gradient is T small matrix
+products. Here a step costs two ops forward (``addmm`` into a preallocated time-major
+buffer, ``tanh_``) and two backward (``mul``, ``mm``), and dU is one large GEMM.
+Measured (bench/keras_compare.py, SimpleRNN(64), B=128, T=256, one thread) this is what
+makes seqlab's SimpleRNN training faster than Keras on JAX.
+
+Shapes: B batch, T time, D input features, H units. Inside, tensors are time-major: step
+t is a contiguous (B, H).
+
+    >>> from seqlab.layers.recurrent import SimpleRNNCell
+    >>> cell = SimpleRNNCell(3); cell.build_once((None, 4))
+    >>> hs, h_last = run_simple_rnn(cell, torch.randn(2, 5, 4), torch.zeros(2, 3), "tanh")
+    >>> tuple(hs.shape), bool((hs[:, -1] == h_last).all())
+    ((2, 5, 3), True)
+"""
+from __future__ import annotations
+
+import torch
+
+
+class _Scan(torch.autograd.Function):
+    """(x (T*B, D) time-major rows, W (D, H), b (H,) or None, h0 (B, H), U (H, H))
+    -> (hs (T, B, H), h_T (B, H))."""
+
+    @staticmethod
+    def forward(ctx, x, W, b, h0, U, relu: bool):
+        B, H = h0.shape
+        T = x.shape[0] // B
+        hs = x.new_empty((T + 1, B, H))                               # h_0 .. h_T
+        hs[0] = h0
+        xw = hs[1:].view(T * B, H)                                    # x W + b, in place
+        if b is not None:
+            torch.addmm(b, x, W, out=xw)
+        else:
+            torch.mm(x, W, out=xw)
+        for t in range(T):
+            a = hs[t + 1].addmm_(hs[t], U)                            # a_t = xw_t + h U
+            if relu:
+                a.relu_()                                             # h_t
+            else:
+                a.tanh_()
+        ctx.save_for_backward(x, W, hs, U)
+        ctx.relu, ctx.has_bias = relu, b is not None
+        ctx.set_materialize_grads(False)
+        return hs[1:], hs[T]
+
+    @staticmethod
+    def backward(ctx, g_all, g_last):
+        x, W, hs, U = ctx.saved_tensors
+        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        da = torch.empty((T, B, H), dtype=hs.dtype, device=hs.device)
+        Ut = U.t()
+        dh = g_last if g_last is not None else torch.zeros_like(hs[0])  # dL/dh_T, (B, H)
+        for t in range(T - 1, -1, -1):
+            if g_all is not None:
+                dh = dh + g_all[t]
+            if ctx.relu:                                              # da_t = dh * act'
+                torch.ops.aten.threshold_backward.grad_input(dh, hs[t + 1], 0, grad_input=da[t])
+            else:
+                torch.ops.aten.tanh_backward.grad_input(dh, hs[t + 1], grad_input=da[t])
+            dh = torch.mm(da[t], Ut)                                  # dL/dh_{t-1}
+        da2 = da.view(T * B, H)
+        need = ctx.needs_input_grad
+        dx = da2 @ W.t() if need[0] else None                         # (T*B, D)
+        dW = x.t() @ da2 if need[1] else None                         # (D, H)
+        db = da2.sum(0) if ctx.has_bias and need[2] else None         # (H,)
+        dU = hs[:-1].reshape(T * B, H).t() @ da2 if need[4] else None  # (H, H)
+        return dx, dW, db, (dh if need[3] else None), dU, None
+
+
+def run_simple_rnn(cell, x: torch.Tensor, h0: torch.Tensor, activation: str):
+    """h_t = act(x_t W + b + h_{t-1} U) over ``x`` (B, T, D) batch-first, ``h0`` (B, H),
+    ``activation`` "tanh" or "relu": (outputs (B, T, H), h_T (B, H)). ``outputs`` is a
+    batch-first view of the time-major buffer (no copy)."""
+    B, T, D = x.shape
+    xt = x.transpose(0, 1).reshape(T * B, D)                          # time-major rows
+    hs, h_last = _Scan.apply(xt, cell.kernel, cell.bias, h0, cell.recurrent_kernel,
+                             activation == "relu")
+    return hs.transpose(0, 1), h_last
