@@ -134,6 +134,15 @@ def test_subword_transformer_recipe_beats_word_for_word(tmp_path):
     assert out.startswith("la casa"), out
 
 
+def test_export_refuses_a_subword_run_in_one_sentence():
+    from seqlab.errors import ExportError
+    from seqlab.export.bundle import task_metadata
+    vocab = {"tokenizer": {"class_name": "SubwordTokenizer", "config": {}},
+             "max_target_len": 5}
+    with pytest.raises(ExportError, match="seqlab serve"):
+        task_metadata("seq2seq", Config(), vocab)
+
+
 BIBLE = Path("/work/shared/data/bible_en_es.tsv")
 
 
