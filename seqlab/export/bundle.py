@@ -31,8 +31,9 @@ def task_metadata(task: str, cfg, vocab: dict) -> dict:
         if vocab["tokenizer"].get("class_name") == "SubwordTokenizer":
             raise ExportError("export: this seq2seq run reads SentencePiece subwords "
                               "([data] level = \"subword\"), which the NumPy client cannot "
-                              "tokenize; serve the run folder itself (seqlab serve RUN) or "
-                              "train with level = \"word\" to export it.")
+                              "tokenize, nor seqlab serve (which serves an export); translate "
+                              "with seqlab predict RUN --input FILE, or train with level = "
+                              "\"word\" to export it.")
         tok = Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
         out.update(start=tok.start_index, end=tok.end_index,
                    max_target_len=vocab["max_target_len"], max_len=cfg.data.max_len)

@@ -139,7 +139,7 @@ def test_export_refuses_a_subword_run_in_one_sentence():
     from seqlab.export.bundle import task_metadata
     vocab = {"tokenizer": {"class_name": "SubwordTokenizer", "config": {}},
              "max_target_len": 5}
-    with pytest.raises(ExportError, match="seqlab serve"):
+    with pytest.raises(ExportError, match="seqlab predict"):
         task_metadata("seq2seq", Config(), vocab)
 
 
