@@ -127,7 +127,7 @@ def test_subword_transformer_recipe_beats_word_for_word(tmp_path):
     assert vocab["tokenizer"]["class_name"] == "SubwordTokenizer"
     report = translation.compare(run.path)
     assert report["dictionary"]["bleu"] < 50, report
-    assert report["model"]["bleu"] > report["dictionary"]["bleu"] + 30, report
+    assert report["model"]["bleu"] > report["dictionary"]["bleu"] + 30, report  # 100 vs 1.1
     # the saved run reloads and translates a new sentence of the grammar
     _, task, model, vocab = tasks.load(run.path)
     out = task.predict(model, vocab, run.config, ["the red house falls"])[0]
