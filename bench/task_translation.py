@@ -61,6 +61,10 @@ parser.add_argument("--average", type=int, default=3, help="average the last N e
 parser.add_argument("--beam", type=int, default=4)
 parser.add_argument("--limit", type=int, default=0, help="> 0: only this many training pairs")
 parser.add_argument("--results", default=str(RESULTS / "translation.json"))
+parser.add_argument("--finish", nargs=2, metavar=("RUN_DIR", "LOG"),
+                    help="score the last checkpoint of a stopped call's run of --systems "
+                         "(one system) instead of training; LOG is what that call printed, "
+                         "for its CPU time")
 args = parser.parse_args()
 torch.set_num_threads(1)
 
@@ -128,6 +132,9 @@ class CpuClock(Callback):
             self.model.stop_training = True
 
 
+print("command: python bench/task_translation.py " + shlex.join(sys.argv[1:]), flush=True)
+
+
 def neural(system: str) -> dict:
     """Train for the budget; the run's test metrics hold BLEU and chrF of its beam output."""
     clock = CpuClock(None if args.epochs else args.minutes * 60)
@@ -139,6 +146,39 @@ def neural(system: str) -> dict:
     outputs = task.predict(model, vocab, run.config, shown)
     return {"bleu": metrics["bleu"], "chrf": metrics["chrf"], "epochs": clock.epochs,
             "train_cpu_min": clock.cpu / 60, "other_cpu_min": decode_cpu / 60,
+            "examples": [[s, tgt[i], o] for s, i, o in zip(shown, test_idx, outputs)]}
+
+
+def finish(system: str) -> dict:
+    """The last completed epoch of a run whose process was stopped during the next one
+    (its model is that epoch's checkpoint), with the CPU time its call printed."""
+    import re
+    from safetensors.torch import load_file
+    from seqlab.checkpoint_files import read_meta
+    from seqlab.runs import Run
+    run_dir, log = args.finish
+    run = Run.open(run_dir)
+    cfg, task = run.config, tasks.get("seq2seq")
+    vocab = run.read_json("vocab.json")
+    data = task.prepare(cfg, vocab=vocab)
+    model = task.build_model(cfg, vocab)
+    checkpoint = run.file(run.CHECKPOINT)
+    tensors = load_file(str(checkpoint))  # the weights only: no more training follows
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items()
+                           if k.startswith("model.")})
+    model.eval()
+    epochs = read_meta(checkpoint)["epoch"] + 1
+    lines = re.findall(r"epoch (\d+): loss [\d.]+, ([\d.]+) CPU-min",
+                       Path(log).read_text(encoding="utf-8"))
+    cpu = {int(e): float(m) for e, m in lines}[epochs]
+    t0 = time.process_time()
+    with torch.no_grad():
+        metrics = task.evaluate(model, data, cfg, "test")
+        shown = [src[i] for i in test_idx[:3]]
+        outputs = task.predict(model, vocab, cfg, shown)
+    return {"bleu": metrics["bleu"], "chrf": metrics["chrf"], "epochs": epochs,
+            "train_cpu_min": cpu, "other_cpu_min": (time.process_time() - t0) / 60,
+            "stopped_during_epoch": epochs + 1,
             "examples": [[s, tgt[i], o] for s, i, o in zip(shown, test_idx, outputs)]}
 
 
@@ -164,7 +204,9 @@ def stored_rows() -> dict:
 def describe(row: dict) -> str:
     if row["system"] == "dictionary":
         return "word-for-word dictionary (IBM Model 1, 8 EM iterations)"
-    return f"{row['name']}, {row['tag']}"
+    stopped = (f" (stopped during epoch {row['stopped_during_epoch']}: its last "
+               f"checkpoint, scored with `--finish`)" if row.get("stopped_during_epoch") else "")
+    return f"{row['name']}, {row['tag']}{stopped}"
 
 
 def write_report() -> None:
@@ -204,14 +246,22 @@ def write_report() -> None:
                       f"  - output: {output}"]
     lines += ["", "The dictionary keeps source word order and copies unknown words; it is "
               "a strong baseline on this corpus because English and Spanish Bible verses "
-              "follow each other nearly word for word and share names.", ""]
+              "follow each other nearly word for word and share names. A neural system "
+              "has to learn the words, their order and when to stop from the pairs alone; "
+              "the epochs column says how many passes over the training verses its CPU "
+              "budget bought on this machine. Each row's command reruns it; a larger "
+              "`--minutes` buys more epochs.", ""]
     path.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")
     print("wrote", path.with_suffix(".md"), flush=True)
 
 
 command = "python bench/task_translation.py " + shlex.join(sys.argv[1:])
+if args.finish:  # the row is the stopped call's: its command, epochs and CPU time
+    head = Path(args.finish[1]).read_text(encoding="utf-8").splitlines()
+    command = next((x[len("command: "):] for x in head if x.startswith("command: ")), command)
 for system in args.systems:
-    row = dictionary() if system == "dictionary" else neural(system)
+    row = (dictionary() if system == "dictionary" else
+           finish(system) if args.finish else neural(system))
     row.update(system=system, tag=args.tag, command=command, name=NAMES.get(system),
                average_last=args.average)
     print(system, args.tag, {k: v for k, v in row.items() if k != "examples"}, flush=True)
