@@ -89,5 +89,7 @@ def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
         raise ValueError(f"score: {len(hypotheses)} hypotheses but {len(references)} "
                          f"references; pass one output per reference.")
     hyps, refs = list(hypotheses), [list(references)]
-    return {"bleu": round(sacrebleu.corpus_bleu(hyps, refs, tokenize="none").score, 2),
+    # force: the text is tokenized on purpose (tokenize="none" scores those tokens)
+    return {"bleu": round(sacrebleu.corpus_bleu(hyps, refs, tokenize="none",
+                                                force=True).score, 2),
             "chrf": round(sacrebleu.corpus_chrf(hyps, refs).score, 2)}
