@@ -77,7 +77,8 @@ class DataConfig:
     text_column: str = "text"      # input column of a user file (classify, seq2seq source, tag tokens)
     label_column: str = "label"    # target column of a user file (class, seq2seq target, tags)
     target_column: str = ""        # forecast: the series column to predict ("" = the first one)
-    level: str = "word"            # text tokens: "word" or "char"
+    level: str = "word"            # text tokens: "word", "char" or "subword" (seq2seq: SentencePiece BPE)
+    subwords: int = 4000           # level = "subword": pieces in the shared source/target vocabulary
     num_words: int = 20000         # keep the most frequent words (rest -> OOV)
     max_len: int = 0               # truncate inputs to this many tokens / steps (0 = no limit)
     max_samples: int = 0           # use only the first N training examples (0 = all), for quick runs
@@ -133,6 +134,7 @@ class ModelConfig:
     attention: str = "none"        # seq2seq: "none", "bahdanau" (additive) or "luong" (dot)
     heads: int = 4                 # arch = "transformer": attention heads (units = d_model)
     beam_width: int = 1            # seq2seq decoding: 1 = greedy, > 1 = beam search
+    tie_embeddings: bool = False   # arch = "transformer": one token table for source, target and output
 
 
 @dataclass
@@ -142,7 +144,11 @@ class TrainingConfig:
     optimizer: str = "adam"        # "adam", "sgd", "rmsprop" or "adagrad"
     learning_rate: float = 0.001   # step size
     lr_schedule: str = "constant"  # "constant"; "cosine": decays to 0 along the epochs;
-                                   # "plateau": x0.5 after lr_patience epochs without a lower loss
+                                   # "plateau": x0.5 after lr_patience epochs without a lower loss;
+                                   # "inverse_sqrt": linear warmup, then rate * sqrt(warmup_steps / step)
+    warmup_steps: int = 0          # optimizer steps of linear warmup ("inverse_sqrt"; 0 = none)
+    label_smoothing: float = 0.0   # seq2seq: share of the target probability spread over the vocabulary
+    average_last: int = 0          # keep the mean of the weights of the last N epochs (0 = the last epoch)
     lr_patience: int = 50          # "plateau": epochs without improvement of the training loss
     min_learning_rate: float = 1e-4  # "plateau": the rate never goes below this
     clipnorm: float = 0.0          # clip each parameter's gradient L2 norm separately, as Keras (0 = off)
@@ -223,7 +229,7 @@ class Config:
         _choice(source, "task", self.task, TASKS)
         if self.name and run_name_problem(self.name):  # "" = the config file's stem, set later
             raise ConfigError(run_name_message(source, self.name, run_name_problem(self.name)))
-        _choice(source, "[data] level", self.data.level, ("word", "char"))
+        _choice(source, "[data] level", self.data.level, ("word", "char", "subword"))
         _choice(source, "[model] arch", self.model.arch,
                 ("rnn", "fcn", "cnn", "bag", "transformer", "mlp"))
         if self.model.arch == "mlp" and self.task != "forecast":
@@ -257,7 +263,7 @@ class Config:
         _choice(source, "[training] class_weights", self.training.class_weights,
                 ("none", "balanced"))
         _choice(source, "[training] lr_schedule", self.training.lr_schedule,
-                ("constant", "cosine", "plateau"))
+                ("constant", "cosine", "plateau", "inverse_sqrt"))
         _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
         _choice(source, "[training] precision", self.training.precision, ("32", "bf16", "fp16"))
         d, m, t = self.data, self.model, self.training
@@ -271,6 +277,7 @@ class Config:
                              ("[model] heads", m.heads),
                              ("[model] beam_width", m.beam_width),
                              ("[data] num_words", d.num_words),
+                             ("[data] subwords", d.subwords),
                              ("[data] window", d.window),
                              ("[data] horizon", d.horizon),
                              ("[data] seq_len", d.seq_len)]:
@@ -285,7 +292,10 @@ class Config:
                                     "words only"),
                                    ("[training] threads", t.threads, "torch's default"),
                                    ("[training] checkpoint_every", t.checkpoint_every,
-                                    "after each epoch only")]:
+                                    "after each epoch only"),
+                                   ("[training] warmup_steps", t.warmup_steps, "none"),
+                                   ("[training] average_last", t.average_last,
+                                    "the last epoch")]:
             if value < 0:
                 raise ConfigError(f"{source}: {where} must be >= 1, or 0 for {zero}; "
                                   f"got {value}.")
@@ -296,6 +306,7 @@ class Config:
             raise ConfigError(f"{source}: [data] split_seed must be in [0, {MAX_SEED}], or "
                               f"-1 for [training] seed; got {d.split_seed}.")
         for where, value in [("[model] dropout", m.dropout),
+                             ("[training] label_smoothing", t.label_smoothing),
                              ("[data] test_fraction", d.test_fraction),
                              ("[data] val_fraction", d.val_fraction)]:
             if not 0.0 <= value < 1.0:
@@ -314,6 +325,9 @@ class Config:
             if not math.isfinite(value) or value < 0:
                 raise ConfigError(f"{source}: {where} must be a finite number {low}, "
                                   f"got {value}.")
+        if t.average_last and t.keep_best:
+            raise ConfigError(f"{source}: [training] average_last = {t.average_last} and "
+                              f"keep_best = true each choose the final weights; set one.")
         if t.clipnorm and t.global_clipnorm:
             raise ConfigError(f"{source}: [training] clipnorm = {t.clipnorm} (each parameter) "
                               f"and global_clipnorm = {t.global_clipnorm} (all together): set "

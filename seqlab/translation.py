@@ -23,24 +23,10 @@ from typing import Sequence, Union
 
 import torch
 
+from seqlab.data.parallel import score  # noqa: F401 (BLEU and chrF, re-exported)
 from seqlab.models.word_dictionary import WordDictionary
 
 PathLike = Union[str, Path]
-
-
-def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
-    """Corpus BLEU and chrF (sacrebleu, one reference per sentence) of tokenized text."""
-    try:
-        import sacrebleu
-    except ImportError:
-        raise ImportError("translation scores need sacrebleu: pip install 'seqlab[text]' "
-                          "(or pip install sacrebleu).") from None
-    if len(hypotheses) != len(references):
-        raise ValueError(f"score: {len(hypotheses)} hypotheses but {len(references)} "
-                         f"references; pass one output per reference.")
-    hyps, refs = list(hypotheses), [list(references)]
-    return {"bleu": round(sacrebleu.corpus_bleu(hyps, refs, tokenize="none").score, 2),
-            "chrf": round(sacrebleu.corpus_chrf(hyps, refs).score, 2)}
 
 
 def split_pairs(cfg) -> dict:
@@ -55,8 +41,9 @@ def split_pairs(cfg) -> dict:
             "test": (take(sources, te), take(targets, te))}
 
 
-def compare(run_path: PathLike, iterations: int = 8) -> dict:
-    """Score a trained seq2seq run and the dictionary baseline on the run's test pairs."""
+def compare(run_path: PathLike, iterations: int = 8, with_dictionary: bool = True) -> dict:
+    """Score a trained seq2seq run and (``with_dictionary``) the dictionary baseline on the
+    run's test pairs."""
     from seqlab import tasks
     run, task, model, vocab = tasks.load(run_path)
     cfg = run.config
@@ -66,8 +53,11 @@ def compare(run_path: PathLike, iterations: int = 8) -> dict:
     with torch.no_grad():
         hyps = task.decode(model, vocab, cfg, data.test[0])
     hyps = [h.replace("<unk>", "").strip() for h in hyps]
-    dictionary = WordDictionary(iterations=iterations).fit(*pairs["train"])
-    baseline = [dictionary.translate(s) for s in test_src]
-    return {"model": score(hyps, test_tgt), "dictionary": score(baseline, test_tgt),
+    baseline = list(test_tgt)
+    if with_dictionary:
+        dictionary = WordDictionary(iterations=iterations).fit(*pairs["train"])
+        baseline = [dictionary.translate(s) for s in test_src]
+    return {"model": score(hyps, test_tgt),
+            **({"dictionary": score(baseline, test_tgt)} if with_dictionary else {}),
             "test_pairs": len(test_tgt),
             "examples": list(zip(test_src[:5], test_tgt[:5], hyps[:5], baseline[:5]))}

@@ -3,13 +3,18 @@ sides the same way, keep the short pairs, and write them back as a TSV that the 
 task reads with ``[data] dataset = "file"``, ``level = "word"``.
 
 Tokenizing here (lower case, punctuation split off as its own token) keeps the vocabulary
-small: "tierra." and "tierra" become one word plus ".". BLEU and chrF are then computed on
-these tokenized strings for every system alike.
+small: "tierra." and "tierra" become one word plus ".". BLEU and chrF (``score``) are then
+computed on these tokenized strings for every system alike: BLEU (Papineni et al. 2002) is
+the geometric mean of the 1- to 4-gram precisions against the reference, times a brevity
+penalty, over the whole test set (0-100); chrF (Popović 2015) the F-score (beta = 2) of
+character 1- to 6-grams, which gives partial credit for a right stem with a wrong ending.
 
     >>> tokenize("In the beginning, God created the heavens.")
     'in the beginning , god created the heavens .'
     >>> tokenize("¿Quién es?")
     '¿ quién es ?'
+    >>> score(["el libro es rojo ."], ["el libro es rojo ."])["bleu"]
+    100.0
 """
 from __future__ import annotations
 
@@ -71,3 +76,20 @@ def write_pairs(path: PathLike, sources: Sequence[str], targets: Sequence[str],
         w.writerows(zip(sources, targets))
     os.replace(tmp, path)
     return path
+
+
+def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
+    """Corpus BLEU and chrF (sacrebleu, one reference per sentence) of tokenized text."""
+    try:
+        import sacrebleu
+    except ImportError:
+        raise ImportError("translation scores need sacrebleu: pip install 'seqlab[translation]' "
+                          "(or pip install sacrebleu).") from None
+    if len(hypotheses) != len(references):
+        raise ValueError(f"score: {len(hypotheses)} hypotheses but {len(references)} "
+                         f"references; pass one output per reference.")
+    hyps, refs = list(hypotheses), [list(references)]
+    # force: the text is tokenized on purpose (tokenize="none" scores those tokens)
+    return {"bleu": round(sacrebleu.corpus_bleu(hyps, refs, tokenize="none",
+                                                force=True).score, 2),
+            "chrf": round(sacrebleu.corpus_chrf(hyps, refs).score, 2)}

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from seqlab.export.graphs import graphs_for
+from seqlab.errors import ExportError
 from seqlab.export.writer import FORMATS, _check_format, _write_json, export_model, write_graphs
 
 
@@ -28,6 +29,12 @@ def task_metadata(task: str, cfg, vocab: dict) -> dict:
         out.update(level=vocab["level"])
     elif task == "seq2seq":
         from seqlab.data import Tokenizer
+        if vocab["tokenizer"].get("class_name") == "SubwordTokenizer":
+            raise ExportError("export: this seq2seq run reads SentencePiece subwords "
+                              "([data] level = \"subword\"), which the NumPy client cannot "
+                              "tokenize, nor seqlab serve (which serves an export); translate "
+                              "with seqlab predict RUN --input FILE, or train with level = "
+                              "\"word\" to export it.")
         tok = Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
         out.update(start=tok.start_index, end=tok.end_index,
                    max_target_len=vocab["max_target_len"], max_len=cfg.data.max_len)

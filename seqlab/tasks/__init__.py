@@ -41,6 +41,7 @@ from seqlab.models.callbacks import (Callback, EpochMetrics, LearningRateSchedul
                                      PopulationStatistics, ReduceLROnPlateau, cosine_decay)
 from seqlab.models.checkpoints import KeepBest, RunCheckpoint
 from seqlab.models.nan_guard import TrainingDiverged
+from seqlab.models.step_callbacks import AverageLastEpochs, StepLearningRate, inverse_sqrt
 from seqlab.devices import resolve_device
 from seqlab.runs import Run, seed_everything
 from seqlab.tasks.common import Data, TrainingInterrupted  # noqa: F401 (re-exported)
@@ -108,13 +109,16 @@ def compile_for(model, cfg: Config) -> None:
 
 def schedule_callbacks(cfg: Config) -> list:
     """[training] lr_schedule as callbacks: "constant" none; "cosine" from the rate down
-    to 0 along the epochs; "plateau" Keras's ReduceLROnPlateau on the training loss (as
+    to 0 along the epochs; "inverse_sqrt" up over ``warmup_steps`` optimizer steps, then
+    down as 1 / sqrt(step); "plateau" Keras's ReduceLROnPlateau on the training loss (as
     Wang et al.'s FCN is trained): halved after ``lr_patience`` epochs without a lower
     loss, never below ``min_learning_rate``. Each rate is a function of the epoch and
     the history before it, so a resumed run follows the same rates."""
     t = cfg.training
     if t.lr_schedule == "cosine":
         return [LearningRateScheduler(cosine_decay(t.learning_rate, t.epochs))]
+    if t.lr_schedule == "inverse_sqrt":
+        return [StepLearningRate(inverse_sqrt(t.warmup_steps))]
     if t.lr_schedule == "plateau":
         return [ReduceLROnPlateau(monitor="loss", factor=0.5, patience=t.lr_patience,
                                   min_delta=0.0, min_lr=min(t.min_learning_rate,
@@ -138,6 +142,8 @@ def training_callbacks(run: Run, task, data: Data, source: TaskBatches,
         key, mode = getattr(task, "MONITOR", ("loss", "min"))
         keep_best = KeepBest(monitor=f"val_{key}", mode=mode, fallback="loss")
         callbacks.append(keep_best)
+    if t.average_last:
+        callbacks.append(AverageLastEpochs(t.average_last))  # before save_model
     checkpoint = RunCheckpoint(run, resume=resume, keep_best=keep_best,
                                every_batches=t.checkpoint_every or None)
     callbacks.append(checkpoint)

@@ -2,7 +2,8 @@
 
 The data are (source, target) string pairs, e.g. the addition dataset's "535+61" -> "596"
 (with ``reverse = true`` the source is fed reversed, "16+535", which shortens the path
-between the digits that are added). Both sides are tokenized (characters or words) with
+between the digits that are added). Both sides are tokenized (characters, words, or
+SentencePiece subwords learned from the training pairs, ``level = "subword"``) with
 one shared vocabulary; the target is wrapped in start/end tokens:
 
     source  "16+535"          -> encoder
@@ -13,13 +14,15 @@ The model is ``seqlab.models.recurrent.EncoderDecoder``; its docstring gives the
 attention equations (Luong, Bahdanau).
 Decoding steps the decoder one token at a time (``layer.step``): greedy (the likeliest
 token) or beam search (keep the ``beam_width`` likeliest prefixes). Metrics: exact match
-(the whole output right) and character accuracy (per position of the true target).
+(the whole output right) and character accuracy (per position of the true target); for
+words and subwords also BLEU and chrF (sacrebleu, when installed).
 
 Shapes: B batch, S source steps, T target steps, E embedding, H units, V vocabulary.
 """
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 from collections import Counter
 from typing import Optional
@@ -29,6 +32,8 @@ import torch
 
 from seqlab.config import Config
 from seqlab.data import Tokenizer
+from seqlab.data.parallel import score
+from seqlab.data.subwords import SubwordTokenizer
 from seqlab.errors import SeqlabError
 from seqlab.models.model import Model
 from seqlab.models.recurrent import EncoderDecoder, beam_search, greedy, teacher_forcing_loss
@@ -65,9 +70,12 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
     if cfg.data.max_samples:
         tr = tr[:cfg.data.max_samples]
     if vocab is None:
-        tok = Tokenizer(char_level=cfg.data.level == "char", lower=False, filters="",
-                        oov_token="<unk>", start_token="<s>", end_token="</s>")
-        tok.fit_on_texts(take(sources, tr) + take(targets, tr))
+        if cfg.data.level == "subword":
+            tok = SubwordTokenizer.fit(take(sources, tr) + take(targets, tr), cfg.data.subwords)
+        else:
+            tok = Tokenizer(char_level=cfg.data.level == "char", lower=False, filters="",
+                            oov_token="<unk>", start_token="<s>", end_token="</s>")
+            tok.fit_on_texts(take(sources, tr) + take(targets, tr))
         vocab = {"tokenizer": json.loads(tok.to_json()),
                  "max_target_len": max(len(tok.tokenize(t)) for t in take(targets, tr)) + 1}
     tok = _tokenizer(vocab)
@@ -81,8 +89,11 @@ def prepare(cfg: Config, vocab: Optional[dict] = None) -> Data:
                 {"train": len(tr), "val": len(va), "test": len(te)})
 
 
-def _tokenizer(vocab: dict) -> Tokenizer:
-    return Tokenizer.from_json(json.dumps(vocab["tokenizer"]))
+def _tokenizer(vocab: dict):
+    """The run's ``Tokenizer`` (words, characters) or ``SubwordTokenizer``."""
+    kind = SubwordTokenizer if vocab["tokenizer"].get("class_name") == "SubwordTokenizer" \
+        else Tokenizer
+    return kind.from_json(json.dumps(vocab["tokenizer"]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -104,9 +115,11 @@ def build_model(cfg: Config, vocab: dict) -> Model:
     if m.arch == "transformer":
         model = _transformer_class()(tok.vocab_size, d_model=m.units, num_heads=m.heads,
                                      ff_dim=4 * m.units, num_encoder_layers=m.layers,
-                                     num_decoder_layers=m.layers, dropout=m.dropout)
+                                     num_decoder_layers=m.layers, dropout=m.dropout,
+                                     tie_embeddings=m.tie_embeddings)
     else:
         model = EncoderDecoder(cfg, tok.vocab_size, recurrent=recurrent)
+    model.label_smoothing = cfg.training.label_smoothing  # read by teacher_forcing_loss
     return build_with(model, torch.ones(2, 3, dtype=torch.long),
                       torch.ones(2, 2, dtype=torch.long))
 
@@ -125,7 +138,12 @@ def decode(model, vocab: dict, cfg: Config, sources: list, batch_size: int = 512
     out: list[Optional[str]] = [None] * len(sources)
     for idx in length_batches([len(s) for s in sources], batch_size, None):
         src = pad(take(sources, idx)).to(device)
-        if cfg.model.beam_width > 1:
+        if cfg.model.beam_width > 1 and cfg.model.arch == "transformer":
+            # the Transformer's batched beam, ranked by mean log-probability per token
+            ids = model.beam_search(src, tok.start_index, tok.end_index,
+                                    vocab["max_target_len"], cfg.model.beam_width,
+                                    length_penalty=1.0).tolist()
+        elif cfg.model.beam_width > 1:
             ids = beam_search(model, src, tok.start_index, tok.end_index,
                               vocab["max_target_len"], cfg.model.beam_width)
         else:
@@ -143,8 +161,12 @@ def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
     pred = decode(model, data.vocab, cfg, src)
     chars = sum(len(t) for t in truth)
     right = sum(sum(a == b for a, b in zip(p, t)) for p, t in zip(pred, truth))
-    return {"exact_match": float(np.mean([p == t for p, t in zip(pred, truth)])),
-            "char_accuracy": right / max(chars, 1)}
+    scores = {"exact_match": float(np.mean([p == t for p, t in zip(pred, truth)])),
+              "char_accuracy": right / max(chars, 1)}
+    if cfg.data.level != "char" and importlib.util.find_spec("sacrebleu") is not None:
+        # corpus BLEU and chrF of the space-separated words (seqlab.data.parallel.score)
+        scores.update(score([p.replace("<unk>", "").strip() for p in pred], truth))
+    return scores
 
 
 def finish(run, model, data: Data, metrics: dict) -> dict:

@@ -111,10 +111,13 @@ class EncoderDecoder(Model):
 def teacher_forcing_loss(model, batch):
     """Cross-entropy of every real target token given the true previous ones:
     (sum over the non-padding tokens, their number). Any model with
-    ``model(src, tgt_in) -> logits (B, T, V)`` (the Transformer too)."""
+    ``model(src, tgt_in) -> logits (B, T, V)`` (the Transformer too). The model's
+    ``label_smoothing`` eps (default 0) trains towards (1 - eps) on the true token and
+    eps spread evenly over the vocabulary."""
     src, tgt_in, tgt_out = batch
     logits = model(src, tgt_in)                                            # (B, T, V)
-    total = F.cross_entropy(logits.transpose(1, 2), tgt_out, ignore_index=0, reduction="sum")
+    total = F.cross_entropy(logits.transpose(1, 2), tgt_out, ignore_index=0, reduction="sum",
+                            label_smoothing=float(getattr(model, "label_smoothing", 0.0)))
     return total, (tgt_out != 0).sum(), {}
 
 

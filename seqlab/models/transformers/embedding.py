@@ -33,6 +33,8 @@ class TokenPositionEmbedding(Layer):
         dropout: rate applied to the sum during training.
         learned_positions: a learned position table (BERT/GPT) instead of sinusoids.
         mask_zero: id 0 is padding; the output carries the (B, T) mask (True = token).
+        tokens: another layer's ``Embedding`` to read instead of a table of its own (tied
+            source and target embeddings); it stays registered with its owner only.
 
     Call ``layer(ids, offset=0)``.
 
@@ -46,7 +48,7 @@ class TokenPositionEmbedding(Layer):
 
     def __init__(self, vocab_size: int, d_model: int, max_length: int = 512,
                  dropout: float = 0.0, learned_positions: bool = False,
-                 mask_zero: bool = True, **kwargs):
+                 mask_zero: bool = True, tokens: Optional[Embedding] = None, **kwargs):
         super().__init__(**kwargs)
         where = f"TokenPositionEmbedding {self.name}"
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
@@ -55,8 +57,10 @@ class TokenPositionEmbedding(Layer):
         self.rate = check_rate(where, "dropout", dropout)
         self.mask_zero = bool(mask_zero)
         self.scale = math.sqrt(self.d_model)
-        self.tokens = Embedding(self.vocab_size, self.d_model, mask_zero=self.mask_zero,
-                                name=f"{self.name}_tokens")
+        self.shared = (tokens,) if tokens is not None else ()  # a tuple: not registered
+        if not self.shared:
+            self.tokens = Embedding(self.vocab_size, self.d_model, mask_zero=self.mask_zero,
+                                    name=f"{self.name}_tokens")
         self.positions = PositionalEncoding(self.max_length, learned=learned_positions,
                                             name=f"{self.name}_positions")
         self.build_once((None, None))
@@ -70,7 +74,8 @@ class TokenPositionEmbedding(Layer):
             raise ValueError(f"{self.name} (TokenPositionEmbedding): expected integer token "
                              f"ids (B, T), got {tuple(ids.shape)} {ids.dtype}.")
         pad = (ids != 0) if self.mask_zero and mask is None else mask  # (B, T)
-        x = self.tokens(ids) * self.scale  # (B, T, D)
+        table = self.shared[0] if self.shared else self.tokens
+        x = table(ids) * self.scale  # (B, T, D)
         x = self.positions(x, offset=offset)  # (B, T, D)
         x = dropout(x, self.rate, self.training)
         return attach_mask(x, pad)

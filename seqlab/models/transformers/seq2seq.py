@@ -44,6 +44,9 @@ class TransformerSeq2Seq(Model):
         num_encoder_layers, num_decoder_layers: stack depths.
         max_length: longest sequence for learned positions.
         learned_positions: learned position tables instead of sinusoids.
+        tie_embeddings: one token table E (V, D) for the source, the target and the
+            output layer, ``logits = h @ E.T + b`` (Press & Wolf 2017); needs a shared
+            vocabulary.
 
     ``model(src, tgt_in)`` -> logits (B, T, V). ``compute_loss((src, tgt))`` is teacher
     forcing; ``fit_pairs(sources, targets)`` (targets wrapped in start/end ids) or
@@ -62,24 +65,35 @@ class TransformerSeq2Seq(Model):
                  d_model: int = 128, num_heads: int = 4, ff_dim: int = 512,
                  num_encoder_layers: int = 2, num_decoder_layers: int = 2,
                  max_length: int = 512, dropout: float = 0.1, norm_first: bool = False,
-                 learned_positions: bool = False, name: Optional[str] = None):
+                 learned_positions: bool = False, tie_embeddings: bool = False,
+                 name: Optional[str] = None):
         super().__init__(name=name)
         self.target_vocab_size = check_positive_int(
             f"TransformerSeq2Seq {self.name}", "target_vocab_size",
             vocab_size if target_vocab_size is None else target_vocab_size)
         self.d_model = d_model
+        self.tie_embeddings = bool(tie_embeddings)
+        if self.tie_embeddings and self.target_vocab_size != vocab_size:
+            raise ValueError(f"TransformerSeq2Seq {self.name}: tie_embeddings needs one "
+                             f"vocabulary, got vocab_size={vocab_size} and "
+                             f"target_vocab_size={self.target_vocab_size}; leave "
+                             f"target_vocab_size unset or tie_embeddings=False.")
         self.source_embedding = TokenPositionEmbedding(
             vocab_size, d_model, max_length, dropout, learned_positions,
             name=f"{self.name}_source_embedding")
         self.target_embedding = TokenPositionEmbedding(
             self.target_vocab_size, d_model, max_length, dropout, learned_positions,
+            tokens=self.source_embedding.tokens if self.tie_embeddings else None,
             name=f"{self.name}_target_embedding")
         self.transformer = Transformer(num_encoder_layers, num_decoder_layers, num_heads,
                                        ff_dim, dropout, norm_first=norm_first,
                                        name=f"{self.name}_transformer")
         self.transformer.build_once((None, None, d_model))
-        self.head = Dense(self.target_vocab_size, name=f"{self.name}_head")
-        self.head.build_once((None, None, d_model))
+        if self.tie_embeddings:
+            self.output_bias = torch.nn.Parameter(torch.zeros(self.target_vocab_size))  # (V,)
+        else:
+            self.head = Dense(self.target_vocab_size, name=f"{self.name}_head")
+            self.head.build_once((None, None, d_model))
         self.attention_kind = "transformer"  # what seqlab.tasks.seq2seq.finish looks at
         self.attention = None
         self.label_smoothing = 0.0  # of the teacher-forcing loss (compute_loss)
@@ -92,7 +106,14 @@ class TransformerSeq2Seq(Model):
         y = self.target_embedding(tgt_in)  # (B, T, D), padding mask attached
         h = self.transformer.decode(y, memory, tgt_mask=get_mask(y),
                                     memory_mask=src_mask)  # (B, T, D)
-        return self.head(h)  # (B, T, V)
+        return self.logits(h)  # (B, T, V)
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Decoder states (..., D) -> scores (..., V): the output layer, or with tied
+        embeddings h @ E.T + b."""
+        if self.tie_embeddings:
+            return F.linear(h, self.source_embedding.tokens.embeddings, self.output_bias)
+        return self.head(h)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape) + (self.target_vocab_size,)
@@ -129,7 +150,7 @@ class TransformerSeq2Seq(Model):
         for c in cache:
             new_state += [c["self"]["key"], c["self"]["value"],
                           c["cross"]["key"], c["cross"]["value"]]
-        return self.head(h)[:, 0], new_state, None  # (B, V)
+        return self.logits(h)[:, 0], new_state, None  # (B, V)
 
     # ------------------------------------------------------------------ decoding
     @torch.no_grad()
