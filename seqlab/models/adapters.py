@@ -110,6 +110,8 @@ def move_to(batch: Any, device: torch.device) -> Any:
     3
     """
     if isinstance(batch, torch.Tensor):
+        if batch.device == device:
+            return batch  # what .to(device) returns, without its call
         if device.type == "cuda" and batch.device.type == "cpu":
             batch = batch.pin_memory()  # page-locked: the copy below runs asynchronously
         return batch.to(device, non_blocking=True)

@@ -72,13 +72,14 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     dev = resolve_device(None, model)
     was_training = model.training
     model.eval()
-    pieces, rows = [], {}
+    pieces, rows, done = [], {}, 0
     bar = _progress(data.num_batches(batch_size), "Predict", _verbosity(verbose))
     with torch.inference_mode():
         for batch in data.batches(batch_size):
-            nan_guard.check_inputs(batch.x, batch.index, sum(map(len, pieces)) + len(rows))
+            nan_guard.check_inputs(batch.x, batch.index, done)
             batch = batch.to(dev)
             out, keep_time = _outputs(model, batch)
+            done += len(out)
             if batch.mask is None:
                 pieces.append(out.cpu().numpy())
             else:  # padded batch: rows back to their input order, cut to their length

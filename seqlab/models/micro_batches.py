@@ -23,12 +23,13 @@ to float rounding) and the optimizer takes one step.
 A model that overrides ``compute_loss`` says its own loss and is never sliced by "auto".
 
 ``predict`` slices the same way (``predict_rows``): a big CPU batch through a fused LSTM
-runs as row slices of ``micro_rows_for(units)`` rows, their outputs concatenated; no loss
-is involved, so any model without a layer that needs the whole batch qualifies (measured,
-LSTM(64) inference on 512 x 256 on one thread: 89 ms whole, 61 ms in slices of 32 rows).
+runs as row slices of ``predict_rows_for(units)`` rows, their outputs concatenated; no
+loss is involved, so any model without a layer that needs the whole batch qualifies
+(measured, LSTM(64) inference on 512 x 256 on one thread: 89 ms whole, 61 ms in slices of
+32 rows; bench/predict_overhead.py compares slice sizes).
 
-    >>> micro_rows_for(64), micro_rows_for(512)
-    (32, 16)
+    >>> micro_rows_for(64), micro_rows_for(512), predict_rows_for(64), predict_rows_for(512)
+    (32, 16, 64, 16)
 """
 from __future__ import annotations
 
@@ -46,6 +47,13 @@ def micro_rows_for(units: int) -> int:
     (rows * 4 * units), within [16, 64]: the best slice size measured for each width
     (docs/results/speed.md)."""
     return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 2048 // max(int(units), 1)))
+
+
+def predict_rows_for(units: int) -> int:
+    """Rows per slice of ``predict`` (no backward, no saved activations): twice the rows
+    of a training slice, within [16, 64]. For LSTM(64) on 512 x 256 on one thread, 64
+    rows beat 32 and 128 (``python bench/predict_overhead.py --slices 32,64,128``)."""
+    return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 4096 // max(int(units), 1)))
 
 
 def uses_compiled_loss(model) -> bool:
@@ -78,7 +86,7 @@ def predict_rows(model, x) -> int:
     widths = [w for m in mods if (w := getattr(m, "micro_batch_units", None))]
     if not widths or any(getattr(m, "needs_whole_batch", False) for m in mods):
         return 0
-    slice_rows = MICRO_ROWS or micro_rows_for(max(widths))
+    slice_rows = MICRO_ROWS or predict_rows_for(max(widths))
     return slice_rows if slice_rows < rows else 0
 
 
@@ -126,5 +134,6 @@ def split(batch: Batch, rows: int) -> list[Batch]:
             for i in range(0, n, rows)]
 
 
-__all__ = ["planner", "split", "micro_batch_rows", "predict_rows", "micro_rows_for", "uses_compiled_loss",
+__all__ = ["planner", "split", "micro_batch_rows", "predict_rows", "micro_rows_for",
+           "predict_rows_for", "uses_compiled_loss",
            "MICRO_MIN_TOKENS", "MICRO_MIN_ROWS", "MICRO_MAX_ROWS"]

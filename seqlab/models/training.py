@@ -194,9 +194,21 @@ def _format_logs(logs: dict) -> str:
     return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
 
 
+class _NoBar:
+    """The progress bar of a quiet run (verbose != 1): does nothing (a disabled tqdm
+    still costs ~1 ms to create, the time of a few batch-1 predictions)."""
+
+    def update(self, n: int = 1) -> None: ...
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def _progress(total: Optional[int], desc: str, verbose: int):
-    return tqdm(total=total, desc=desc, unit="batch", disable=verbose != 1, leave=True,
-                dynamic_ncols=True)
+    if verbose != 1:
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
 
 
 def _verbosity(verbose: Any) -> int:

@@ -28,6 +28,32 @@ def test_predict_in_slices_equals_whole_batch():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_predict_slices_of_predict_rows_for_keep_rows_in_order():
+    # 150 rows through LSTM(64): slices of predict_rows_for(64) rows, the last one shorter
+    x = np.random.default_rng(3).integers(0, 50, size=(150, 60))
+    x[:, :20] = 0                                               # pre-padded, no mask
+    model = lstm_model()
+    rows = micro_batches.predict_rows(model, torch.as_tensor(x))
+    assert rows == micro_batches.predict_rows_for(64) and 150 % rows
+    got = model.predict(x, batch_size=150, verbose=0)
+    with torch.inference_mode():
+        want = model(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_predict_batch_one_equals_the_model_call_row_by_row(capsys):
+    x = np.random.default_rng(4).integers(0, 50, size=(9, 12))
+    model = lstm_model()
+    with torch.inference_mode():
+        want = model(torch.as_tensor(x)).numpy()
+    for b in (1, 4):
+        np.testing.assert_allclose(model.predict(x, batch_size=b, verbose=0), want,
+                                   rtol=1e-5, atol=1e-6)
+    assert capsys.readouterr().err == ""                       # quiet: no progress bar
+    model.predict(x, batch_size=4, verbose=1)
+    assert "Predict" in capsys.readouterr().err
+
+
 def test_predict_in_slices_on_lists_keeps_order_and_lengths():
     rng = np.random.default_rng(1)
     seqs = [rng.integers(1, 50, size=int(n)) for n in rng.integers(60, 200, size=90)]

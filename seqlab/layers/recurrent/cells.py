@@ -158,7 +158,7 @@ class _Cell(Layer):
         raise NotImplementedError
 
     def get_initial_state(self, batch_size: int, device=None, dtype=None) -> State:
-        ref = next(self.parameters(), None)
+        ref = next(self.parameters(), None) if device is None or dtype is None else None
         device = device or (ref.device if ref is not None else None)
         dtype = dtype or (ref.dtype if ref is not None else torch.get_default_dtype())
         return [torch.zeros(batch_size, self.units, device=device, dtype=dtype)

@@ -277,7 +277,8 @@ class RNN(Layer):
 
         need_states = self.return_state or self.stateful
         if self.fused_ok(training)[0]:
-            self.last_path = "fused"
+            if self.last_path != "fused":  # (a module attribute write costs microseconds)
+                self.last_path = "fused"
             outputs, last, final = fused.run_fused(self.cell, x_in, state, mask_in, training,
                                                    need_all_states=need_states,
                                                    keep_outputs=self.return_sequences)
