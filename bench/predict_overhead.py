@@ -97,6 +97,10 @@ def slice_sizes(model, x: np.ndarray, sizes: list, repeats: int) -> list:
         return one
     res = interleave({f"slices of {r}": run(r) for r in sizes}, repeats, 1)
     print(f"\n[predict lstm64 b{len(x)}, row slices]\n{res.table()}", flush=True)
+    for r in sizes:
+        ms = sorted(1e3 / v for v in res.cpu_rates[f"slices of {r}"])
+        print(f"  slices of {r}: CPU ms/sample min {ms[0]:.3f} median "
+              f"{statistics.median(ms):.3f} max {ms[-1]:.3f}")
     return [rate_figure(f"predict lstm64 b{len(x)} in slices of {r} rows (1 thread)", res,
                         f"slices of {r}") for r in sizes]
 

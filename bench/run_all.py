@@ -35,6 +35,7 @@ SCRIPTS = [
     ("threads", []),
     ("rnn_fit", []),
     ("keras_compare", []),
+    ("predict_overhead", ["--slices", "32,64,128"]),
     ("generation", []),
     ("bf16", []),
     ("recurrent_paths", []),
@@ -149,6 +150,8 @@ def write_report(runs: list[dict], args) -> str:
         keras = next((d.get("keras") for d in data.values() if d.get("keras")), None)
         if keras:
             lines.append(f"| keras (bench/.venv-keras: JAX, TensorFlow and torch backends) | {keras} |")
+        else:  # keras_compare not run this time: its Keras version as last reported
+            lines += [ln for ln in old_sections.get("## Machine", []) if ln.startswith("| keras (")]
         lines.append("")
     goals = [(n, f) for n, d in data.items() for f in d["figures"] if f.get("goal") is not None]
     if goals or old_goals:
