@@ -20,6 +20,8 @@ and for a forecast with arch = "mlp" (a window ensemble), in place of [data] win
 
 A trial scores the best validation value of the task's metric over its epochs (its
 ``MONITOR``: accuracy, MASE, cross-entropy...); the test part plays no role in the choice.
+A config without a validation part (val_fraction = 0, no val_path) is searched with
+val_fraction = 0.2 of its training part; its tuned run then trains on the whole of it again.
 The study lives in an SQLite file (``runs_dir/NAME-tune.db`` unless ``study`` names
 another), so a tuning run stopped by Ctrl-C or a crash resumes from it: finished trials
 are kept and only the remaining ones run. At the end the best settings are trained as a
@@ -145,8 +147,16 @@ def tune(base: Config, budget_s: float, trials: Optional[int] = None,
                             sampler=optuna.samplers.TPESampler(seed=base.training.seed))
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in s.trials)
 
+    searched = base
+    if base.data.val_fraction == 0 and not base.data.val_path:
+        searched = copy.deepcopy(base)
+        searched.data.val_fraction = 0.2
+        if verbose:
+            print("[data] val_fraction = 0: the trials validate on the last 20% of the "
+                  "training part; the tuned run trains on all of it", flush=True)
+
     def objective(trial):
-        cfg = suggest(trial, base)
+        cfg = suggest(trial, searched)
         cfg.runs_dir = str(runs / f"{base.name}-tune-trials")
         cfg.name = f"trial-{trial.number}"
         cfg.training.keep_best = True

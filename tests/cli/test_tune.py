@@ -101,3 +101,13 @@ def test_mlp_forecast_search_covers_lookbacks_transform_and_ensemble(tmp_path):
         study.tell(trial, 1.0)
     assert len({w for w, _ in seen}) > 1 and len({t for _, t in seen}) > 1
     assert window_sets(base) == ["24,36", "12,18", "24", "36", "24,36,72"]
+
+
+def test_config_without_validation_part_is_searched_on_a_cut_of_its_training_part(tmp_path):
+    path = tmp_path / "air.toml"
+    path.write_text(TINY.format(runs=tmp_path / "runs").replace(
+        "test_fraction = 0.2", "test_fraction = 0.2\nval_fraction = 0.0"))
+    run, metrics, study = tune(Config.load(path), 300, trials=1, verbose=False)
+    assert study.trials[0].state.name == "COMPLETE" and study.best_value > 0
+    assert Config.load(run.file("config.toml")).data.val_fraction == 0.0
+    assert "mase" in metrics
