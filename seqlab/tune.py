@@ -7,8 +7,21 @@ these fields drawn by Optuna's TPE sampler (seeded by [training] seed):
     [training] learning_rate (1e-4..1e-2, log scale), epochs (half to twice the config's)
     [data] window (forecast only: half to twice the config's)
 
+and for a forecast with arch = "mlp" (a window ensemble), in place of [data] window:
+
+    [data] windows (the config's look-backs, their halves, one of them, or with twice the
+           longest added), transform (none / log / boxcox; log on a series with values
+           <= 0 is skipped as a pruned trial)
+    [model] ensemble (1..10 members)
+    [training] weight_decay (0, 1e-4 .. 1e-1)
+
+    >>> window_sets(Config.from_dict({"task": "forecast", "data": {"windows": [24, 36]}}))
+    ['24,36', '12,18', '24', '36', '24,36,72']
+
 A trial scores the best validation value of the task's metric over its epochs (its
 ``MONITOR``: accuracy, MASE, cross-entropy...); the test part plays no role in the choice.
+A config without a validation part (val_fraction = 0, no val_path) is searched with
+val_fraction = 0.2 of its training part; its tuned run then trains on the whole of it again.
 The study lives in an SQLite file (``runs_dir/NAME-tune.db`` unless ``study`` names
 another), so a tuning run stopped by Ctrl-C or a crash resumes from it: finished trials
 are kept and only the remaining ones run. At the end the best settings are trained as a
@@ -47,6 +60,24 @@ def _optuna():
     return optuna
 
 
+def window_sets(base: Config) -> list[str]:
+    """The look-back sets searched for arch = "mlp", each as "w1,w2,..." (Optuna's
+    categorical choices must be plain values): the config's, halved, each alone, and the
+    config's with twice the longest added."""
+    ws = [int(w) for w in (base.data.windows or [base.data.window])]
+    sets = [ws, [max(2, w // 2) for w in ws], *[[w] for w in ws], ws + [2 * max(ws)]]
+    out: list[str] = []
+    for s in sets:
+        key = ",".join(str(w) for w in sorted(set(s)))
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def _mlp_forecast(base: Config) -> bool:
+    return base.task == "forecast" and base.model.arch == "mlp"
+
+
 def suggest(trial, base: Config) -> Config:
     """A copy of ``base`` with the searched fields drawn by ``trial``."""
     cfg = copy.deepcopy(base)
@@ -56,19 +87,34 @@ def suggest(trial, base: Config) -> Config:
     cfg.training.learning_rate = trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
     e = base.training.epochs
     cfg.training.epochs = trial.suggest_int("epochs", max(1, e // 2), max(2, 2 * e))
-    if base.task == "forecast":
+    if _mlp_forecast(base):
+        cfg.data.windows = _windows(trial.suggest_categorical("windows", window_sets(base)))
+        cfg.data.transform = trial.suggest_categorical("transform", ["none", "log", "boxcox"])
+        cfg.data.log = False                       # transform = "log" is log = true
+        cfg.model.ensemble = trial.suggest_categorical("ensemble", [1, 3, 6, 10])
+        cfg.training.weight_decay = trial.suggest_categorical(
+            "weight_decay", [0.0, 1e-4, 1e-3, 1e-2, 1e-1])
+    elif base.task == "forecast":
         w = base.data.window
         cfg.data.window = trial.suggest_int("window", max(2, w // 2), max(3, 2 * w))
     return cfg
+
+
+def _windows(key: str) -> list[int]:
+    return [int(w) for w in str(key).split(",")]
 
 
 def apply(base: Config, params: dict) -> Config:
     """``base`` with the settings ``params`` (as ``suggest`` names them)."""
     cfg = copy.deepcopy(base)
     where = {"units": cfg.model, "layers": cfg.model, "dropout": cfg.model,
-             "learning_rate": cfg.training, "epochs": cfg.training, "window": cfg.data}
+             "learning_rate": cfg.training, "epochs": cfg.training, "window": cfg.data,
+             "windows": cfg.data, "transform": cfg.data, "ensemble": cfg.model,
+             "weight_decay": cfg.training}
     for key, value in params.items():
-        setattr(where[key], key, value)
+        setattr(where[key], key, _windows(value) if key == "windows" else value)
+    if "transform" in params:
+        cfg.data.log = False                       # transform = "log" is log = true
     return cfg
 
 
@@ -101,8 +147,16 @@ def tune(base: Config, budget_s: float, trials: Optional[int] = None,
                             sampler=optuna.samplers.TPESampler(seed=base.training.seed))
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in s.trials)
 
+    searched = base
+    if base.data.val_fraction == 0 and not base.data.val_path:
+        searched = copy.deepcopy(base)
+        searched.data.val_fraction = 0.2
+        if verbose:
+            print("[data] val_fraction = 0: the trials validate on the last 20% of the "
+                  "training part; the tuned run trains on all of it", flush=True)
+
     def objective(trial):
-        cfg = suggest(trial, base)
+        cfg = suggest(trial, searched)
         cfg.runs_dir = str(runs / f"{base.name}-tune-trials")
         cfg.name = f"trial-{trial.number}"
         cfg.training.keep_best = True

@@ -74,3 +74,40 @@ def test_interrupted_study_resumes_from_its_file(tmp_path):
     assert kept.params == first[0].params and kept.value == first[0].value
     assert kept.datetime_start == first[0].datetime_start
     assert "mase" in metrics
+
+
+def test_mlp_forecast_search_covers_lookbacks_transform_and_ensemble(tmp_path):
+    import optuna
+    from seqlab.tune import apply, suggest, window_sets
+    raw = {"task": "forecast", "data": {"dataset": "airline", "windows": [24, 36],
+                                        "transform": "log"},
+           "model": {"arch": "mlp", "ensemble": 10}, "training": {"epochs": 20}}
+    base = Config.from_dict(raw)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(12):
+        trial = study.ask()
+        cfg = suggest(trial, base)
+        assert {"windows", "transform", "ensemble", "weight_decay", "units", "layers",
+                "learning_rate", "epochs"} <= set(trial.params)
+        assert "window" not in trial.params          # the ensemble's look-backs replace it
+        assert ",".join(map(str, cfg.data.windows)) in window_sets(base)
+        assert not cfg.data.log and cfg.data.transform == trial.params["transform"]
+        again = apply(base, trial.params)               # what the tuned run trains
+        assert again.data.windows == cfg.data.windows
+        assert again.model.ensemble == cfg.model.ensemble
+        assert again.training.weight_decay == cfg.training.weight_decay
+        seen.add((trial.params["windows"], trial.params["transform"]))
+        study.tell(trial, 1.0)
+    assert len({w for w, _ in seen}) > 1 and len({t for _, t in seen}) > 1
+    assert window_sets(base) == ["24,36", "12,18", "24", "36", "24,36,72"]
+
+
+def test_config_without_validation_part_is_searched_on_a_cut_of_its_training_part(tmp_path):
+    path = tmp_path / "air.toml"
+    path.write_text(TINY.format(runs=tmp_path / "runs").replace(
+        "test_fraction = 0.2", "test_fraction = 0.2\nval_fraction = 0.0"))
+    run, metrics, study = tune(Config.load(path), 300, trials=1, verbose=False)
+    assert study.trials[0].state.name == "COMPLETE" and study.best_value > 0
+    assert Config.load(run.file("config.toml")).data.val_fraction == 0.0
+    assert "mase" in metrics
