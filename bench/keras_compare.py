@@ -268,7 +268,10 @@ def run_parent(args) -> None:
             figures += d["figures"]
             machine = machine or d["machine"]
             extra["keras"] = d.get("keras")
-            extra["keras_backends"][f"{backend}/{threads}"] = d.get("threads")
+            # when and under what load each child measured (--update keeps older children's)
+            extra["keras_backends"][f"{backend}/{threads}"] = (
+                f"{d.get('threads')}, measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}"
+                f" UTC, load average {d.get('load_avg_start', float('nan')):.1f} at its start")
             if args.json:  # what is measured so far survives an interrupted run
                 _write_json(args, figures, extra, machine)
     if failed:

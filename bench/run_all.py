@@ -182,6 +182,9 @@ def write_report(runs: list[dict], args) -> str:
         lines += [f"### {name}{quick}", "",
                   f"Measured {when:%Y-%m-%d %H:%M} UTC; {d.get('repeats')} interleaved rounds; "
                   f"load average at the end {d['machine'].get('load_avg_1min')}.", "",
+                  *([f"Runs of this section: " + "; ".join(
+                      f"{k}: {v}" for k, v in d["keras_backends"].items()) + ".", ""]
+                    if d.get("keras_backends") else []),
                   "| figure | median | min | max | unit | CPU-time ratio | goal |",
                   "|---|---|---|---|---|---|---|"]
         for f in d["figures"]:
