@@ -17,6 +17,14 @@ its CPU share (CPU time / wall time), and the CPU-seconds per sample of the whol
 (the work the distributed path adds: all-reduces, gloo). The load average is recorded
 before every round.
 
+A third configuration measures what the two cores give this workload without any
+communication: two independent single processes run at once, each training half the
+reviews with batch 64 (a rank's share), never synchronising. Its speed-up over one process
+is the ceiling of data-parallel training on this machine (memory bandwidth and caches the
+cores share, and on a virtual machine the host's other tenants, lower it below 2x);
+the distributed run reaches it less the all-reduces and the per-step wait for the slower
+rank.
+
 Also printed: the padding a length-bucketed epoch spends on one process and on two
 (``DistributedBucketSampler``), for IMDB-like review lengths.
 
@@ -45,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's seqlab
 
 
-def train(samples: int, epochs: int) -> None:
+def train(samples: int, epochs: int, batch: int = 128) -> None:
     """One measurement (run alone or by each rank): prints a JSON line on rank 0."""
     from seqlab import Sequential, distributed, layers
     from seqlab.layers.recurrent import LSTM
@@ -71,7 +79,7 @@ def train(samples: int, epochs: int) -> None:
             distributed.barrier()
             times.append(time.perf_counter() - self.start)
 
-    model.fit(x, y, batch_size=128, epochs=epochs, verbose=0, seed=0, callbacks=[Clock()],
+    model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, seed=0, callbacks=[Clock()],
               micro_batch="auto")
     group = distributed.current()
     rank = 0 if group is None else group.rank
@@ -109,6 +117,33 @@ def measure(nproc: int, samples: int, epochs: int) -> dict:
             "cpu_ms_per_sample": 1000 * cpu / samples}
 
 
+def measure_independent(samples: int, epochs: int) -> dict:
+    """Two single processes at once, each ``samples // 2`` reviews at batch 64, no
+    communication: samples/s of both together (wall clock of the slower)."""
+    results = tempfile.mkdtemp(prefix="seqlab-ddp-")
+    procs = []
+    for i in range(2):
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT),
+                   DDP_BENCH_OUT=str(Path(results, f"p{i}")))
+        for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+            env.pop(k, None)
+        Path(env["DDP_BENCH_OUT"]).mkdir()
+        procs.append(subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", "--samples",
+             str(samples // 2), "--epochs", str(epochs), "--batch", "64"],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        _, err = proc.communicate(timeout=900)
+        if proc.returncode != 0:
+            raise SystemExit(f"bench/ddp.py: an independent run failed:\n{err[-3000:]}")
+    runs = [json.loads(Path(results, f"p{i}", "rank0.json").read_text()) for i in range(2)]
+    shutil.rmtree(results, ignore_errors=True)
+    wall = max(r["wall_s"] for r in runs)
+    cpu = sum(r["cpu_s"] for r in runs)
+    return {"samples_per_s": 2 * (samples // 2) / wall, "share": cpu / 2 / wall,
+            "cpu_ms_per_sample": 1000 * cpu / (2 * (samples // 2))}
+
+
 def padding_table() -> list[str]:
     from seqlab.data.batching import BucketBatchSampler, padded_tokens
     from seqlab.distributed import DistributedBucketSampler
@@ -136,23 +171,31 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="alternating 1-process/2-process rounds")
     p.add_argument("--out", help="write the results as Markdown to this file")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--batch", type=int, default=128, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        train(args.samples, args.epochs)
+        train(args.samples, args.epochs, args.batch)
         return
-    one, two, loads = [], [], []
+    one, two, free, loads = [], [], [], []
+    runners = {"1": lambda: measure(1, args.samples, args.epochs),
+               "2": lambda: measure(2, args.samples, args.epochs),
+               "free": lambda: measure_independent(args.samples, args.epochs)}
     for r in range(args.rounds):
         loads.append(os.getloadavg()[0])
-        first, second = (1, 2) if r % 2 == 0 else (2, 1)  # who goes first alternates too
-        got = {n: measure(n, args.samples, args.epochs) for n in (first, second)}
-        one.append(got[1])
-        two.append(got[2])
+        order = ["1", "2", "free"][r % 3:] + ["1", "2", "free"][:r % 3]  # who goes first rotates
+        got = {k: runners[k]() for k in order}
+        one.append(got["1"])
+        two.append(got["2"])
+        free.append(got["free"])
         print(f"round {r + 1} (load {loads[-1]:.1f}): 1 process "
               f"{one[-1]['samples_per_s']:.1f} samples/s (CPU share "
               f"{one[-1]['share']:.0%}), 2 processes {two[-1]['samples_per_s']:.1f} "
               f"samples/s (CPU share {two[-1]['share']:.0%} each), "
-              f"{two[-1]['samples_per_s'] / one[-1]['samples_per_s']:.2f}x", flush=True)
+              f"{two[-1]['samples_per_s'] / one[-1]['samples_per_s']:.2f}x; 2 independent "
+              f"{free[-1]['samples_per_s'] / one[-1]['samples_per_s']:.2f}x", flush=True)
     ratios = [b["samples_per_s"] / a["samples_per_s"] for a, b in zip(one, two)]
+    ceiling = [c["samples_per_s"] / a["samples_per_s"] for a, c in zip(one, free)]
+    reached = [b["samples_per_s"] / c["samples_per_s"] for b, c in zip(two, free)]
     work = [b["cpu_ms_per_sample"] / a["cpu_ms_per_sample"] for a, b in zip(one, two)]
     fair = [r * a["share"] / b["share"] for r, a, b in zip(ratios, one, two)]
     load = os.getloadavg()[0]
@@ -172,13 +215,21 @@ def main() -> None:
         + (" (other work shared the cores: see below)." if max(loads + [load]) > 1.5
            else " (an idle machine)."), "",
         "| round | load | 1 process (samples/s) | its CPU share | 2 processes (samples/s) "
-        "| CPU share of each | speed-up | CPU per sample, 2 / 1 |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU share of each | speed-up | CPU per sample, 2 / 1 | 2 independent "
+        "(samples/s) | their speed-up (the ceiling) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *[f"| {i + 1} | {ld:.1f} | {a['samples_per_s']:.1f} | {a['share']:.0%} | "
-          f"{b['samples_per_s']:.1f} | {b['share']:.0%} | {r:.2f}x | {w:.2f} |"
-          for i, (ld, a, b, r, w) in enumerate(zip(loads, one, two, ratios, work))], "",
+          f"{b['samples_per_s']:.1f} | {b['share']:.0%} | {r:.2f}x | {w:.2f} | "
+          f"{c['samples_per_s']:.1f} | {cl:.2f}x |"
+          for i, (ld, a, b, r, w, c, cl) in enumerate(
+              zip(loads, one, two, ratios, work, free, ceiling))], "",
         f"- Speed-up, samples/s of 2 processes over 1 (wall clock, the same global batches): "
         f"**{spread(ratios)}**.",
+        f"- Two independent processes at once (no communication, each half the reviews at "
+        f"batch 64) over one process: {spread(ceiling)}: what the two cores give this "
+        "workload, the ceiling of any data-parallel run here. The distributed run reaches "
+        f"{spread(reached, '')} of it (the rest: the all-reduces and, at every step, the "
+        "wait for the slower rank).",
         f"- CPU-seconds per sample, 2 processes (both together) over 1: {spread(work, '')} "
         "(1.00: the distributed path adds no work; above: the all-reduces and gloo).",
         f"- Speed-up at equal CPU share per process (the speed-up times the 1-process "
