@@ -157,7 +157,7 @@ def build_model(cfg: Config, vocab: dict):
     if cfg.model.arch == "mlp":
         from seqlab.models.window_ensemble import WindowEnsemble
         m = cfg.model
-        F = len(vocab.get("covariates", [])) + \
+        F = len(vocab.get("covariates", [])) + len(vocab.get("past_covariates", [])) + \
             2 * panel.FOURIER * len(vocab.get("seasonalities", []))
         net = WindowEnsemble(cfg.data.windows or [vocab["window"]], m.ensemble,
                              vocab["horizon"], m.units, m.layers, m.dropout, covariates=F,

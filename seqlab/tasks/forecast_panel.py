@@ -1,6 +1,7 @@
-"""Forecasting several series of one file, with known-future covariates and several
-seasonalities: the part of the forecast task that [data] id_column, future_covariates or
-seasonalities turn on (with [model] arch = "mlp").
+"""Forecasting several series of one file, with covariates (known ahead, or observed up to
+the forecast origin) and several seasonalities: the part of the forecast task that [data]
+id_column, future_covariates, past_covariates or seasonalities turn on (with [model]
+arch = "mlp").
 
 The file is long: a row is one step of one series::
 
@@ -14,6 +15,12 @@ The file is long: a row is one step of one series::
 * ``future_covariates`` are columns known ahead of time (a promotion planned, a holiday,
   a price): the model reads them over the window *and* the forecast steps, and the test
   part's values are given to it (never the target's).
+* ``past_covariates`` are columns observed as time goes (a measured temperature, the
+  footfall of the hour): the model reads them over the window only; their slots for the
+  forecast steps are held at zero (the training mean), so they carry nothing. A recursive
+  forecast over a test span longer than the horizon reads, for each chunk, the values
+  recorded up to that chunk's origin (as Darts does with past covariates): the target's
+  own values there stay the model's forecasts.
 * ``seasonalities`` (e.g. [48, 336] for half-hourly data: a day and a week) add
   sin/cos(2 pi k t / p), k = 1..3, of each period p as known-future inputs (Fourier terms).
 
@@ -23,7 +30,8 @@ on its own training part; one global model learns from the windows of all of the
 test forecast of each series is recursive over its whole test span; MASE is the mean over
 the series of each one's MASE (its own seasonal-naive scale), the baselines likewise.
 
-Shapes: B batch, W window, h horizon, F covariates (given + Fourier).
+Shapes: B batch, W window, h horizon, F covariates (known-future, past, Fourier, in that
+order).
 """
 from __future__ import annotations
 
@@ -39,21 +47,28 @@ FOURIER = 3  # sin/cos pairs per seasonality
 
 def wanted(cfg: Config) -> bool:
     d = cfg.data
-    return bool(d.id_column or d.future_covariates or d.seasonalities)
+    return bool(d.id_column or d.future_covariates or d.past_covariates or d.seasonalities)
 
 
 def _check(cfg: Config) -> None:
     d = cfg.data
     if d.dataset != "file":
-        raise SeqlabError(f"[data] id_column / future_covariates / seasonalities read your own "
+        raise SeqlabError(f"[data] id_column / future_covariates / past_covariates / "
+                          f"seasonalities read your own "
                           f'file: set dataset = "file" and path (the dataset {d.dataset!r} '
                           f"has none of these).")
     if cfg.model.arch != "mlp":
-        raise SeqlabError('[data] id_column / future_covariates / seasonalities need [model] '
-                          'arch = "mlp" (the recurrent forecaster reads one series).')
+        raise SeqlabError('[data] id_column / future_covariates / past_covariates / '
+                          'seasonalities need [model] arch = "mlp" (the recurrent forecaster '
+                          'reads one series).')
     if d.test_path or d.val_path:
         raise SeqlabError("[data] test_path / val_path: with id_column or covariates, give "
                           "one file and split it with test_fraction / val_fraction.")
+    both = sorted(set(d.future_covariates) & set(d.past_covariates))
+    if both:
+        raise SeqlabError(f"[data] {both[0]!r} is in both future_covariates and "
+                          f"past_covariates; a column is known ahead or only observed: keep "
+                          f"it in one list.")
     bad = [p for p in d.seasonalities if not isinstance(p, int) or isinstance(p, bool) or p < 2]
     if bad:
         raise SeqlabError(f"[data] seasonalities must be season lengths >= 2 (e.g. [48, 336]), "
@@ -61,19 +76,22 @@ def _check(cfg: Config) -> None:
 
 
 def _read(cfg: Config):
-    """{id: (values (T,), covariates (T, F0), steps (T,))} in time order."""
+    """{id: (values (T,), covariates (T, F0) known-future then past, steps (T,))} in time
+    order."""
     from seqlab.data import files
     d = cfg.data
     if not d.target_column:
         raise SeqlabError("[data] target_column is empty; with id_column or covariates name "
                           "the column to forecast, e.g. target_column = \"demand\".")
-    cols = [c for c in [d.id_column, d.time_column, d.target_column, *d.future_covariates] if c]
+    given = [*d.future_covariates, *d.past_covariates]
+    cols = [c for c in [d.id_column, d.time_column, d.target_column, *given] if c]
     fields = {d.id_column: "id_column", d.time_column: "time_column",
-              d.target_column: "target_column", **{c: "future_covariates"
-                                                   for c in d.future_covariates}}
+              d.target_column: "target_column",
+              **{c: "future_covariates" for c in d.future_covariates},
+              **{c: "past_covariates" for c in d.past_covariates}}
     values, lines = files.read_columns(d.path, cols, encoding=d.encoding, fields=fields)
     num = {}
-    for c in [d.target_column, *d.future_covariates] + ([d.time_column] if d.time_column else []):
+    for c in [d.target_column, *given] + ([d.time_column] if d.time_column else []):
         try:
             num[c] = np.asarray([float(v) for v in values[c]], dtype=np.float64)
         except ValueError:
@@ -87,8 +105,8 @@ def _read(cfg: Config):
         rows = np.asarray([i for i, k in enumerate(ids) if k == key])
         if d.time_column:
             rows = rows[np.argsort(num[d.time_column][rows], kind="stable")]
-        cov = np.stack([num[c][rows] for c in d.future_covariates], 1) \
-            if d.future_covariates else np.zeros((len(rows), 0))
+        cov = np.stack([num[c][rows] for c in given], 1) if given \
+            else np.zeros((len(rows), 0))
         out[key] = (num[d.target_column][rows], cov, np.arange(len(rows), dtype=np.float64))
     return out
 
@@ -108,6 +126,17 @@ def _features(cov: np.ndarray, steps: np.ndarray, vocab: dict) -> np.ndarray:
     waves = [f(2 * np.pi * k * steps / p) for p in vocab["seasonalities"]
              for k in range(1, FOURIER + 1) for f in (np.sin, np.cos)]
     return np.concatenate([c, np.stack(waves, 1)], 1) if waves else c
+
+
+def hide_ahead(f: np.ndarray, vocab: dict) -> np.ndarray:
+    """A window's features (W + h, F) with the past covariates' forecast-step slots zeroed:
+    what is not observed yet at the forecast origin is not read."""
+    n_future, n_past = len(vocab["covariates"]), len(vocab.get("past_covariates", []))
+    if not n_past:
+        return f
+    f = f.copy()
+    f[-vocab["horizon"]:, n_future:n_future + n_past] = 0.0
+    return f
 
 
 def prepare(cfg: Config, vocab=None) -> Data:
@@ -139,6 +168,7 @@ def prepare(cfg: Config, vocab=None) -> Data:
                  "transform": kind, "difference": False, "window": window, "horizon": h,
                  "panel": True, "seasonalities": list(d.seasonalities),
                  "covariates": list(d.future_covariates),
+                 "past_covariates": list(d.past_covariates),
                  "cov_mean": train_cov.mean(0).tolist() if train_cov.size else [],
                  "cov_std": (train_cov.std(0) + 1e-8).tolist() if train_cov.size else [],
                  "series": {}}
@@ -158,7 +188,7 @@ def prepare(cfg: Config, vocab=None) -> Data:
         f = _features(cov, steps, vocab)                                   # (T, F)
         for i in range(n_train - window - h + 1):
             xs.append(s[i:i + window]), ts.append(s[i + window:i + window + h])
-            fs.append(f[i:i + window + h])
+            fs.append(hide_ahead(f[i:i + window + h], vocab))
         for split, end, n in (("val", n_train, n_val), ("test", n_train + n_val, n_test)):
             if n:
                 parts[split].append({"key": str(key), "history": y[:end], "truth": y[end:end + n],
@@ -185,7 +215,7 @@ def forecast_one(model, vocab: dict, part: dict) -> np.ndarray:
     while len(s) - n < steps:
         t0 = len(s)
         x = torch.as_tensor(np.asarray(s[-W:]), dtype=torch.float32)[None, :, None]
-        f = torch.as_tensor(feats[t0 - W:t0 + h], dtype=torch.float32)[None]
+        f = torch.as_tensor(hide_ahead(feats[t0 - W:t0 + h], vocab), dtype=torch.float32)[None]
         s += model(x.to(device), f.to(device))[0, :, 0].cpu().tolist()
     z = np.asarray(s[n:n + steps]) * v["std"] + v["mean"]
     return fc._unlevel(z[:, None], v)[:, 0]
