@@ -61,9 +61,6 @@ def _check(cfg: Config) -> None:
         raise SeqlabError('[data] id_column / future_covariates / past_covariates / '
                           'seasonalities need [model] arch = "mlp" (the recurrent forecaster '
                           'reads one series).')
-    if d.test_path or d.val_path:
-        raise SeqlabError("[data] test_path / val_path: with id_column or covariates, give "
-                          "one file and split it with test_fraction / val_fraction.")
     both = sorted(set(d.future_covariates) & set(d.past_covariates))
     if both:
         raise SeqlabError(f"[data] {both[0]!r} is in both future_covariates and "
@@ -75,9 +72,9 @@ def _check(cfg: Config) -> None:
                           f"got {d.seasonalities!r}.")
 
 
-def _read(cfg: Config):
-    """{id: (values (T,), covariates (T, F0) known-future then past, steps (T,))} in time
-    order."""
+def _read(cfg: Config, path):
+    """{id: (values (T,), covariates (T, F0) known-future then past, steps (T,))} of the
+    file at ``path``, in time order."""
     from seqlab.data import files
     d = cfg.data
     if not d.target_column:
@@ -89,14 +86,14 @@ def _read(cfg: Config):
               d.target_column: "target_column",
               **{c: "future_covariates" for c in d.future_covariates},
               **{c: "past_covariates" for c in d.past_covariates}}
-    values, lines = files.read_columns(d.path, cols, encoding=d.encoding, fields=fields)
+    values, lines = files.read_columns(path, cols, encoding=d.encoding, fields=fields)
     num = {}
     for c in [d.target_column, *given] + ([d.time_column] if d.time_column else []):
         try:
             num[c] = np.asarray([float(v) for v in values[c]], dtype=np.float64)
         except ValueError:
             bad = next(i for i, v in enumerate(values[c]) if not _is_float(v))
-            raise SeqlabError(f"{d.path} line {lines[bad]}: column {c!r} ([data] "
+            raise SeqlabError(f"{path} line {lines[bad]}: column {c!r} ([data] "
                               f"{fields[c]}) holds {values[c][bad]!r}, not a number; fill "
                               f"or fix that cell.") from None
     ids = values[d.id_column] if d.id_column else ["all"] * len(lines)
@@ -109,6 +106,32 @@ def _read(cfg: Config):
             else np.zeros((len(rows), 0))
         out[key] = (num[d.target_column][rows], cov, np.arange(len(rows), dtype=np.float64))
     return out
+
+
+def _join(cfg: Config, series: dict) -> tuple[dict, dict]:
+    """With [data] val_path / test_path: each series continued by its rows of those files
+    (training, then validation, then test rows); returns the joined series and
+    {id: {"val": rows, "test": rows}} for the parts the files give."""
+    d, counts = cfg.data, {key: {} for key in series}
+    for part, path in (("val", d.val_path), ("test", d.test_path)):
+        if not path:
+            continue
+        more = _read(cfg, path)
+        stray = [k for k in more if k not in series]
+        if stray:
+            raise SeqlabError(f"{path}: series {stray[0]!r} ([data] id_column) is not in the "
+                              f"training file {d.path}; a held-out file continues the "
+                              f"training series, so give each of its series training rows.")
+        for key, (y, cov, _) in list(series.items()):
+            if key not in more:
+                raise SeqlabError(f"{path}: series {key!r} of the training file has no rows "
+                                  f"here; give it its {part} rows (or drop it from "
+                                  f"{d.path}).")
+            y2, cov2, _ = more[key]
+            y, cov = np.concatenate([y, y2]), np.concatenate([cov, cov2])
+            series[key] = (y, cov, np.arange(len(y), dtype=np.float64))
+            counts[key][part] = len(y2)
+    return series, counts
 
 
 def _is_float(v: str) -> bool:
@@ -143,14 +166,14 @@ def prepare(cfg: Config, vocab=None) -> Data:
     from seqlab.tasks import forecast_scale as fc
     _check(cfg)
     d = cfg.data
-    series = _read(cfg)
+    series, given = _join(cfg, _read(cfg, d.path))
     period = d.seasonality or (d.seasonalities[0] if d.seasonalities else 1)
     window, h = max(d.windows or [d.window]), d.horizon
     kind = "log" if d.log else d.transform
     splits = {}
     for key, (y, cov, steps) in series.items():
-        n_test = int(round(len(y) * d.test_fraction))
-        n_val = int(round((len(y) - n_test) * d.val_fraction))
+        n_test = given[key].get("test", int(round(len(y) * d.test_fraction)))
+        n_val = given[key].get("val", int(round((len(y) - n_test) * d.val_fraction)))
         n_train = len(y) - n_test - n_val
         if n_test == 0:
             raise SeqlabError(f"[data] test_fraction = {d.test_fraction} leaves series {key!r} "
@@ -258,4 +281,23 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
     out["series"] = len(data.test)
     out.update(base.compare("mase", metrics["mase"], values, higher=False, seconds=seconds,
                             skipped=skipped))
+    plot(run, model, data, metrics)
     return out
+
+
+def plot(run, model, data: Data, metrics: dict, most: int = 4) -> None:
+    """forecast_series.png: the first ``most`` series around their test span."""
+    from seqlab import plots
+    from seqlab.baselines import forecast as fc
+    m, panels = data.vocab["period"], []
+    for p in data.test[:most]:
+        hist, truth = p["history"], p["truth"]
+        keep = max(len(truth) + 4 * m, 3 * len(truth))                     # zoom on the end
+        t = np.arange(len(hist) + len(truth))
+        panels.append({"name": p["key"], "history_t": t[:len(hist)][-keep:],
+                       "history": hist[-keep:], "test_t": t[len(hist):], "truth": truth,
+                       "predictions": {"seqlab": forecast_one(model, data.vocab, p),
+                                       "seasonal naive": fc.seasonal_naive(hist, len(truth), m)}})
+    if panels:
+        plots.forecast_series(panels, run.plots_dir / "forecast_series.png",
+                              title=f"held-out forecast (mean MASE {metrics['mase']:.2f})")

@@ -59,3 +59,52 @@ def test_a_column_in_both_lists_is_refused_before_training(tmp_path):
     cfg.data.future_covariates = ["footfall"]
     with pytest.raises(SeqlabError, match="both future_covariates and past_covariates"):
         train(cfg, verbose=False)
+
+
+# ---------------------------------------------------------------- several series, own files
+def _split_shops(tmp_path, test_hours=72):
+    """examples/data/shops_long.csv cut in time: each shop's last ``test_hours`` hours in a
+    test file (the rows shuffled across shops, as a user's export may be)."""
+    from pathlib import Path
+    lines = (Path(__file__).resolve().parents[2] / "examples" / "data" /
+             "shops_long.csv").read_text().splitlines()
+    head, rows = lines[0], lines[1:]
+    hours = max(int(r.split(",")[1]) for r in rows) + 1
+    train = [r for r in rows if int(r.split(",")[1]) < hours - test_hours]
+    test = [r for r in rows if int(r.split(",")[1]) >= hours - test_hours][::-1]
+    (tmp_path / "train.csv").write_text("\n".join([head, *train]) + "\n")
+    (tmp_path / "test.csv").write_text("\n".join([head, *test]) + "\n")
+    return hours
+
+
+def _shops(tmp_path, name, **data):
+    return Config.from_dict({
+        "task": "forecast", "name": name, "runs_dir": str(tmp_path / "runs"),
+        "data": {"dataset": "file", "id_column": "shop", "time_column": "hour",
+                 "target_column": "sales", "future_covariates": ["promo"],
+                 "seasonalities": [24, 168], "seasonality": 24, "window": 24, "horizon": 24,
+                 "val_fraction": 0.0, **data},
+        "model": {"arch": "mlp", "ensemble": 1, "units": 16, "layers": 1},
+        "training": {"epochs": 3, "batch_size": 64, "seed": 0}})
+
+
+def test_several_series_with_their_own_test_file_equal_the_same_split_of_one_file(tmp_path):
+    from pathlib import Path
+    hours = _split_shops(tmp_path)
+    whole = str(Path(__file__).resolve().parents[2] / "examples" / "data" / "shops_long.csv")
+    run_a, files = train(_shops(tmp_path, "files", path=str(tmp_path / "train.csv"),
+                                test_path=str(tmp_path / "test.csv")), verbose=False)
+    _, one = train(_shops(tmp_path, "one_file", path=whole, test_fraction=72 / hours),
+                   verbose=False)
+    assert files["series"] == 3
+    assert files["mase"] == pytest.approx(one["mase"], rel=1e-6), (files, one)
+    assert (run_a.plots_dir / "forecast_series.png").stat().st_size > 0
+
+
+def test_a_series_only_in_the_test_file_is_refused_before_training(tmp_path):
+    _split_shops(tmp_path)
+    with open(tmp_path / "test.csv", "a") as f:
+        f.write("west,600,10.0,0\n")
+    with pytest.raises(SeqlabError, match="series 'west'.*not in the training file"):
+        train(_shops(tmp_path, "stray", path=str(tmp_path / "train.csv"),
+                     test_path=str(tmp_path / "test.csv")), verbose=False)
