@@ -247,9 +247,8 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
 def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
     """Each line: the recent history of the series (comma-separated, one column) ->
     the next ``horizon`` values."""
-    if vocab.get("panel"):
-        raise SeqlabError("predict: this run reads several series or covariates; forecast "
-                          "through the Python API (seqlab.tasks.forecast_panel.forecast_one).")
+    if vocab.get("panel"):  # a CSV in the training file's layout
+        return panel.predict(model, vocab, cfg, lines)
     if len(vocab["columns"]) != 1:
         raise SeqlabError("predict: this run forecasts several columns; give it a CSV "
                           "through the Python API (seqlab.tasks.forecast.recursive_forecast).")

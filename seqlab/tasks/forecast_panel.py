@@ -73,8 +73,8 @@ def _check(cfg: Config) -> None:
 
 
 def _read(cfg: Config, path):
-    """{id: (values (T,), covariates (T, F0) known-future then past, steps (T,))} of the
-    file at ``path``, in time order."""
+    """{id: (values (T,), covariates (T, F0) known-future then past, times (T,))} of the
+    file at ``path``, in time order (times: the time column, else the row's place)."""
     from seqlab.data import files
     d = cfg.data
     if not d.target_column:
@@ -104,8 +104,16 @@ def _read(cfg: Config, path):
             rows = rows[np.argsort(num[d.time_column][rows], kind="stable")]
         cov = np.stack([num[c][rows] for c in given], 1) if given \
             else np.zeros((len(rows), 0))
-        out[key] = (num[d.target_column][rows], cov, np.arange(len(rows), dtype=np.float64))
+        times = num[d.time_column][rows] if d.time_column else np.arange(len(rows), dtype=float)
+        out[key] = (num[d.target_column][rows], cov, times)
     return out
+
+
+def steps_of(times: np.ndarray, v: dict) -> np.ndarray:
+    """The step index of each time (the Fourier terms' clock): (time - t0) / dt with the
+    series' first training time t0 and its usual spacing dt (the place when no time
+    column)."""
+    return (np.asarray(times, dtype=np.float64) - v.get("t0", 0.0)) / v.get("dt", 1.0)
 
 
 def _join(cfg: Config, series: dict) -> tuple[dict, dict]:
@@ -122,14 +130,15 @@ def _join(cfg: Config, series: dict) -> tuple[dict, dict]:
             raise SeqlabError(f"{path}: series {stray[0]!r} ([data] id_column) is not in the "
                               f"training file {d.path}; a held-out file continues the "
                               f"training series, so give each of its series training rows.")
-        for key, (y, cov, _) in list(series.items()):
+        for key, (y, cov, t) in list(series.items()):
             if key not in more:
                 raise SeqlabError(f"{path}: series {key!r} of the training file has no rows "
                                   f"here; give it its {part} rows (or drop it from "
                                   f"{d.path}).")
-            y2, cov2, _ = more[key]
-            y, cov = np.concatenate([y, y2]), np.concatenate([cov, cov2])
-            series[key] = (y, cov, np.arange(len(y), dtype=np.float64))
+            y2, cov2, t2 = more[key]
+            t2 = t2 if d.time_column else t2 + len(y)                     # places continue
+            series[key] = (np.concatenate([y, y2]), np.concatenate([cov, cov2]),
+                           np.concatenate([t, t2]))
             counts[key][part] = len(y2)
     return series, counts
 
@@ -171,7 +180,7 @@ def prepare(cfg: Config, vocab=None) -> Data:
     window, h = max(d.windows or [d.window]), d.horizon
     kind = "log" if d.log else d.transform
     splits = {}
-    for key, (y, cov, steps) in series.items():
+    for key, (y, _, _) in series.items():
         n_test = given[key].get("test", int(round(len(y) * d.test_fraction)))
         n_val = given[key].get("val", int(round((len(y) - n_test) * d.val_fraction)))
         n_train = len(y) - n_test - n_val
@@ -195,20 +204,23 @@ def prepare(cfg: Config, vocab=None) -> Data:
                  "cov_mean": train_cov.mean(0).tolist() if train_cov.size else [],
                  "cov_std": (train_cov.std(0) + 1e-8).tolist() if train_cov.size else [],
                  "series": {}}
-        for key, (y, _, _) in series.items():
+        for key, (y, _, times) in series.items():
             part = y[:splits[key][0], None]
             v = {"transform": kind}
+            if d.time_column:  # the Fourier clock, for forecasts from a later file
+                gaps = np.diff(times[:splits[key][0]])
+                v["t0"], v["dt"] = float(times[0]), float(np.median(gaps)) if len(gaps) else 1.0
             if kind == "boxcox":
                 v["lambda"], v["shift"] = fc.boxcox_fit(part)
             z = fc._levels(part, v)[:, 0]
             vocab["series"][str(key)] = {**v, "mean": float(z.mean()), "std": float(z.std() + 1e-8)}
     xs, fs, ts = [], [], []
     parts = {"val": [], "test": []}
-    for key, (y, cov, steps) in series.items():
+    for key, (y, cov, times) in series.items():
         n_train, n_val, n_test = splits[key]
         v = vocab["series"][str(key)]
         s = (fc._levels(y[:, None], v)[:, 0] - v["mean"]) / v["std"]        # (T,)
-        f = _features(cov, steps, vocab)                                   # (T, F)
+        f = _features(cov, steps_of(times, v), vocab)                      # (T, F)
         for i in range(n_train - window - h + 1):
             xs.append(s[i:i + window]), ts.append(s[i + window:i + window + h])
             fs.append(hide_ahead(f[i:i + window + h], vocab))
@@ -301,3 +313,73 @@ def plot(run, model, data: Data, metrics: dict, most: int = 4) -> None:
     if panels:
         plots.forecast_series(panels, run.plots_dir / "forecast_series.png",
                               title=f"held-out forecast (mean MASE {metrics['mase']:.2f})")
+
+
+def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
+    """``seqlab predict`` of a run over several series: ``lines`` are a CSV in the training
+    file's layout (header first). Each series' rows with a value in the target column are
+    its recent history; the rows after them with the target cell empty are the steps to
+    forecast (their known-future covariates filled in; past covariates may be empty: read
+    as their training mean, i.e. not known). The model reads the covariates of a whole
+    horizon at once: with fewer rows to forecast than the horizon, the last row's covariates
+    stand for the steps after it. Returns one entry per line: "forecast" for the
+    header, "" for a history row, the forecast for a row to forecast."""
+    import csv
+    d = cfg.data
+    rows = list(csv.reader(lines))
+    header = [h.strip() for h in rows[0]]
+    given = [*vocab["covariates"], *vocab.get("past_covariates", [])]
+    need = [c for c in [d.id_column, d.time_column, d.target_column, *given] if c]
+    missing = [c for c in need if c not in header]
+    if missing:
+        raise SeqlabError(f"--input: the first line must be the header of the training "
+                          f"file's layout; it lacks column {missing[0]!r} (it needs "
+                          f"{', '.join(need)}).")
+    if vocab["seasonalities"] and not d.time_column:
+        raise SeqlabError("--input: this run reads seasonalities as sin/cos of the step; "
+                          "without [data] time_column a later file's steps are unknown. "
+                          "Retrain with a time_column.")
+    col = {c: header.index(c) for c in need}
+
+    def number(r, c, i, empty_ok=False):
+        cell = r[col[c]].strip() if col[c] < len(r) else ""
+        if cell == "" and empty_ok:
+            return None
+        try:
+            return float(cell)
+        except ValueError:
+            raise SeqlabError(f"--input line {i + 1}: column {c!r} holds {cell!r}, not a "
+                              f"number; fill or fix that cell.") from None
+    by_key: dict = {}
+    for i, r in enumerate(rows[1:], start=1):
+        key = r[col[d.id_column]].strip() if d.id_column else "all"
+        by_key.setdefault(key, []).append(i)
+    out = ["forecast"] + [""] * (len(rows) - 1)
+    for key, idx in by_key.items():
+        if key not in vocab["series"]:
+            raise SeqlabError(f"--input: series {key!r} was not trained on; this run knows "
+                              f"{', '.join(sorted(vocab['series']))}.")
+        v = vocab["series"][key]
+        t = np.asarray([number(rows[i], d.time_column, i) if d.time_column else n
+                        for n, i in enumerate(idx)], dtype=np.float64)
+        idx = [idx[j] for j in np.argsort(t, kind="stable")]
+        t = np.sort(t, kind="stable")
+        y = [number(rows[i], d.target_column, i, empty_ok=True) for i in idx]
+        n_hist = next((j for j, val in enumerate(y) if val is None), len(y))
+        if any(val is not None for val in y[n_hist:]):
+            raise SeqlabError(f"--input: series {key!r} has a target value after a row to "
+                              f"forecast; the rows to forecast (target empty) come last.")
+        if n_hist < vocab["window"]:
+            raise SeqlabError(f"--input: series {key!r} gives {n_hist} steps of history; "
+                              f"the model reads {vocab['window']}: give at least that many.")
+        if n_hist == len(y):
+            continue
+        cov = np.asarray([[number(rows[i], c, i, empty_ok=c not in vocab["covariates"])
+                           for c in given] for i in idx], dtype=np.float64).reshape(len(idx), -1)
+        cov = np.where(np.isnan(cov), np.asarray(vocab["cov_mean"] or [0.0] * len(given)), cov)
+        part = {"key": key, "history": np.asarray(y[:n_hist], dtype=np.float64),
+                "truth": np.zeros(len(y) - n_hist),
+                "features": _features(cov, steps_of(t, v), vocab)}
+        for i, value in zip(idx[n_hist:], forecast_one(model, vocab, part)):
+            out[i] = f"{value:.6g}"
+    return out

@@ -108,3 +108,37 @@ def test_a_series_only_in_the_test_file_is_refused_before_training(tmp_path):
     with pytest.raises(SeqlabError, match="series 'west'.*not in the training file"):
         train(_shops(tmp_path, "stray", path=str(tmp_path / "train.csv"),
                      test_path=str(tmp_path / "test.csv")), verbose=False)
+
+
+def test_predict_reads_a_csv_of_histories_and_rows_to_forecast(tmp_path):
+    """`seqlab predict` on a run over several series: the rows with an empty target are
+    forecast from each series' history rows; the forecast equals the run's own test
+    forecast of the same steps."""
+    from seqlab import tasks
+    from seqlab.tasks import forecast_panel as fp
+    _split_shops(tmp_path)
+    cfg = _shops(tmp_path, "to_predict", path=str(tmp_path / "train.csv"),
+                 test_path=str(tmp_path / "test.csv"))
+    run, _ = train(cfg, verbose=False)
+    run, task, model, vocab = tasks.load(run.path)
+    head, *train_rows = (tmp_path / "train.csv").read_text().splitlines()
+    test_rows = (tmp_path / "test.csv").read_text().splitlines()[1:]
+    lines = [head]
+    for shop in ("south", "north"):  # two of the three series, histories of 30 hours
+        lines += [r for r in train_rows if r.startswith(shop + ",")][-30:]
+        ahead = sorted((r for r in test_rows if r.startswith(shop + ",")),
+                       key=lambda r: int(r.split(",")[1]))[:24]
+        lines += [",".join(r.split(",")[:2] + ["", r.split(",")[3]]) for r in ahead]
+    out = task.predict(model, vocab, run.config, lines)
+    assert len(out) == len(lines) and out[0] == "forecast"
+    data = fp.prepare(run.config, vocab)
+    for shop in ("south", "north"):
+        got = [float(o) for line, o in zip(lines, out) if line.startswith(shop + ",") and o]
+        part = next(p for p in data.test if p["key"] == shop)
+        want = fp.forecast_one(model, vocab, part)[:24]
+        assert len(got) == 24
+        assert got == pytest.approx(list(want), rel=1e-4, abs=1e-3), (shop, got, want)
+    bad = lines[:3] + ["south,999,12.0,0"]  # a target after a row to forecast
+    bad[2] = ",".join(bad[2].split(",")[:2] + ["", "0"])
+    with pytest.raises(SeqlabError, match="target value after a row to forecast"):
+        task.predict(model, vocab, run.config, bad)
