@@ -92,6 +92,7 @@ class DataConfig:
     log: bool = False              # forecast: model log(y) (multiplicative seasonality, y > 0)
     transform: str = "none"        # forecast: "none", "log" (as log = true) or "boxcox" (its lambda fitted on the training part)
     future_covariates: list = field(default_factory=list)  # forecast, arch = "mlp": columns known ahead (promotions, holidays, prices), read over the window and the forecast steps
+    past_covariates: list = field(default_factory=list)  # forecast, arch = "mlp": columns observed only up to the forecast origin (a measured temperature, footfall), read over the window only
     seasonalities: list = field(default_factory=list)  # forecast, arch = "mlp": season lengths given to the model as Fourier terms (e.g. [48, 336])
     windows: list = field(default_factory=list)  # forecast, arch = "mlp": the members' look-backs, spread over them ([] = [window])
     seq_len: int = 100             # generate: training chunk length (truncated BPTT window)

@@ -65,6 +65,23 @@ def confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: Path,
     return _save(fig, path)
 
 
+def forecast_series(panels: Sequence[dict], path: Path, title: str = "forecast") -> Path:
+    """One row per series: its history's end, the held-out truth and each forecast.
+    ``panels``: dicts of ``name``, ``history_t``, ``history``, ``test_t``, ``truth`` and
+    ``predictions`` ({method: forecast})."""
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.4 * len(panels)), squeeze=False)
+    for ax, p in zip(axes[:, 0], panels):
+        ax.plot(p["history_t"], p["history"], color="0.6", lw=1, label="train")
+        ax.plot(p["test_t"], p["truth"], color="black", lw=1.5, label="truth")
+        for name, pred in p["predictions"].items():
+            ax.plot(p["test_t"], pred, lw=1.2, label=name)
+        ax.set_title(str(p["name"]), fontsize=9)
+    axes[0, 0].legend(fontsize=8)
+    axes[-1, 0].set_xlabel("t")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
 def forecast(history_t: np.ndarray, history_y: np.ndarray, test_t: np.ndarray,
              truth: np.ndarray, predictions: dict, path: Path, title: str = "forecast") -> Path:
     """The series, the held-out truth, and each method's forecast over the test part."""

@@ -53,6 +53,9 @@ CAPTIONS = {
     "learning_curves": "Training loss and validation metrics after each epoch.",
     "forecast": "Held-out forecast: the end of the history, the true test values and each "
                 "forecast (the model and the baselines).",
+    "forecast_series": "Held-out forecast of the first series of the file (up to four): "
+                       "each one's history end, true test values, the model's forecast "
+                       "and the seasonal-naive one.",
     "confusion_matrix": "Confusion matrix on the test part: rows the true class, columns "
                         "the predicted one.",
     "per_tag_f1": "F1 of each tag on the test part: the model beside the most-frequent-tag "

@@ -157,7 +157,7 @@ def build_model(cfg: Config, vocab: dict):
     if cfg.model.arch == "mlp":
         from seqlab.models.window_ensemble import WindowEnsemble
         m = cfg.model
-        F = len(vocab.get("covariates", [])) + \
+        F = len(vocab.get("covariates", [])) + len(vocab.get("past_covariates", [])) + \
             2 * panel.FOURIER * len(vocab.get("seasonalities", []))
         net = WindowEnsemble(cfg.data.windows or [vocab["window"]], m.ensemble,
                              vocab["horizon"], m.units, m.layers, m.dropout, covariates=F,
@@ -247,9 +247,8 @@ def finish(run, model, data: Data, metrics: dict) -> dict:
 def predict(model, vocab: dict, cfg: Config, lines: list[str]) -> list[str]:
     """Each line: the recent history of the series (comma-separated, one column) ->
     the next ``horizon`` values."""
-    if vocab.get("panel"):
-        raise SeqlabError("predict: this run reads several series or covariates; forecast "
-                          "through the Python API (seqlab.tasks.forecast_panel.forecast_one).")
+    if vocab.get("panel"):  # a CSV in the training file's layout
+        return panel.predict(model, vocab, cfg, lines)
     if len(vocab["columns"]) != 1:
         raise SeqlabError("predict: this run forecasts several columns; give it a CSV "
                           "through the Python API (seqlab.tasks.forecast.recursive_forecast).")
