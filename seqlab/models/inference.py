@@ -40,17 +40,20 @@ def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
 # ---------------------------------------------------------------------- predict
 
 
+def _one_tensor(model, out) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"predict(): {model.name} returned {type(out).__name__}; "
+                        f"predict supports models with one tensor output.")
+    return out
+
+
 def _outputs(model, batch) -> tuple[torch.Tensor, bool]:
     """The model's output for ``batch`` (in row slices when faster: micro_batches), and
     whether it keeps the time axis (a mask came out with it)."""
     rows = micro_batches.predict_rows(model, batch.x)
     outs = []
     for part in micro_batches.split(batch, rows):
-        out = call_with_mask(model, part.x, part.mask)
-        if not isinstance(out, torch.Tensor):
-            raise TypeError(f"predict(): {model.name} returned {type(out).__name__}; "
-                            f"predict supports models with one tensor output.")
-        outs.append(out)
+        outs.append(_one_tensor(model, call_with_mask(model, part.x, part.mask)))
     keep_time = get_mask(outs[0]) is not None
     return (outs[0] if len(outs) == 1 else torch.cat(outs)), keep_time
 
@@ -88,15 +91,20 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
 
 def _predict_array(model, x: torch.Tensor, batch_size: int, dev, bar) -> np.ndarray:
     """Equal-shaped rows x (N, ...): batches are row ranges, outputs written in place into
-    one preallocated array (no per-batch index bookkeeping, no final concatenation)."""
+    one preallocated array (no per-batch index bookkeeping, no final concatenation).
+    Batches too small to run as row slices (micro_batches; decided at the first batch: a
+    shorter last batch is never sliced either) go straight to the model."""
     n = len(x)
     chunk = max(1, (1 << 22) // max(1, x[0].numel()))  # NaN check: all rows, a few passes
     for start in range(0, n, chunk):
         nan_guard.check_inputs(x[start:start + chunk], None, start)
-    result = None
+    result, whole = None, None
     for start in range(0, n, batch_size):
         xb = move_to(x[start:start + batch_size], dev)
-        out, _ = _outputs(model, Batch(xb, None, None, None))
+        if whole is None:
+            whole = micro_batches.predict_rows(model, xb) == 0
+        out = (_one_tensor(model, model(xb)) if whole
+               else _outputs(model, Batch(xb, None, None, None))[0])
         out = out.cpu().numpy()                                        # (b, ...)
         if result is None:
             result = np.empty((n,) + out.shape[1:], out.dtype)        # (N, ...)

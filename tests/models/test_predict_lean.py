@@ -111,3 +111,17 @@ def test_nan_rows_are_named_and_train_mode_comes_back():
         with pytest.raises(ValueError, match="input row 6"):
             model.predict(x, batch_size=b, verbose=0)
     assert model.training
+
+
+def test_a_model_with_two_outputs_is_refused_at_any_batch_size():
+    class TwoHeads(seqlab.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = layers.Dense(2), layers.Dense(3)
+
+        def forward(self, x):
+            return self.a(x), self.b(x)
+    x = np.ones((40, 4), "float32")
+    for b in (1, 40):
+        with pytest.raises(TypeError, match="one tensor output"):
+            TwoHeads().predict(x, batch_size=b, verbose=0)
