@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -145,8 +146,10 @@ def lstm_paths(model, x: np.ndarray, repeats: int) -> list:
         return _VF.lstm(e, (h0, h0), w, True, 1, 0.0, False, False, True)[0][:, -1]
 
     def native(e):
-        with torch.backends.mkldnn.flags(enabled=False):
-            return fused(e)
+        with warnings.catch_warnings():  # (a note about Intel GPUs when the flag is set)
+            warnings.simplefilter("ignore")
+            with torch.backends.mkldnn.flags(enabled=False):
+                return fused(e)
     paths = {"fused (oneDNN)": fused, "fused, oneDNN off": native,
              "hoisted + Python loop": lambda e: _hoisted(e, W, U, b),
              "hoisted + TorchScript loop": lambda e: scripted(e, W, U, b)}
@@ -175,7 +178,7 @@ def main(argv=None):
     from bench.keras_models import seqlab_transformer
     from bench.rnn_fit import make_data, pad_pre, seqlab_model
     p = add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
-    p.add_argument("--n1", type=int, default=64, help="rows predicted at batch 1")
+    p.add_argument("--n1", type=int, default=128, help="rows predicted at batch 1")
     p.add_argument("--n512", type=int, default=1024, help="rows predicted at batch 512")
     p.add_argument("--slices", default="", help="row-slice sizes to compare at batch 512")
     p.add_argument("--no-transformer", action="store_true", help="skip the Transformer")
