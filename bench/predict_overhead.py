@@ -7,6 +7,21 @@ paired ratio says how much of ``predict``'s time is spent outside torch's kernel
 Figures: CPU ms per sample of each (1 thread), and seqlab / bare torch. ``--slices``
 also times batch-512 ``predict`` with row slices of each given size (micro_batches).
 
+Before / after: ``previous_predict`` is ``predict``'s earlier loop, kept here as it was
+(per-batch NaN check, index bookkeeping and host copies, outputs concatenated at the end,
+the LSTM's weights laid out for torch's kernel at every batch); the figures "seqlab /
+previous loop" say what the current loop (rows written in place, layouts made once per
+call: seqlab/layers/layout_cache.py) gains, for the LSTM model at batch 1 and 512 and for
+the 2-block Transformer classifier of bench/keras_models.py at batch 1. The Transformer
+has no bare-torch candidate here.
+
+Batch-1 LSTM kernels (``lstm_paths``): the model's LSTM(64) over one 256-step row, run by
+torch's fused kernel (oneDNN on the CPU) against the equations run other ways: the same
+kernel with oneDNN off (ATen's step loop), and the input projection of all steps hoisted
+into one matrix product followed by a step loop of ``addmm`` + gates, in Python and as
+TorchScript. Each is checked equal to the fused kernel (1e-5); figures are rows/s and
+path / fused.
+
     python bench/predict_overhead.py --quick --slices 32,64,128
 """
 from __future__ import annotations
@@ -14,6 +29,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +61,129 @@ def bare_torch(model):
     return run
 
 
+def previous_predict(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """``predict(x, batch_size)`` as its loop was before rows were written in place and
+    weight layouts cached (arrays only; same model calls, same results)."""
+    from seqlab.models import denormals, nan_guard
+    from seqlab.models.adapters import make_data
+    from seqlab.models.inference import _outputs
+    from seqlab.models.training import float_dtype_of
+
+    with denormals.flushed():
+        data = make_data(x, None, float_dtype_of(model), "predict", need_y=False)
+        model.eval()
+        pieces, done = [], 0
+        with torch.inference_mode():
+            for batch in data.batches(batch_size):
+                nan_guard.check_inputs(batch.x, batch.index, done)
+                batch = batch.to(torch.device("cpu"))
+                out, _ = _outputs(model, batch)
+                done += len(out)
+                pieces.append(out.cpu().numpy())
+        return np.concatenate(pieces, axis=0)
+
+
+def before_after(label: str, model, x: np.ndarray, b: int, repeats: int,
+                 ref=None) -> list:
+    """Interleaved rounds of predict, the previous loop (and bare torch when ``ref``)."""
+    from bench.harness import interleave, rate_figure, ratio_figure
+    got = model.predict(x, batch_size=b, verbose=0)
+    np.testing.assert_allclose(got, previous_predict(model, x, b), rtol=1e-6, atol=1e-7)
+    cands = {"seqlab": lambda: len(model.predict(x, batch_size=b, verbose=0)),
+             "previous loop": lambda: len(previous_predict(model, x, b))}
+    if ref is not None:
+        np.testing.assert_allclose(got, ref(x, b), rtol=1e-5, atol=1e-6)
+        cands["torch"] = lambda: (ref(x, b), len(x))[1]
+    res = interleave(cands, repeats, 1)
+    print(f"\n[predict {label} b{b}]\n{res.table()}", flush=True)
+    figures = []
+    for name in cands:
+        ms = [1e3 / r for r in res.cpu_rates[name]]
+        print(f"  {name}: CPU ms/sample min {min(ms):.3f} median "
+              f"{statistics.median(ms):.3f} max {max(ms):.3f}")
+        figures.append(rate_figure(f"predict {label} b{b} {name} (1 thread)", res, name))
+    if ref is not None:
+        figures.append(ratio_figure(f"predict {label} b{b}: seqlab / bare torch (1 thread)",
+                                    res, "seqlab", "torch"))
+        figures.append(ratio_figure(f"predict {label} b{b}: previous loop / bare torch "
+                                    f"(1 thread)", res, "previous loop", "torch"))
+    figures.append(ratio_figure(f"predict {label} b{b}: seqlab / previous loop (1 thread)",
+                                res, "seqlab", "previous loop"))
+    return figures
+
+
+def _hoisted(x: torch.Tensor, W: torch.Tensor, U: torch.Tensor, b: torch.Tensor):
+    """LSTM equations, Keras layout (gates i, f, c, o): xw = x W + b for all steps in one
+    product, then per step z = xw_t + h U; c = f*c + i*g; h = o * tanh(c). -> h_T (B, H)"""
+    B, T, D = x.shape
+    H = U.shape[0]
+    xw = torch.addmm(b, x.reshape(B * T, D), W).reshape(B, T, 4 * H)  # (B, T, 4H)
+    h = x.new_zeros(B, H)
+    c = x.new_zeros(B, H)
+    for t in range(T):
+        z = torch.addmm(xw[:, t], h, U)                                # (B, 4H)
+        i, f, g, o = z.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+    return h
+
+
+def lstm_paths(model, x: np.ndarray, repeats: int) -> list:
+    """Rows of ``x`` one at a time through the model's LSTM by each path (see the top)."""
+    from bench.harness import interleave, rate_figure, ratio_figure
+    from torch import _VF
+    emb, rnn, _ = model.layers
+    cell = rnn.cell
+    W, U, b = (cell.kernel.detach(), cell.recurrent_kernel.detach(), cell.bias.detach())
+    w = [W.t().contiguous(), U.t().contiguous(), b, torch.zeros_like(b)]
+    H = U.shape[0]
+    with torch.inference_mode():
+        rows = [emb(torch.from_numpy(x[i:i + 1])).detach() for i in range(len(x))]
+    scripted = torch.jit.script(_hoisted)
+
+    def fused(e):
+        h0 = e.new_zeros(1, 1, H)
+        return _VF.lstm(e, (h0, h0), w, True, 1, 0.0, False, False, True)[0][:, -1]
+
+    def native(e):
+        with warnings.catch_warnings():  # (a note about Intel GPUs when the flag is set)
+            warnings.simplefilter("ignore")
+            with torch.backends.mkldnn.flags(enabled=False):
+                return fused(e)
+    paths = {"fused (oneDNN)": fused, "fused, oneDNN off": native,
+             "hoisted + Python loop": lambda e: _hoisted(e, W, U, b),
+             "hoisted + TorchScript loop": lambda e: scripted(e, W, U, b)}
+
+    def run(fn):
+        def one():
+            with torch.inference_mode():
+                for e in rows:
+                    fn(e)
+            return len(rows)
+        return one
+    with torch.inference_mode():
+        for name, fn in paths.items():
+            torch.testing.assert_close(fn(rows[0]), fused(rows[0]), rtol=1e-5, atol=1e-5)
+    res = interleave({n: run(f) for n, f in paths.items()}, repeats, 1)
+    print(f"\n[LSTM(64) kernels, batch 1, T={x.shape[1]}]\n{res.table()}", flush=True)
+    figures = [rate_figure(f"LSTM(64) b1 T={x.shape[1]} {n} (1 thread)", res, n)
+               for n in paths]
+    figures += [ratio_figure(f"LSTM(64) b1: {n} / fused (oneDNN) (1 thread)", res, n,
+                             "fused (oneDNN)") for n in list(paths)[1:]]
+    return figures
+
+
 def main(argv=None):
-    from bench.harness import add_common_args, finish, interleave, rate_figure, ratio_figure
+    from bench.harness import add_common_args, finish
+    from bench.keras_models import seqlab_transformer
     from bench.rnn_fit import make_data, pad_pre, seqlab_model
     p = add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
-    p.add_argument("--n1", type=int, default=64, help="rows predicted at batch 1")
+    p.add_argument("--n1", type=int, default=128, help="rows predicted at batch 1")
     p.add_argument("--n512", type=int, default=1024, help="rows predicted at batch 512")
     p.add_argument("--slices", default="", help="row-slice sizes to compare at batch 512")
+    p.add_argument("--no-transformer", action="store_true", help="skip the Transformer")
+    p.add_argument("--no-lstm-paths", action="store_true", help="skip lstm_paths")
+    p.add_argument("--path-rows", type=int, default=8, help="rows per round of lstm_paths")
     args = p.parse_args(argv)
     if args.quick:
         args.repeats, args.n1, args.n512 = min(args.repeats, 3), 32, 512
@@ -63,19 +195,13 @@ def main(argv=None):
     ref = bare_torch(model)
     figures = []
     for b, n in ((1, args.n1), (512, args.n512)):
-        got, want = model.predict(X[:n], batch_size=b, verbose=0), ref(X[:n], b)
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-        cands = {"torch": lambda: (ref(X[:n], b), n)[1],
-                 "seqlab": lambda: len(model.predict(X[:n], batch_size=b, verbose=0))}
-        res = interleave(cands, args.repeats, 1)
-        print(f"\n[predict lstm64 b{b}]\n{res.table()}", flush=True)
-        for name in cands:
-            ms = [1e3 / r for r in res.cpu_rates[name]]
-            print(f"  {name}: CPU ms/sample min {min(ms):.3f} median "
-                  f"{statistics.median(ms):.3f} max {max(ms):.3f}")
-            figures.append(rate_figure(f"predict lstm64 b{b} {name} (1 thread)", res, name))
-        figures.append(ratio_figure(f"predict lstm64 b{b}: seqlab / bare torch (1 thread)",
-                                    res, "seqlab", "torch"))
+        figures += before_after("lstm64", model, X[:n], b, args.repeats, ref)
+    if not args.no_transformer:
+        tf = seqlab_transformer()
+        tf.predict(X[:2], verbose=0)
+        figures += before_after("transformer", tf, X[:args.n1], 1, args.repeats)
+    if not args.no_lstm_paths:
+        figures += lstm_paths(model, X[:args.path_rows], args.repeats)
     sizes = [int(v) for v in args.slices.split(",") if v]
     if sizes:
         figures += slice_sizes(model, X[:args.n512], sizes, args.repeats)

@@ -138,7 +138,10 @@ def write_report(runs: list[dict], args) -> str:
     if not machine:
         lines += old_sections.get("## Machine", [])
     if machine:
-        lines += ["## Machine", "", "| | |", "|---|---|"]
+        lines += ["## Machine", "",
+                  "The machine of the sections measured in this run; each section names the "
+                  "CPU it was measured on (sections kept from earlier reports without one: "
+                  "that report's machine).", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {machine[k]} |" for k in MACHINE_KEYS if machine.get(k) is not None]
         try:
             rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=BENCH.parent,
@@ -180,7 +183,8 @@ def write_report(runs: list[dict], args) -> str:
         when = dt.datetime.fromtimestamp((OUT / f"{name}.json").stat().st_mtime,
                                          dt.timezone.utc)
         lines += [f"### {name}{quick}", "",
-                  f"Measured {when:%Y-%m-%d %H:%M} UTC; {d.get('repeats')} interleaved rounds; "
+                  f"Measured {when:%Y-%m-%d %H:%M} UTC on {d['machine'].get('cpu')}; "
+                  f"{d.get('repeats')} interleaved rounds; "
                   f"load average at the end {d['machine'].get('load_avg_1min')}.", "",
                   *([f"Runs of this section: " + "; ".join(
                       f"{k}: {v}" for k, v in d["keras_backends"].items()) + ".", ""]

@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-from seqlab.layers import initializers
+from seqlab.layers import initializers, layout_cache
 from seqlab.layers.attention import axes
 from seqlab.layers.attention.masks import causal_mask
 from seqlab.layers.attention.scaled_dot_product import scaled_dot_product_attention
@@ -156,15 +156,22 @@ class MultiHeadAttention(Layer):
              else x.reshape(B * T, D) @ w)  # (B*T, nh*d)
         return y.view(B, T, self.num_heads, -1).transpose(1, 2)  # (B, nh, T, d)
 
+    def _qkv_weights(self, D: int):
+        """Q, K, V kernels side by side (D, nh*(2dk+dv)) and biases (nh*(2dk+dv),) or None
+        (made once per predict: layers/layout_cache.py)."""
+        w = torch.cat([self.query_kernel.reshape(D, -1), self.key_kernel.reshape(D, -1),
+                       self.value_kernel.reshape(D, -1)], dim=1)
+        if not self.use_bias:
+            return w, None
+        return w, torch.cat([self.query_bias.reshape(-1), self.key_bias.reshape(-1),
+                             self.value_bias.reshape(-1)])
+
     def _project_qkv(self, x: torch.Tensor):
         """Self-attention: one matmul for Q, K and V together (fused projection)."""
         B, T, D = x.shape
         nh, kd, vd = self.num_heads, self.key_dim, self.value_dim
-        w = torch.cat([self.query_kernel.reshape(D, -1), self.key_kernel.reshape(D, -1),
-                       self.value_kernel.reshape(D, -1)], dim=1)  # (D, nh*(2dk+dv))
-        if self.use_bias:
-            b = torch.cat([self.query_bias.reshape(-1), self.key_bias.reshape(-1),
-                           self.value_bias.reshape(-1)])
+        w, b = layout_cache.cached(self, "qkv", lambda: self._qkv_weights(D))
+        if b is not None:
             y = torch.addmm(b, x.reshape(B * T, D), w)  # (B*T, nh*(2dk+dv))
         else:
             y = x.reshape(B * T, D) @ w
