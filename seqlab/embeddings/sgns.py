@@ -19,13 +19,16 @@ more products: three small matrix products instead of one dot product per pair. 
 window sums are the band times the block's input rows, (B, L) @ (L, E), and its center
 scores one dot product per window (a (B, B) product would use only its diagonal).
 
-Batched negative sampling: the S noise words are drawn once per block and each noise term
-weighs K/S, so the expected gradient is that of K noise words per pair. As in word2vec.c /
-gensim, the learning rate multiplies the gradient of the log-likelihood (plain SGD, ascent
-on log σ); σ saturates as in word2vec.c (gensim skips the scores outside (-6, 6)).
+Batched negative sampling: the S noise words are drawn once per noise group of G centers (a
+whole number of blocks, one block unless ``block_size`` says the blocks are smaller) and each
+noise term weighs K/S, so the expected gradient is that of K noise words per pair. Each word
+scores S noise words whatever G: a larger G makes fewer, larger (G, E) @ (E, S) products and
+gathers and updates G times fewer noise rows. As in word2vec.c / gensim, the learning rate
+multiplies the gradient of the log-likelihood (plain SGD, ascent on log σ); σ saturates
+as in word2vec.c (gensim skips the scores outside (-6, 6)).
 
 Shapes: N centers, E vector size, W window, B centers per block, nb = N / B blocks,
-L = B + 2W words around a block, S noise words per block.
+L = B + 2W words around a block, S noise words per group of G centers, N / G groups.
 
     >>> W_in, W_out = torch.randn(6, 3) * 0.1, torch.zeros(6, 3)
     >>> mask = torch.tensor([[0., 0, 1], [1., 0, 1]])  # W = 1: the left and right neighbours
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import math  # noqa: F401  (the docstring's example)
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -75,9 +79,9 @@ def _block_ids(around: torch.Tensor, B: int, W: int) -> torch.Tensor:
 
 def _negatives(x: torch.Tensor, weight: torch.Tensor, W_out: torch.Tensor,
                noise: torch.Tensor, lr: float, negative: int):
-    """The noise terms of input vectors x (nb, B, E) with per-center weights (nb, B) against
-    each block's noise words ``noise`` (nb, S). Reads W_out, writes nothing.
-    Returns (lr * dlogL/dx (nb, B, E), the update of the noise rows (nb * S, E), loss)."""
+    """The noise terms of input vectors x (N / G, G, E) with per-center weights (N / G, G)
+    against each group's noise words ``noise`` (N / G, S). Reads W_out, writes nothing.
+    Returns (lr * dlogL/dx (N / G, G, E), the update of the noise rows (N / G * S, E), loss)."""
     n_blocks, S = noise.shape
     w = (weight * (negative / S)).unsqueeze(2)  # (nb, B, 1)
     u = W_out.index_select(0, noise.view(-1)).view(n_blocks, S, -1)  # (nb, S, E)
@@ -93,11 +97,12 @@ def _negatives(x: torch.Tensor, weight: torch.Tensor, W_out: torch.Tensor,
 
 @torch.no_grad()
 def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.Tensor,
-            lr: float, negative: int) -> float:
-    """One skip-gram step on ``batch``, in place on W_in and W_out (B = N / len(noise)
-    centers per block). Returns the summed loss."""
+            lr: float, negative: int, block_size: Optional[int] = None) -> float:
+    """One skip-gram step on ``batch``, in place on W_in and W_out (B = ``block_size``
+    centers per block, by default N / len(noise): one noise group per block). Returns the
+    summed loss."""
     N, K = batch.mask.shape
-    W, B = (K - 1) // 2, N // noise.shape[0]
+    W, B = (K - 1) // 2, block_size or N // noise.shape[0]
     E = W_in.shape[1]
     v = W_in.index_select(0, batch.centers).view(-1, B, E)  # (nb, B, E)
     u = _blocks(W_out.index_select(0, batch.around), B, W)  # (nb, L, E)
@@ -106,10 +111,11 @@ def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.
     # loss -log σ(u_o · v_i) on the band;  lr * dlogL/ds = lr (1 - σ(s)) = lr σ(-s)
     loss = F.binary_cross_entropy_with_logits(score, band, band, reduction="sum")
     g = torch.sigmoid(-score).mul_(band * lr)  # (nb, B, L)
-    grad_v, grad_noise, neg_loss = _negatives(v, batch.mask.sum(1).view(-1, B), W_out,
+    grad_v, grad_noise, neg_loss = _negatives(v.view(len(noise), -1, E),
+                                              batch.mask.sum(1).view(len(noise), -1), W_out,
                                               noise, lr, negative)
     # v_i += Σ_o g_io u_o + Σ_s g_is u_s
-    grad_v = grad_v.baddbmm_(g, u).view(N, E)  # (N, E)
+    grad_v = grad_v.view(-1, B, E).baddbmm_(g, u).view(N, E)  # (N, E)
     # u_o += Σ_i g_io v_i  (a word near two blocks gets both sums);  u_s += Σ_i g_is v_i
     W_out.index_add_(0, _block_ids(batch.around, B, W), torch.bmm(g.transpose(1, 2), v)
                      .view(-1, E))
@@ -120,7 +126,8 @@ def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.
 
 @torch.no_grad()
 def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.Tensor,
-              lr: float, negative: int, cbow_mean: bool = True) -> float:
+              lr: float, negative: int, cbow_mean: bool = True,
+              block_size: Optional[int] = None) -> float:
     """One CBOW step on ``batch``, in place on W_in and W_out. Returns the summed loss.
 
     The windows of a block are its band: h = band @ x, one (B, L) @ (L, E) product, and
@@ -131,8 +138,9 @@ def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torc
     As word2vec.c and gensim, every context word of a window receives the whole update of
     h with the mean (not 1/m of it, the exact gradient), and 1/m of it with the sum."""
     N, K = batch.mask.shape
-    n_blocks, S = noise.shape
-    B, E, W = N // n_blocks, W_in.shape[1], (K - 1) // 2
+    n_groups, S = noise.shape
+    B, E, W = block_size or N // n_groups, W_in.shape[1], (K - 1) // 2
+    n_blocks = N // B
     m = batch.mask.sum(1, keepdim=True)  # (N, 1) contexts per center
     valid = (m > 0).to(W_in.dtype).view(N)  # (N,) centers with no context give no update
     band = _band(batch.mask, B)  # (nb, B, L)
@@ -146,7 +154,7 @@ def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torc
     loss = F.softplus(-s_c).mul_(valid).sum()
     g_c = torch.sigmoid(-s_c).mul_(valid * lr).unsqueeze(1)  # (N, 1)
     # the noise words: the skip-gram step's terms with weight 1 per window
-    grad_h, grad_noise, neg_loss = _negatives(h.view(n_blocks, B, E), valid.view(n_blocks, B),
+    grad_h, grad_noise, neg_loss = _negatives(h.view(n_groups, -1, E), valid.view(n_groups, -1),
                                               W_out, noise, lr, negative)
     grad_h = grad_h.view(N, E).addcmul_(g_c, u_c)  # (N, E): g_ic u_c + Σ_s g_is u_s
     if not cbow_mean:
