@@ -11,9 +11,9 @@ from seqlab.embeddings.vocab import window_mask
 V, E, W, B, S, K, LR = 9, 6, 2, 4, 3, 5, 0.3
 
 
-def _example(seed=0, G=B):
-    """A batch of 8 centers (2 blocks) over 3 sentences, with repeated words, and weights
-    large enough that many rows receive several updates; S noise words per G centers."""
+def _example(seed=0):
+    """A batch of 8 centers (2 blocks, 2 noise groups) over 3 sentences, with repeated words,
+    and weights large enough that many rows receive several updates."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, V, 8)
     sent = np.array([0, 0, 0, 1, 1, 1, 1, 2])
@@ -23,7 +23,7 @@ def _example(seed=0, G=B):
                   torch.as_tensor(mask, dtype=torch.float32))
     g = torch.Generator().manual_seed(seed)
     W_in, W_out = torch.randn(V, E, generator=g) * 0.5, torch.randn(V, E, generator=g) * 0.5
-    noise = torch.randint(V, (len(ids) // G, S), generator=g)
+    noise = torch.randint(V, (len(ids) // B, S), generator=g)
     return batch, W_in, W_out, noise
 
 
@@ -49,9 +49,9 @@ def _dense_step(loss_fn, W_in, W_out):
     return (W_in - LR * g_in).detach(), (W_out - LR * g_out).detach()
 
 
-@pytest.mark.parametrize("G", [B, 2 * B])  # noise words per block, or per two blocks
-def test_skipgram_step_is_the_autograd_step(G):
-    batch, W_in, W_out, noise = _example(0, G)
+@pytest.mark.parametrize("block", [B, B // 2])  # a noise group is one block, or two
+def test_skipgram_step_is_the_autograd_step(block):
+    batch, W_in, W_out, noise = _example()
     pairs = _pairs(batch)
     assert len(pairs) > 8 and len(set(batch.centers.tolist())) < 8  # shared rows
 
@@ -62,15 +62,15 @@ def test_skipgram_step_is_the_autograd_step(G):
         return positive + _noise_loss(v, W_out, noise, batch.mask.sum(1))
 
     expected = _dense_step(loss_fn, W_in, W_out)
-    loss = sg_step(W_in, W_out, batch, noise, LR, K, block_size=B)  # in place
-    assert loss == pytest.approx(float(loss_fn(*_example(0, G)[1:3])), rel=1e-5)
+    loss = sg_step(W_in, W_out, batch, noise, LR, K, block_size=block)  # in place
+    assert loss == pytest.approx(float(loss_fn(*_example()[1:3])), rel=1e-5)
     torch.testing.assert_close(W_in, expected[0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(W_out, expected[1], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("cbow_mean,G", [(True, B), (False, B), (True, 2 * B)])
-def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean, G):
-    batch, W_in, W_out, noise = _example(1, G)
+@pytest.mark.parametrize("cbow_mean,block", [(True, B), (False, B), (True, B // 2)])
+def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean, block):
+    batch, W_in, W_out, noise = _example(1)
     pairs = _pairs(batch)
     m = batch.mask.sum(1)  # (N,)
     valid = (m > 0).float()  # the last word is a sentence alone: no window, no update
@@ -91,7 +91,7 @@ def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean, G):
     # exact gradient would divide it by m), and 1/m of it with the sum (exact: the whole)
     step_h = (h_new - h) / (1.0 if cbow_mean else m[:, None])  # (N, E)
     W_in_expected = W_in + A.T @ step_h  # (V, E)
-    loss = cbow_step(W_in, W_out, batch, noise, LR, K, cbow_mean=cbow_mean, block_size=B)
-    assert loss == pytest.approx(float(loss_fn(h, _example(1, G)[2])), rel=1e-5)
+    loss = cbow_step(W_in, W_out, batch, noise, LR, K, cbow_mean=cbow_mean, block_size=block)
+    assert loss == pytest.approx(float(loss_fn(h, _example(1)[2])), rel=1e-5)
     torch.testing.assert_close(W_in, W_in_expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(W_out, W_out_expected, rtol=1e-5, atol=1e-6)
