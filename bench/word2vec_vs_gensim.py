@@ -225,7 +225,7 @@ def main() -> None:
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--modes", default="sg,cbow", help="comma list of sg, cbow")
     p.add_argument("--corpora", default="planted,text", help="comma list of planted, text")
-    for name in ("batch-size", "block-size", "shared-negatives"):
+    for name in ("batch-size", "block-size", "shared-negatives", "noise-block"):
         p.add_argument(f"--{name}", type=int, default=None,
                        help=f"seqlab's {name.replace('-', '_')} (default: seqlab's default)")
     p.add_argument("--write-results", action="store_true",
@@ -235,7 +235,8 @@ def main() -> None:
     hp = dict(vector_size=args.dim, window=args.window, negative=args.negative,
               min_count=args.min_count, epochs=args.epochs, sample=1e-3, alpha=0.025,
               min_alpha=1e-4)
-    options = {k: getattr(args, k) for k in ("batch_size", "block_size", "shared_negatives")
+    options = {k: getattr(args, k) for k in ("batch_size", "block_size", "shared_negatives",
+                                             "noise_block")
                if getattr(args, k) is not None}
     print(f"hyper-parameters (both libraries): {hp}; seqlab options {options or 'default'}")
     figures, details = [], {}

@@ -15,15 +15,20 @@ and predicts the center word: one term per center (weight 1 in the noise sum).
 Blocks: the centers are cut into blocks of B consecutive words. The B centers of a block and
 the L = B + 2W words around them form a (B, L) band; all the center-context scores of the
 block are one matrix product (B, E) @ (E, L), masked to the band, and the gradients are two
-more products: three small matrix products instead of one dot product per pair.
+more products: three small matrix products instead of one dot product per pair. CBOW's
+window sums are the band times the block's input rows, (B, L) @ (L, E), and its center
+scores one dot product per window (a (B, B) product would use only its diagonal).
 
-Batched negative sampling: the S noise words are drawn once per block and each noise term
-weighs K/S, so the expected gradient is that of K noise words per pair. As in word2vec.c /
-gensim, the learning rate multiplies the gradient of the log-likelihood (plain SGD, ascent
-on log σ); σ saturates as in word2vec.c (gensim skips the scores outside (-6, 6)).
+Batched negative sampling: the S noise words are drawn once per noise group of G centers (a
+whole number of blocks, one block unless ``block_size`` says the blocks are smaller) and each
+noise term weighs K/S, so the expected gradient is that of K noise words per pair. Each word
+scores S noise words whatever G: a larger G makes fewer, larger (G, E) @ (E, S) products and
+gathers and updates G times fewer noise rows. As in word2vec.c / gensim, the learning rate
+multiplies the gradient of the log-likelihood (plain SGD, ascent on log σ); σ saturates
+as in word2vec.c (gensim skips the scores outside (-6, 6)).
 
 Shapes: N centers, E vector size, W window, B centers per block, nb = N / B blocks,
-L = B + 2W words around a block, S noise words per block.
+L = B + 2W words around a block, S noise words per group of G centers, N / G groups.
 
     >>> W_in, W_out = torch.randn(6, 3) * 0.1, torch.zeros(6, 3)
     >>> mask = torch.tensor([[0., 0, 1], [1., 0, 1]])  # W = 1: the left and right neighbours
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import math  # noqa: F401  (the docstring's example)
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -73,9 +79,9 @@ def _block_ids(around: torch.Tensor, B: int, W: int) -> torch.Tensor:
 
 def _negatives(x: torch.Tensor, weight: torch.Tensor, W_out: torch.Tensor,
                noise: torch.Tensor, lr: float, negative: int):
-    """The noise terms of input vectors x (nb, B, E) with per-center weights (nb, B) against
-    each block's noise words ``noise`` (nb, S). Reads W_out, writes nothing.
-    Returns (lr * dlogL/dx (nb, B, E), the update of the noise rows (nb * S, E), loss)."""
+    """The noise terms of input vectors x (N / G, G, E) with per-center weights (N / G, G)
+    against each group's noise words ``noise`` (N / G, S). Reads W_out, writes nothing.
+    Returns (lr * dlogL/dx (N / G, G, E), the update of the noise rows (N / G * S, E), loss)."""
     n_blocks, S = noise.shape
     w = (weight * (negative / S)).unsqueeze(2)  # (nb, B, 1)
     u = W_out.index_select(0, noise.view(-1)).view(n_blocks, S, -1)  # (nb, S, E)
@@ -91,11 +97,12 @@ def _negatives(x: torch.Tensor, weight: torch.Tensor, W_out: torch.Tensor,
 
 @torch.no_grad()
 def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.Tensor,
-            lr: float, negative: int) -> float:
-    """One skip-gram step on ``batch``, in place on W_in and W_out (B = N / len(noise)
-    centers per block). Returns the summed loss."""
+            lr: float, negative: int, block_size: Optional[int] = None) -> float:
+    """One skip-gram step on ``batch``, in place on W_in and W_out (B = ``block_size``
+    centers per block, by default N / len(noise): one noise group per block). Returns the
+    summed loss."""
     N, K = batch.mask.shape
-    W, B = (K - 1) // 2, N // noise.shape[0]
+    W, B = (K - 1) // 2, block_size or N // noise.shape[0]
     E = W_in.shape[1]
     v = W_in.index_select(0, batch.centers).view(-1, B, E)  # (nb, B, E)
     u = _blocks(W_out.index_select(0, batch.around), B, W)  # (nb, L, E)
@@ -104,10 +111,11 @@ def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.
     # loss -log σ(u_o · v_i) on the band;  lr * dlogL/ds = lr (1 - σ(s)) = lr σ(-s)
     loss = F.binary_cross_entropy_with_logits(score, band, band, reduction="sum")
     g = torch.sigmoid(-score).mul_(band * lr)  # (nb, B, L)
-    grad_v, grad_noise, neg_loss = _negatives(v, batch.mask.sum(1).view(-1, B), W_out,
+    grad_v, grad_noise, neg_loss = _negatives(v.view(len(noise), -1, E),
+                                              batch.mask.sum(1).view(len(noise), -1), W_out,
                                               noise, lr, negative)
     # v_i += Σ_o g_io u_o + Σ_s g_is u_s
-    grad_v = grad_v.baddbmm_(g, u).view(N, E)  # (N, E)
+    grad_v = grad_v.view(-1, B, E).baddbmm_(g, u).view(N, E)  # (N, E)
     # u_o += Σ_i g_io v_i  (a word near two blocks gets both sums);  u_s += Σ_i g_is v_i
     W_out.index_add_(0, _block_ids(batch.around, B, W), torch.bmm(g.transpose(1, 2), v)
                      .view(-1, E))
@@ -118,40 +126,43 @@ def sg_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.
 
 @torch.no_grad()
 def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torch.Tensor,
-              lr: float, negative: int, cbow_mean: bool = True) -> float:
+              lr: float, negative: int, cbow_mean: bool = True,
+              block_size: Optional[int] = None) -> float:
     """One CBOW step on ``batch``, in place on W_in and W_out. Returns the summed loss.
 
-    Each block scores its B windows against B + S output rows, its own B centers then its
-    S noise words, in one product; only the diagonal of the first B columns (each window
-    against its own center) and the noise columns carry weight.
+    The windows of a block are its band: h = band @ x, one (B, L) @ (L, E) product, and
+    the update of the context rows is the transposed product. Each window then scores its
+    own center (one dot product per row) and its block's S noise words (one (B, E) @ (E, S)
+    product per block).
 
     As word2vec.c and gensim, every context word of a window receives the whole update of
     h with the mean (not 1/m of it, the exact gradient), and 1/m of it with the sum."""
     N, K = batch.mask.shape
-    (n_blocks, S), W = noise.shape, (K - 1) // 2
-    B, E = N // n_blocks, W_in.shape[1]
-    m = batch.mask.sum(1).view(n_blocks, B, 1)  # (nb, B, 1) contexts per center
-    valid = (m > 0).to(m.dtype)  # centers with no context give no update
+    n_groups, S = noise.shape
+    B, E, W = block_size or N // n_groups, W_in.shape[1], (K - 1) // 2
+    n_blocks = N // B
+    m = batch.mask.sum(1, keepdim=True)  # (N, 1) contexts per center
+    valid = (m > 0).to(W_in.dtype).view(N)  # (N,) centers with no context give no update
     band = _band(batch.mask, B)  # (nb, B, L)
     x = _blocks(W_in.index_select(0, batch.around), B, W)  # (nb, L, E)
-    # h_i = Σ_o x_o  (/ m_i for the mean)
-    h = torch.bmm(band * (valid / m.clamp_min(1) if cbow_mean else valid), x)  # (nb, B, E)
-    out_ids = torch.cat([batch.centers.view(n_blocks, B), noise], dim=1).view(-1)  # nb(B+S)
-    u = W_out.index_select(0, out_ids).view(n_blocks, B + S, E)  # (nb, B+S, E)
-    score = torch.bmm(h, u.transpose(1, 2))  # (nb, B, B+S)
-    # label 1 for (window i, its center), 0 for the noise words; weights 1 and K/S
-    label = F.pad(torch.eye(B), (0, S))  # (B, B+S)
-    weight = (label + F.pad(torch.full((B, S), negative / S), (B, 0))) * valid  # (nb, B, B+S)
-    # loss -w log σ(±s) = w (log(1 + e^s) - label s);  lr * dlogL/ds = lr w (label - σ(s))
-    loss = F.binary_cross_entropy_with_logits(score, label.expand_as(score), weight,
-                                              reduction="sum")
-    g = (label - torch.sigmoid(score)).mul_(weight * lr)  # (nb, B, B+S)
-    grad_h = torch.bmm(g, u)  # (nb, B, E): g_ic u_c + Σ_s g_is u_s
+    h = torch.bmm(band, x).view(N, E)  # (N, E): h_i = Σ_o x_o, 0 for a center alone
+    if cbow_mean:
+        h = h.div_(m.clamp_min(1))  # h_i = Σ_o x_o / m_i
+    # the center: loss -log σ(u_c · h_i);  lr * dlogL/ds = lr σ(-s)
+    u_c = W_out.index_select(0, batch.centers)  # (N, E)
+    s_c = (h * u_c).sum(1)  # (N,)
+    loss = F.softplus(-s_c).mul_(valid).sum()
+    g_c = torch.sigmoid(-s_c).mul_(valid * lr).unsqueeze(1)  # (N, 1)
+    # the noise words: the skip-gram step's terms with weight 1 per window
+    grad_h, grad_noise, neg_loss = _negatives(h.view(n_groups, -1, E), valid.view(n_groups, -1),
+                                              W_out, noise, lr, negative)
+    grad_h = grad_h.view(N, E).addcmul_(g_c, u_c)  # (N, E): g_ic u_c + Σ_s g_is u_s
     if not cbow_mean:
-        grad_h = grad_h / m.clamp_min(1)
+        grad_h = grad_h.div_(m.clamp_min(1))
     # u_c += g_ic h_i;  u_s += Σ_i g_is h_i
-    W_out.index_add_(0, out_ids, torch.bmm(g.transpose(1, 2), h).view(-1, E))
+    W_out.index_add_(0, batch.centers, h.mul_(g_c))
+    W_out.index_add_(0, noise.view(-1), grad_noise)
     # x_o += grad_h of each window o is in (a word near two blocks gets both sums)
     W_in.index_add_(0, _block_ids(batch.around, B, W),
-                    torch.bmm(band.transpose(1, 2), grad_h).view(-1, E))
-    return float(loss)
+                    torch.bmm(band.transpose(1, 2), grad_h.view(n_blocks, B, E)).view(-1, E))
+    return float(loss + neg_loss)

@@ -15,9 +15,10 @@ sentences), each the center of its window, against the same (slightly stale) wei
 centers are cut into blocks of ``block_size``: the scores of a block's centers against the
 words around them are one small matrix product, and so are the gradients, written by hand
 on the rows used and applied with ``index_add_`` (seqlab/embeddings/sgns.py, with the
-equations): plain SGD as gensim, no autograd. Each block draws ``shared_negatives`` noise
-words, weighted so that the expected gradient is that of ``negative`` noise words per pair
-(batched negative sampling). bench/word2vec_vs_gensim.py measures it against gensim.
+equations): plain SGD as gensim, no autograd. Each group of ``noise_block`` centers (one
+block for skip-gram, 4 blocks for CBOW) draws ``shared_negatives`` noise words, weighted so
+that the expected gradient is that of ``negative`` noise words per pair (batched negative
+sampling). bench/word2vec_vs_gensim.py measures it against gensim.
 
 Shapes: N centers in a batch, E vector size, W window, V vocabulary.
 
@@ -58,7 +59,10 @@ class Word2VecConfig:
     #                            block_size; None: 1024 for skip-gram, 2048 for CBOW (a skip-gram
     #                            word has several pairs: larger steps are staler, measured worse)
     block_size: int = 16       # B consecutive centers whose scores are one matrix product
-    shared_negatives: int = 8  # S noise words drawn per block, each weighted negative / S
+    shared_negatives: int = 8  # S noise words drawn per noise group, each weighted negative / S
+    noise_block: Optional[int] = None  # G centers (whole blocks) sharing the S noise words;
+    #                            None: block_size for skip-gram, 64 for CBOW (one term per window:
+    #                            fewer, larger (G, E) @ (E, S) products, still S noise words a word)
     cbow_mean: bool = True     # CBOW: mean (True) or sum of the context vectors
     max_vocab_size: Optional[int] = None  # keep only the most frequent words
     seed: int = 0              # seeds numpy and torch draws
@@ -86,17 +90,25 @@ class Word2Vec:
         self.config = cfg = Word2VecConfig(**options)
         if cfg.batch_size is None:
             cfg.batch_size = 1024 if cfg.sg else 2048
+        if cfg.noise_block is None:
+            cfg.noise_block = cfg.block_size if cfg.sg else max(64, cfg.block_size)
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size",
-                     "block_size", "shared_negatives"):
+                     "block_size", "shared_negatives", "noise_block"):
             value = getattr(cfg, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 example = Word2VecConfig.__dataclass_fields__[name].default or 1024
                 raise ValueError(f"Word2Vec: {name} must be a positive integer, got {value!r}. "
                                  f"Pass e.g. {name}={example}.")
-        if cfg.batch_size % cfg.block_size:
-            raise ValueError(f"Word2Vec: batch_size={cfg.batch_size} must be a multiple of "
-                             f"block_size={cfg.block_size}. Pass e.g. batch_size="
-                             f"{-(-cfg.batch_size // cfg.block_size) * cfg.block_size}.")
+        if cfg.noise_block % cfg.block_size:
+            raise ValueError(f"Word2Vec: noise_block={cfg.noise_block} must be a multiple of "
+                             f"block_size={cfg.block_size}. Pass e.g. noise_block="
+                             f"{-(-cfg.noise_block // cfg.block_size) * cfg.block_size}.")
+        for name in ("block_size", "noise_block"):
+            unit = getattr(cfg, name)
+            if cfg.batch_size % unit:
+                raise ValueError(f"Word2Vec: batch_size={cfg.batch_size} must be a multiple of "
+                                 f"{name}={unit}. Pass e.g. batch_size="
+                                 f"{-(-cfg.batch_size // unit) * unit}.")
         if cfg.sg not in (0, 1):
             raise ValueError(f"Word2Vec: sg must be 0 (CBOW) or 1 (skip-gram), got {cfg.sg!r}.")
         if cfg.negative < 1:
@@ -132,27 +144,27 @@ class Word2Vec:
         total = len(ids) * cfg.epochs  # lr decays with the share of corpus words seen
         self.losses = []
         start = time.perf_counter()
-        W, B, dev = cfg.window, cfg.block_size, self.device
+        W, B, G, dev = cfg.window, cfg.block_size, cfg.noise_block, self.device
         step = sg_step if cfg.sg else partial(cbow_step, cbow_mean=cfg.cbow_mean)
         for epoch in range(cfg.epochs):
             kept_ids, kept_sent = subsample(ids, sent, keep_prob, rng)
             n = len(kept_ids)
-            n_all = -(-n // B) * B  # whole blocks: the padding words have no context
+            n_all = -(-n // G) * G  # whole noise groups: the padding words have no context
             mask = np.pad(window_mask(kept_ids, kept_sent, W, rng), ((0, n_all - n), (0, 0)))
             mask = torch.as_tensor(mask, dtype=torch.float32, device=dev)  # (n_all, 2W+1)
             around = torch.as_tensor(np.pad(kept_ids, (W, n_all - n + W)), device=dev)
             # the epoch's noise words, S per block: uniform slots of the unigram^0.75 table
-            slots = torch.randint(len(table), (n_all // B * cfg.shared_negatives,),
+            slots = torch.randint(len(table), (n_all // G * cfg.shared_negatives,),
                                   generator=gen, device=dev)
-            noise = table.index_select(0, slots).view(n_all // B, -1)  # (n_all / B, S)
+            noise = table.index_select(0, slots).view(n_all // G, -1)  # (n_all / G, S)
             loss_sum = 0.0
             for s in range(0, n_all, cfg.batch_size):
                 e = min(s + cfg.batch_size, n_all)
                 batch = Batch(around[W + s:W + e], around[s:e + 2 * W], mask[s:e])
                 # linear decay over all the epochs' words, as gensim
                 lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * (epoch + s / n_all) / cfg.epochs
-                loss_sum += step(self.W_in, self.W_out, batch, noise[s // B:e // B], lr,
-                                 cfg.negative)
+                loss_sum += step(self.W_in, self.W_out, batch, noise[s // G:e // G], lr,
+                                 cfg.negative, block_size=B)
             # mean loss per pair (skip-gram) or per window (CBOW)
             examples = mask.sum() if cfg.sg else (mask.sum(1) > 0).sum()
             self.losses.append(loss_sum / max(float(examples), 1.0))

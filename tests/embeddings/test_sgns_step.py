@@ -12,8 +12,8 @@ V, E, W, B, S, K, LR = 9, 6, 2, 4, 3, 5, 0.3
 
 
 def _example(seed=0):
-    """A batch of 8 centers (2 blocks) over 3 sentences, with repeated words, and weights
-    large enough that many rows receive several updates."""
+    """A batch of 8 centers (2 blocks, 2 noise groups) over 3 sentences, with repeated words,
+    and weights large enough that many rows receive several updates."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, V, 8)
     sent = np.array([0, 0, 0, 1, 1, 1, 1, 2])
@@ -34,10 +34,11 @@ def _pairs(batch):
 
 
 def _noise_loss(x, W_out, noise, weight):
-    """Σ_i w_i (K/S) Σ_s -log σ(-u_s · x_i), the noise words s of i's block."""
+    """Σ_i w_i (K/S) Σ_s -log σ(-u_s · x_i), the noise words s of i's group."""
     loss = 0.0
+    G = len(x) // len(noise)  # centers per noise group
     for i in range(len(x)):
-        u = W_out[noise[i // B]]  # (S, E)
+        u = W_out[noise[i // G]]  # (S, E)
         loss = loss + weight[i] * K / S * F.softplus(u @ x[i]).sum()
     return loss
 
@@ -48,7 +49,8 @@ def _dense_step(loss_fn, W_in, W_out):
     return (W_in - LR * g_in).detach(), (W_out - LR * g_out).detach()
 
 
-def test_skipgram_step_is_the_autograd_step():
+@pytest.mark.parametrize("block", [B, B // 2])  # a noise group is one block, or two
+def test_skipgram_step_is_the_autograd_step(block):
     batch, W_in, W_out, noise = _example()
     pairs = _pairs(batch)
     assert len(pairs) > 8 and len(set(batch.centers.tolist())) < 8  # shared rows
@@ -60,14 +62,14 @@ def test_skipgram_step_is_the_autograd_step():
         return positive + _noise_loss(v, W_out, noise, batch.mask.sum(1))
 
     expected = _dense_step(loss_fn, W_in, W_out)
-    loss = sg_step(W_in, W_out, batch, noise, LR, K)  # in place
+    loss = sg_step(W_in, W_out, batch, noise, LR, K, block_size=block)  # in place
     assert loss == pytest.approx(float(loss_fn(*_example()[1:3])), rel=1e-5)
     torch.testing.assert_close(W_in, expected[0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(W_out, expected[1], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("cbow_mean", [True, False])
-def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean):
+@pytest.mark.parametrize("cbow_mean,block", [(True, B), (False, B), (True, B // 2)])
+def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean, block):
     batch, W_in, W_out, noise = _example(1)
     pairs = _pairs(batch)
     m = batch.mask.sum(1)  # (N,)
@@ -89,7 +91,7 @@ def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean):
     # exact gradient would divide it by m), and 1/m of it with the sum (exact: the whole)
     step_h = (h_new - h) / (1.0 if cbow_mean else m[:, None])  # (N, E)
     W_in_expected = W_in + A.T @ step_h  # (V, E)
-    loss = cbow_step(W_in, W_out, batch, noise, LR, K, cbow_mean=cbow_mean)
+    loss = cbow_step(W_in, W_out, batch, noise, LR, K, cbow_mean=cbow_mean, block_size=block)
     assert loss == pytest.approx(float(loss_fn(h, _example(1)[2])), rel=1e-5)
     torch.testing.assert_close(W_in, W_in_expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(W_out, W_out_expected, rtol=1e-5, atol=1e-6)

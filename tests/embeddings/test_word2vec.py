@@ -81,6 +81,10 @@ def test_other_blocks_learn_the_same_structure(block_size, shared_negatives):
     assert np.mean([model.analogy(a, b, c) == d for a, b, c, d in corpus.analogies]) >= 0.6
     with pytest.raises(ValueError, match="multiple of block_size"):
         Word2Vec(batch_size=100, block_size=16)
+    with pytest.raises(ValueError, match="noise_block=40 must be a multiple of block_size"):
+        Word2Vec(noise_block=40, block_size=16)
+    with pytest.raises(ValueError, match="multiple of noise_block=64"):
+        Word2Vec(batch_size=1040)  # CBOW: noise words shared by 64 centers by default
 
 
 def test_untrained_vectors_fail_the_same_checks():
