@@ -22,6 +22,13 @@ into one matrix product followed by a step loop of ``addmm`` + gates, in Python 
 TorchScript. Each is checked equal to the fused kernel (1e-5); figures are rows/s and
 path / fused.
 
+Threads (``small_threads``): with 2 intra-op threads, ``predict`` at batch 1 and 4 (it
+runs batches of <= 8 rows on one thread: seqlab/models/small_batches.py) against the same
+call with that switch off (``SMALL = 0``: both threads on every batch), LSTM model and
+Transformer; wall-clock ratios (the figure a user sees), CPU-time beside. On a machine
+shared with other work the second thread waits for a core, which inflates the gain: judge
+it on an idle machine.
+
     python bench/predict_overhead.py --quick --slices 32,64,128
 """
 from __future__ import annotations
@@ -184,6 +191,7 @@ def main(argv=None):
     p.add_argument("--no-transformer", action="store_true", help="skip the Transformer")
     p.add_argument("--no-lstm-paths", action="store_true", help="skip lstm_paths")
     p.add_argument("--path-rows", type=int, default=8, help="rows per round of lstm_paths")
+    p.add_argument("--no-threads", action="store_true", help="skip small_threads")
     args = p.parse_args(argv)
     if args.quick:
         args.repeats, args.n1, args.n512 = min(args.repeats, 3), 32, 512
@@ -202,10 +210,41 @@ def main(argv=None):
         figures += before_after("transformer", tf, X[:args.n1], 1, args.repeats)
     if not args.no_lstm_paths:
         figures += lstm_paths(model, X[:args.path_rows], args.repeats)
+    if not args.no_threads:
+        figures += small_threads({"lstm64": model} | ({} if args.no_transformer else
+                                                      {"transformer": tf}),
+                                 X[:args.n1 // 2], args.repeats)
+        torch.set_num_threads(1)
     sizes = [int(v) for v in args.slices.split(",") if v]
     if sizes:
         figures += slice_sizes(model, X[:args.n512], sizes, args.repeats)
     finish("predict_overhead", args, figures)
+
+
+def small_threads(models: dict, x: np.ndarray, repeats: int) -> list:
+    """2 threads: predict at batch 1 and 4 as it runs (one thread for small batches)
+    against the switch off (every batch on both threads)."""
+    from bench.harness import interleave, ratio_figure
+    from seqlab.models import small_batches
+    torch.set_num_threads(2)
+    figures = []
+    for label, model in models.items():
+        for b in (1, 4):
+            def run(small):
+                def one():
+                    keep, small_batches.SMALL = small_batches.SMALL, small
+                    try:
+                        return len(model.predict(x, batch_size=b, verbose=0))
+                    finally:
+                        small_batches.SMALL = keep
+                return one
+            res = interleave({"one thread": run(small_batches.SMALL), "two threads": run(0)},
+                             repeats, 1)
+            print(f"\n[predict {label} b{b}, 2 threads]\n{res.table()}", flush=True)
+            figures.append(ratio_figure(
+                f"predict {label} b{b}, 2 threads: small batches on one thread / on both",
+                res, "one thread", "two threads"))
+    return figures
 
 
 def slice_sizes(model, x: np.ndarray, sizes: list, repeats: int) -> list:

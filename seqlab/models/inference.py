@@ -12,7 +12,7 @@ import torch
 from seqlab.devices import resolve_device
 from seqlab.layers.base import call_with_mask, get_mask
 from seqlab.layers.layout_cache import layout_cache
-from seqlab.models import denormals, micro_batches, nan_guard
+from seqlab.models import denormals, micro_batches, nan_guard, small_batches
 from seqlab.models.adapters import ArrayData, Batch, is_source, make_data, move_to
 from seqlab.models.training import (_check_compiled, _check_positive, _evaluate,
                                     _format_logs, _progress, _verbosity, ensure_built,
@@ -65,7 +65,8 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     For variable-length input whose outputs keep the time axis (return_sequences),
     each row is cut back to its own length; ragged results come back as a list.
     The weights are fixed for the call: layouts derived from them (an LSTM's for torch's
-    kernel) are made once, not at every batch (``layers/layout_cache.py``).
+    kernel) are made once, not at every batch (``layers/layout_cache.py``). Batches of a
+    few rows run on one CPU thread (``models/small_batches.py``).
     """
     batch_size = _check_positive("predict", "batch_size", batch_size)
     if is_source(x):
@@ -80,7 +81,8 @@ def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None
     model.eval()
     bar = _progress(data.num_batches(batch_size), "Predict", _verbosity(verbose))
     try:
-        with torch.inference_mode(), layout_cache():
+        with torch.inference_mode(), layout_cache(), \
+                small_batches.one_thread_when_small(batch_size, dev):
             if isinstance(data, ArrayData) and isinstance(data.x, torch.Tensor):
                 return _predict_array(model, data.x, batch_size, dev, bar)
             return _predict_batches(model, data, batch_size, dev, bar)
