@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from seqlab.layers.base import Shape, attach_mask, get_mask
+from seqlab.layers.transformer import fused_inference
 from seqlab.layers.transformer.block import _attend, _Block
 from seqlab.layers.transformer.stack import _load_stack, _Stack
 
@@ -56,6 +57,11 @@ class TransformerEncoderLayer(_Block):
                 return_attention_scores: bool = False):
         pad = get_mask(x, mask)  # (B, T)
         want = return_attention_scores or self.need_weights
+        if (not want and attention_mask is None and not use_causal_mask
+                and not torch.is_grad_enabled() and (pad is None or bool(pad.all()))):
+            y = fused_inference.encoder_layer(self, x)  # inference, every step real
+            if y is not None:
+                return attach_mask(y, pad)
 
         def attend(h):
             return _attend(self.self_attention, want, h, h, attention_mask=attention_mask,
