@@ -22,6 +22,9 @@ into one matrix product followed by a step loop of ``addmm`` + gates, in Python 
 TorchScript. Each is checked equal to the fused kernel (1e-5); figures are rows/s and
 path / fused.
 
+Encoder kernel (``fused_encoder``): the Transformer at batch 1 with its encoder layers on
+torch's fused kernel (seqlab/layers/transformer/fused_inference.py) against op by op.
+
 Threads (``small_threads``): with 2 intra-op threads, ``predict`` at batch 1 and 4 (it
 runs batches of <= 8 rows on one thread: seqlab/models/small_batches.py) against the same
 call with that switch off (``SMALL = 0``: both threads on every batch), LSTM model and
@@ -208,6 +211,7 @@ def main(argv=None):
         tf = seqlab_transformer()
         tf.predict(X[:2], verbose=0)
         figures += before_after("transformer", tf, X[:args.n1], 1, args.repeats)
+        figures += fused_encoder(tf, X[:args.n1], args.repeats)
     if not args.no_lstm_paths:
         figures += lstm_paths(model, X[:args.path_rows], args.repeats)
     if not args.no_threads:
@@ -219,6 +223,33 @@ def main(argv=None):
     if sizes:
         figures += slice_sizes(model, X[:args.n512], sizes, args.repeats)
     finish("predict_overhead", args, figures)
+
+
+def fused_encoder(model, x: np.ndarray, repeats: int) -> list:
+    """Transformer predict at batch 1: encoder layers on torch's fused kernel (as predict
+    runs them: seqlab/layers/transformer/fused_inference.py) against op by op."""
+    from bench.harness import interleave, ratio_figure
+    from seqlab.layers.transformer import fused_inference
+
+    def run(enabled):
+        def one():
+            fused_inference.ENABLED = enabled
+            try:
+                return len(model.predict(x, batch_size=1, verbose=0))
+            finally:
+                fused_inference.ENABLED = True
+        return one
+    fused_out = model.predict(x[:8], batch_size=1, verbose=0)
+    fused_inference.ENABLED = False
+    try:
+        ops_out = model.predict(x[:8], batch_size=1, verbose=0)
+    finally:
+        fused_inference.ENABLED = True
+    np.testing.assert_allclose(fused_out, ops_out, rtol=1e-4, atol=1e-5)  # the same outputs
+    res = interleave({"fused": run(True), "op by op": run(False)}, repeats, 1)
+    print(f"\n[predict transformer b1, encoder kernel]\n{res.table()}", flush=True)
+    return [ratio_figure("predict transformer b1: fused encoder layers / op by op (1 thread)",
+                         res, "fused", "op by op")]
 
 
 def small_threads(models: dict, x: np.ndarray, repeats: int) -> list:

@@ -24,6 +24,8 @@ import torch
 
 from seqlab.layers import layout_cache
 
+ENABLED = True  # False: every layer op by op (bench/predict_overhead.py compares the two)
+
 
 def _torch_layout(layer) -> tuple:
     """The layer's weights as torch's kernel takes them (18 arguments after src)."""
@@ -43,7 +45,7 @@ def _torch_layout(layer) -> tuple:
 def applies(layer, x: torch.Tensor) -> bool:
     """Whether ``layer`` may run ``x`` (B, T, D) on the fused kernel (see the module)."""
     mha = getattr(layer, "self_attention", None)
-    return (not layer.training and not torch.is_grad_enabled() and x.dim() == 3
+    return (ENABLED and not layer.training and not torch.is_grad_enabled() and x.dim() == 3
             and x.dtype in (torch.float32, torch.float64) and layer.activation == "relu"
             and layer.use_bias and mha is not None and mha.use_bias
             and mha.attention_axes in (None, (1,), (-2,))
