@@ -58,10 +58,8 @@ class TransformerEncoderLayer(_Block):
         pad = get_mask(x, mask)  # (B, T)
         want = return_attention_scores or self.need_weights
         if (not want and attention_mask is None and not use_causal_mask
-                and not torch.is_grad_enabled() and (pad is None or bool(pad.all()))):
-            y = fused_inference.encoder_layer(self, x)  # inference, every step real
-            if y is not None:
-                return attach_mask(y, pad)
+                and fused_inference.applies(self, x) and (pad is None or bool(pad.all()))):
+            return attach_mask(fused_inference.encoder_layer(self, x), pad)  # every step real
 
         def attend(h):
             return _attend(self.self_attention, want, h, h, attention_mask=attention_mask,

@@ -12,8 +12,8 @@ Transformer at batch 1, seqlab against the previous op-by-op loop).
 It applies when the layer's attention is plain self-attention over the whole model width
 (nh x dk = D, dv = dk, with biases), the activation is ReLU, no attention weights are asked
 for, no attention mask or causal mask is given and every step of the batch is real (a
-batch of one review after ``drop_padding``, or rows of equal length). Otherwise the layer
-runs its equations op by op. The kernel takes torch's weight layout; it is derived from
+batch of one review after ``drop_padding``, or rows of equal length), outside export and
+compilation (which trace the equations). Otherwise the layer runs its equations op by op. The kernel takes torch's weight layout; it is derived from
 the layer's (Keras-layout) weights once per ``predict`` (``layers/layout_cache.py``).
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Optional
 import torch
 
 from seqlab.layers import layout_cache
+from seqlab.layers.normalization import LayerNormalization
 
 ENABLED = True  # False: every layer op by op (bench/predict_overhead.py compares the two)
 
@@ -46,6 +47,8 @@ def applies(layer, x: torch.Tensor) -> bool:
     """Whether ``layer`` may run ``x`` (B, T, D) on the fused kernel (see the module)."""
     mha = getattr(layer, "self_attention", None)
     return (ENABLED and not layer.training and not torch.is_grad_enabled() and x.dim() == 3
+            and x.device.type in ("cpu", "cuda")  # not "meta" (shapes only: no values)
+            and not torch.jit.is_tracing() and not torch.compiler.is_compiling()  # export
             and x.dtype in (torch.float32, torch.float64) and layer.activation == "relu"
             and layer.use_bias and mha is not None and mha.use_bias
             and mha.attention_axes in (None, (1,), (-2,))
@@ -53,7 +56,8 @@ def applies(layer, x: torch.Tensor) -> bool:
             and mha.num_heads * mha.key_dim == x.shape[-1]
             and mha.query_kernel.shape[0] == x.shape[-1]
             and mha.output_kernel.shape[-1] == x.shape[-1]
-            and all(n.center and n.scale and n.axis in (-1, [-1], 2, [2])
+            and all(isinstance(n, LayerNormalization) and n.center and n.scale
+                    and n.axis in (-1, [-1], 2, [2])
                     and n.epsilon == layer.norm1.epsilon for n in (layer.norm1, layer.norm2)))
 
 
