@@ -11,7 +11,9 @@ is cut chronologically: the last ``test_fraction`` is held out, and the last
     s_t = (d_t - mean) / std          (statistics of the training part only)
 
 A network ([model] arch: "rnn" a recurrent stack, "mlp" an ensemble of linear + MLP
-members with their own look-backs, ``seqlab.models.window_ensemble``) reads a window of ``window`` steps of s and predicts the next
+members with their own look-backs, ``seqlab.models.window_ensemble``; with [model] layers
+= 0 and relative = false the members are autoregressions on the levels, fitted to
+convergence with [training] optimizer = "lbfgs") reads a window of ``window`` steps of s and predicts the next
 ``horizon`` steps (all columns). The test forecast is *recursive over the whole held-out
 span*: predictions are fed back as inputs, nothing of the test part is seen, and the
 transformations are undone (z_t = d_t + z_{t-m}, with earlier forecasts where needed).
