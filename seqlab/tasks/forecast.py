@@ -208,8 +208,11 @@ def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
         from seqlab.tasks import forecast_conformal as conformal
         out["interval_coverage_raw"] = float(np.mean((truth >= low) & (truth <= high)))
         fitted = len(data.val["history"])                                  # n_train
+        def backtest(past, n):
+            return recursive_forecast(model, v, past, n, bands=True)
         low, high = conformal.calibrated(q, conformal.margins(
-            model, v, part["history"], len(truth), fitted=fitted), v)
+            backtest, out["interval_nominal"], v, part["history"], len(truth),
+            fitted=fitted), v)
         low, high = low[:, j], high[:, j]
     out["interval_coverage"] = float(np.mean((truth >= low) & (truth <= high)))
     return out

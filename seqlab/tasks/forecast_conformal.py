@@ -33,23 +33,25 @@ from seqlab.tasks.forecast_scale import _levels, _unlevel
 ORIGINS = 60  # at most this many backtest origins, evenly spaced over the history
 
 
-def margins(model, vocab: dict, history: np.ndarray, steps: int, fitted: int = 0,
-            origins: int = ORIGINS) -> np.ndarray:
-    """(T, D) history -> (steps, D) margins Q_k on the level scale. ``fitted`` < T: the
-    model was fitted on history[:fitted] only (a validation part follows): only the scores
-    whose truth lies after it count, from origins reaching into it."""
-    from seqlab.tasks.forecast import recursive_forecast
+def margins(forecast, nominal: float, vocab: dict, history: np.ndarray, steps: int,
+            fitted: int = 0, origins: int = ORIGINS) -> np.ndarray:
+    """(T, D) history -> (steps, D) margins Q_k on the level scale, for a band of nominal
+    share ``nominal`` = 1 - a. ``forecast(past, n)`` -> (point (n, D), bands (n, D, Q)):
+    the model's recursive forecast of n steps after ``past`` (``forecast.recursive_forecast``
+    with bands=True). ``fitted`` < T: the model was fitted on history[:fitted] only (a
+    validation part follows): only the scores whose truth lies after it count, from
+    origins reaching into it."""
     need = vocab["window"] + (vocab["period"] if vocab["difference"] else 0)
     T, D = history.shape
     first = need if not 0 < fitted < T else max(need, fitted - steps + 1)
     starts = np.unique(np.linspace(first, T - 1, min(origins, max(T - first, 1))).astype(int))
     scores: list[list] = [[] for _ in range(steps)]                          # per step
-    alpha = 1.0 - (model.quantiles[-1] - model.quantiles[0])
+    alpha = 1.0 - nominal
     for o in starts:
         n = min(steps, T - o)
         if n < 1:
             continue
-        _, q = recursive_forecast(model, vocab, history[:o], n, bands=True)  # (n, D, Q)
+        _, q = forecast(history[:o], n)                                      # (n, D, Q)
         z = _levels(history[o:o + n], vocab)                                 # (n, D)
         lo, hi = _levels(q[..., 0], vocab), _levels(q[..., -1], vocab)
         for k, e in enumerate(np.maximum(lo - z, z - hi)):                   # (D,)

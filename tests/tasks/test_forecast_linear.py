@@ -8,6 +8,7 @@ from seqlab import tasks
 from seqlab.checkpoint_files import load, save
 from seqlab.config import Config, ConfigError
 from seqlab.tasks import forecast_conformal as conformal
+from seqlab.tasks.forecast import recursive_forecast
 
 LINEAR = {"arch": "mlp", "ensemble": 1, "layers": 0, "relative": False}
 LBFGS = {"optimizer": "lbfgs", "epochs": 15, "batch_size": 4096, "learning_rate": 1.0,
@@ -86,7 +87,9 @@ def test_margins_are_the_conformal_quantile_of_each_steps_errors():
     y = np.cumsum(rng.standard_normal(400))[:, None]                       # (T, 1)
     vocab = {"window": 1, "period": 1, "difference": False, "transform": "none",
              "mean": [0.0], "std": [1.0]}
-    q = conformal.margins(_Band(), vocab, y, steps=3, origins=1000)[:, 0]  # (3,)
+    def backtest(past, n):
+        return recursive_forecast(_Band(), vocab, past, n, bands=True)
+    q = conformal.margins(backtest, 0.8, vocab, y, steps=3, origins=1000)[:, 0]  # (3,)
     for k in range(3):
         e = np.sort(np.abs(np.array([y[o + k, 0] - y[o - 1, 0]
                                      for o in range(1, len(y) - k)])))
