@@ -2,8 +2,8 @@
 baseline on the same split (last 20% held out, forecast over the whole span).
 
 The recipe is examples/forecast_{airline,sunspots}.toml: a target transform (log /
-Box-Cox), an ensemble of linear + MLP members with their own look-backs, direct
-multi-step outputs (airline: 12 months at a time). Each seed is a separate run; the
+Box-Cox) and an ensemble of members with their own look-backs (airline: linear members,
+autoregressions on the log levels fitted by LBFGS; sunspots: linear + MLP members). Each seed is a separate run; the
 baselines (naive, seasonal naive, Holt-Winters, ETS by AIC, ETS on the log, Theta, AR by
 AIC) are fitted by the run itself on the same split. CPU seconds are this process's
 (training and test of one run; each baseline's fit and forecast). The same recipe with
