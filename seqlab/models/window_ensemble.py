@@ -15,9 +15,10 @@ MLP's output layer starts at zero, so each member starts as that linear model an
 what it misses. ``layers = 0``: no MLP, each member is its linear path alone. With
 ``relative = False`` the members read the scaled levels themselves (u = [x[-w_k:], c],
 f_k(x) = A_k u + b_k + MLP_k(u)): with no MLP, one-step outputs and a full-batch LBFGS fit,
-member k is the least-squares AR(w_k) of the series, fitted through ``Model.fit``. Members differ by their initialisation and their look-back w_k (the
-windows are spread over the members, which averages out a poor choice of window). The
-columns share the members' weights (a global model across the series of the file).
+member k is the least-squares AR(w_k) of the series, fitted through ``Model.fit``.
+Members differ by their initialisation and their look-back w_k (the windows are spread
+over the members, which averages out a poor choice of window). The columns share the
+members' weights (a global model across the series of the file).
 
 Its loss is the sum over members of each member's mean squared error per window, so the
 members train side by side, each on its own forecast, in the same ``Model.fit``. With

@@ -13,8 +13,8 @@ is cut chronologically: the last ``test_fraction`` is held out, and the last
 A network ([model] arch: "rnn" a recurrent stack, "mlp" an ensemble of linear + MLP
 members with their own look-backs, ``seqlab.models.window_ensemble``; with [model] layers
 = 0 and relative = false the members are autoregressions on the levels, fitted to
-convergence with [training] optimizer = "lbfgs") reads a window of ``window`` steps of s and predicts the next
-``horizon`` steps (all columns). The test forecast is *recursive over the whole held-out
+convergence with [training] optimizer = "lbfgs") reads a window of ``window`` steps of s
+and predicts the next ``horizon`` steps (all columns). The test forecast is *recursive over the whole held-out
 span*: predictions are fed back as inputs, nothing of the test part is seen, and the
 transformations are undone (z_t = d_t + z_{t-m}, with earlier forecasts where needed).
 
@@ -208,6 +208,7 @@ def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
         from seqlab.tasks import forecast_conformal as conformal
         out["interval_coverage_raw"] = float(np.mean((truth >= low) & (truth <= high)))
         fitted = len(data.val["history"])                                  # n_train
+
         def backtest(past, n):
             return recursive_forecast(model, v, past, n, bands=True)
         low, high = conformal.calibrated(q, conformal.margins(
