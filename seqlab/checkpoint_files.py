@@ -76,6 +76,11 @@ def save(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: 
         for key, value in state.items():
             if isinstance(value, torch.Tensor):
                 tensors[f"optim.{idx}.{key}"] = value
+            elif isinstance(value, list) and any(isinstance(v, torch.Tensor) for v in value):
+                # LBFGS's history: tensors, and None where a slot is still empty
+                tensors.update({f"optim.{idx}.{key}#{i}": v for i, v in enumerate(value)
+                                if v is not None})
+                opt_scalars[f"{idx}.{key}"] = {"tensors": len(value)}
             else:
                 opt_scalars[f"{idx}.{key}"] = value
     tensors["rng.torch"] = torch.get_rng_state()
@@ -186,10 +191,13 @@ def load(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     for key, value in tensors.items():
         if key.startswith("optim."):
             _, idx, name = key.split(".", 2)
-            state.setdefault(int(idx), {})[name] = value
+            if "#" not in name:  # items of a list come back with their list below
+                state.setdefault(int(idx), {})[name] = value
     try:
         for key, value in meta["optim_scalars"].items():
             idx, name = key.split(".", 1)
+            if isinstance(value, dict) and "tensors" in value:  # a list of tensors
+                value = [tensors.get(f"optim.{key}#{i}") for i in range(value["tensors"])]
             state.setdefault(int(idx), {})[name] = value
         optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
         torch.set_rng_state(tensors["rng.torch"])

@@ -118,12 +118,15 @@ class ModelConfig:
                                    # "bag" (fastText: mean of word and word-pair vectors, texts), "transformer" (seq2seq),
                                    # "mlp" (forecast: members, each a linear path + an MLP on its look-back, averaged)
     ensemble: int = 1              # arch = "mlp": members averaged (each its own initialisation and look-back)
+    relative: bool = True          # arch = "mlp": members read the window relative to its last value
+                                   # (false: the scaled levels themselves, as an autoregression does)
     quantiles: list = field(default_factory=list)  # arch = "mlp": quantile levels also forecast, e.g. [0.1, 0.9]; the test reports the coverage of the interval they span
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
     reset_after: bool = False      # GRU: false = the course's form, reset gate applied before the recurrent matmul (as GRU());
                                    # true = the cuDNN / Keras 3 form, reset after it (two biases; torch's fused kernel runs)
     units: int = 64                # hidden units per recurrent layer
-    layers: int = 1                # stacked recurrent layers
+    layers: int = 1                # stacked recurrent layers (arch = "mlp": each member's MLP hidden
+                                   # layers; 0 = no MLP, each member is its linear path alone)
     bidirectional: bool = False    # wrap recurrent layers in Bidirectional
     embedding_dim: int = 64        # token vector size (text inputs); 0 = one-hot-free raw features
     char_embedding_dim: int = 0    # tag: character-level word encoder size (0 = words only)
@@ -142,7 +145,8 @@ class ModelConfig:
 class TrainingConfig:
     epochs: int = 10               # passes over the training data
     batch_size: int = 64           # examples per gradient step
-    optimizer: str = "adam"        # "adam", "sgd", "rmsprop" or "adagrad"
+    optimizer: str = "adam"        # "adam", "sgd", "rmsprop", "adagrad" or "lbfgs" (full batches, to
+                                   # convergence; no weight_decay, set global_clipnorm = 0)
     learning_rate: float = 0.001   # step size
     lr_schedule: str = "constant"  # "constant"; "cosine": decays to 0 along the epochs;
                                    # "plateau": x0.5 after lr_patience epochs without a lower loss;
@@ -260,7 +264,7 @@ class Config:
         _choice(source, "[model] cell", self.model.cell, ("lstm", "gru", "rnn"))
         _choice(source, "[model] attention", self.model.attention, ("none", "bahdanau", "luong"))
         _choice(source, "[training] optimizer", self.training.optimizer,
-                ("adam", "sgd", "rmsprop", "adagrad"))
+                ("adam", "sgd", "rmsprop", "adagrad", "lbfgs"))
         _choice(source, "[training] class_weights", self.training.class_weights,
                 ("none", "balanced"))
         _choice(source, "[training] lr_schedule", self.training.lr_schedule,
@@ -268,11 +272,13 @@ class Config:
         _choice(source, "[training] device", self.training.device, ("auto", "cpu", "cuda"))
         _choice(source, "[training] precision", self.training.precision, ("32", "bf16", "fp16"))
         d, m, t = self.data, self.model, self.training
+        if m.layers < (0 if m.arch == "mlp" else 1):
+            raise ConfigError(f"{source}: [model] layers must be >= "
+                              f"{0 if m.arch == 'mlp' else 1}, got {m.layers}.")
         for where, value in [("[training] epochs", t.epochs),
                              ("[training] batch_size", t.batch_size),
                              ("[training] lr_patience", t.lr_patience),
                              ("[model] units", m.units),
-                             ("[model] layers", m.layers),
                              ("[model] ensemble", m.ensemble),
                              ("[model] filters", m.filters),
                              ("[model] heads", m.heads),

@@ -15,6 +15,10 @@ and for a forecast with arch = "mlp" (a window ensemble), in place of [data] win
     [model] ensemble (1..10 members)
     [training] weight_decay (0, 1e-4 .. 1e-1)
 
+A window ensemble of linear members fitted by LBFGS ([model] layers = 0, [training]
+optimizer = "lbfgs": least-squares autoregressions, fitted to convergence whatever the
+rate and epochs) searches only [data] windows and transform.
+
     >>> window_sets(Config.from_dict({"task": "forecast", "data": {"windows": [24, 36]}}))
     ['24,36', '12,18', '24', '36', '24,36,72']
 
@@ -78,9 +82,18 @@ def _mlp_forecast(base: Config) -> bool:
     return base.task == "forecast" and base.model.arch == "mlp"
 
 
+def _linear_forecast(base: Config) -> bool:
+    return _mlp_forecast(base) and base.model.layers == 0 and base.training.optimizer == "lbfgs"
+
+
 def suggest(trial, base: Config) -> Config:
     """A copy of ``base`` with the searched fields drawn by ``trial``."""
     cfg = copy.deepcopy(base)
+    if _linear_forecast(base):  # least squares: only what the fit cannot choose
+        cfg.data.windows = _windows(trial.suggest_categorical("windows", window_sets(base)))
+        cfg.data.transform = trial.suggest_categorical("transform", ["none", "log", "boxcox"])
+        cfg.data.log = False
+        return cfg
     cfg.model.units = trial.suggest_categorical("units", [16, 32, 64, 128, 256])
     cfg.model.layers = trial.suggest_int("layers", 1, 3)
     cfg.model.dropout = trial.suggest_float("dropout", 0.0, 0.5)

@@ -12,9 +12,13 @@ value r (so a level shift moves the forecast with it), and says the next h steps
 
 The linear path A_k u + b_k is an autoregression (as DLinear / N-BEATS keep one); the
 MLP's output layer starts at zero, so each member starts as that linear model and learns
-what it misses. Members differ by their initialisation and their look-back w_k (the
-windows are spread over the members, which averages out a poor choice of window). The
-columns share the members' weights (a global model across the series of the file).
+what it misses. ``layers = 0``: no MLP, each member is its linear path alone. With
+``relative = False`` the members read the scaled levels themselves (u = [x[-w_k:], c],
+f_k(x) = A_k u + b_k + MLP_k(u)): with no MLP, one-step outputs and a full-batch LBFGS fit,
+member k is the least-squares AR(w_k) of the series, fitted through ``Model.fit``.
+Members differ by their initialisation and their look-back w_k (the windows are spread
+over the members, which averages out a poor choice of window). The columns share the
+members' weights (a global model across the series of the file).
 
 Its loss is the sum over members of each member's mean squared error per window, so the
 members train side by side, each on its own forecast, in the same ``Model.fit``. With
@@ -48,6 +52,7 @@ class WindowEnsemble(Model):
         dropout: between the MLP's hidden layers.
         covariates: F, known-future covariates per step (0: none; then D = 1).
         quantiles: levels in (0, 1) whose forecasts the members also say (() = none).
+        relative: read the window relative to its last value (False: as it is).
 
     Batches (``compute_loss``): ``(x, t)``, windows (B, W, D) and what follows (B, h, D);
     with covariates ``(x, c, t)``, c (B, W + h, F) over the window and the h steps.
@@ -55,8 +60,9 @@ class WindowEnsemble(Model):
 
     def __init__(self, windows: list[int], members: int, horizon: int, units: int,
                  layers: int = 2, dropout: float = 0.0, covariates: int = 0,
-                 quantiles=()):
+                 quantiles=(), relative: bool = True):
         super().__init__()
+        self.relative = relative
         self.h, self.F, self.quantiles = horizon, covariates, [float(q) for q in quantiles]
         self.outs = horizon * (1 + len(self.quantiles))                  # point + quantiles
         self.looks = [int(windows[k % len(windows)]) for k in range(members)]
@@ -64,7 +70,9 @@ class WindowEnsemble(Model):
         self.linear = nn.ModuleList(nn.Linear(n, self.outs) for n in sizes)
         self.mlp = nn.ModuleList(self._mlp(n, units, layers, dropout) for n in sizes)
 
-    def _mlp(self, w: int, units: int, layers: int, dropout: float) -> nn.Sequential:
+    def _mlp(self, w: int, units: int, layers: int, dropout: float) -> nn.Module:
+        if layers == 0:  # the linear path alone
+            return Zero()
         parts, width = [], w
         for _ in range(layers):
             parts += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
@@ -85,7 +93,7 @@ class WindowEnsemble(Model):
         """(B, W, D) [, (B, W + h, F)] -> (K, B, h, D, 1 + Q): point, then quantiles."""
         B, W, D = x.shape
         cols = x.transpose(1, 2).reshape(B * D, W)                        # (B D, W)
-        ref = cols[:, -1:]                                                 # (B D, 1)
+        ref = cols[:, -1:] if self.relative else torch.zeros_like(cols[:, -1:])  # (B D, 1)
         outs = []
         for w, lin, mlp in zip(self.looks, self.linear, self.mlp):
             u = cols[:, W - w:] - ref                                      # (B D, w)
@@ -110,6 +118,13 @@ class WindowEnsemble(Model):
             pinball = torch.maximum(q * e, (q - 1) * e)
             per_window = per_window + pinball.mean(dim=(2, 3)).sum(dim=(0, -1))
         return per_window.sum(), len(t), {}
+
+
+class Zero(nn.Module):
+    """A member without an MLP: adds nothing to its linear path."""
+
+    def forward(self, u: torch.Tensor) -> int:
+        return 0
 
 
 __all__ = ["WindowEnsemble"]

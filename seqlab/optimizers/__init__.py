@@ -176,7 +176,8 @@ def from_config(config: dict) -> OptimizerSpec:
 def for_training(training) -> TorchOptimizer:
     """The optimizer a ``[training]`` section names (``seqlab.config.TrainingConfig``), with
     torch's own defaults as ``seqlab train`` always used: Adam (AdamW with weight decay,
-    decoupled), SGD, RMSprop or Adagrad at ``learning_rate`` with ``weight_decay``.
+    decoupled), SGD, RMSprop or Adagrad at ``learning_rate`` with ``weight_decay``; LBFGS
+    (strong-Wolfe line search) for small models fitted to convergence on full batches.
 
     >>> from seqlab.config import TrainingConfig
     >>> spec = for_training(TrainingConfig(optimizer="adam", weight_decay=0.01))
@@ -184,6 +185,13 @@ def for_training(training) -> TorchOptimizer:
     ('AdamW', {'lr': 0.001, 'weight_decay': 0.01})
     """
     t = training
+    if t.optimizer == "lbfgs":  # full-batch second-order steps: a small model to convergence
+        if t.weight_decay:
+            raise ValueError("[training] optimizer = 'lbfgs' takes no weight_decay; set it to 0.")
+        # one step per batch = up to 20 evaluations of the loss, each step's length found by
+        # a strong-Wolfe line search (learning_rate scales the first trial step)
+        return TorchOptimizer(torch.optim.LBFGS, lr=t.learning_rate, max_iter=20,
+                              history_size=20, line_search_fn="strong_wolfe")
     if t.optimizer == "adam":
         if t.weight_decay:
             return TorchOptimizer(torch.optim.AdamW, lr=t.learning_rate,
@@ -193,7 +201,7 @@ def for_training(training) -> TorchOptimizer:
                "adagrad": torch.optim.Adagrad}
     if t.optimizer not in classes:
         raise ValueError(f"[training] optimizer = {t.optimizer!r}: choose one of "
-                         f"'adam', {', '.join(repr(k) for k in classes)}.")
+                         f"'adam', 'lbfgs', {', '.join(repr(k) for k in classes)}.")
     return TorchOptimizer(classes[t.optimizer], lr=t.learning_rate,
                           weight_decay=t.weight_decay)
 

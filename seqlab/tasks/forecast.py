@@ -11,8 +11,10 @@ is cut chronologically: the last ``test_fraction`` is held out, and the last
     s_t = (d_t - mean) / std          (statistics of the training part only)
 
 A network ([model] arch: "rnn" a recurrent stack, "mlp" an ensemble of linear + MLP
-members with their own look-backs, ``seqlab.models.window_ensemble``) reads a window of ``window`` steps of s and predicts the next
-``horizon`` steps (all columns). The test forecast is *recursive over the whole held-out
+members with their own look-backs, ``seqlab.models.window_ensemble``; with [model] layers
+= 0 and relative = false the members are autoregressions on the levels, fitted to
+convergence with [training] optimizer = "lbfgs") reads a window of ``window`` steps of s
+and predicts the next ``horizon`` steps (all columns). The test forecast is *recursive over the whole held-out
 span*: predictions are fed back as inputs, nothing of the test part is seen, and the
 transformations are undone (z_t = d_t + z_{t-m}, with earlier forecasts where needed).
 
@@ -20,7 +22,9 @@ Metrics on the held-out span: MAE, RMSE and MASE = MAE / (in-sample MAE of the s
 naive forecast y_t = y_{t-m}). Baselines on the same split (``seqlab.baselines.forecast``):
 naive, seasonal naive, Holt-Winters, ETS chosen by AIC, ETS on the log, Theta and an AR
 chosen by AIC; the headline says whether the network beats the best of them. With
-[model] quantiles the test also reports the share of the truth inside their band.
+[model] quantiles the test also reports the share of the truth inside their band, after a
+split-conformal calibration per step ahead on a backtest of the history
+(``forecast_conformal``; ``interval_coverage_raw``: the band as the model says it).
 Several series, covariates known ahead and several seasonalities: ``forecast_panel``.
 
 Shapes: B batch, W window, D columns, h horizon.
@@ -161,7 +165,7 @@ def build_model(cfg: Config, vocab: dict):
             2 * panel.FOURIER * len(vocab.get("seasonalities", []))
         net = WindowEnsemble(cfg.data.windows or [vocab["window"]], m.ensemble,
                              vocab["horizon"], m.units, m.layers, m.dropout, covariates=F,
-                             quantiles=m.quantiles)
+                             quantiles=m.quantiles, relative=m.relative)
         example = (torch.zeros(2, vocab["window"], D),) + \
             ((torch.zeros(2, vocab["window"] + vocab["horizon"], F),) if F else ())
         return build_with(net, *example)
@@ -199,8 +203,19 @@ def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
     pred, q = recursive_forecast(model, v, part["history"], len(truth), bands=True)
     out = scores(pred[:, j], truth, mase_scale(part["history"][:, j], v["period"]))
     low, high = q[:, j, 0], q[:, j, -1]                                    # (steps,)
-    out["interval_coverage"] = float(np.mean((truth >= low) & (truth <= high)))
     out["interval_nominal"] = model.quantiles[-1] - model.quantiles[0]
+    if split == "test":  # the band widened by a backtest on the history (forecast_conformal)
+        from seqlab.tasks import forecast_conformal as conformal
+        out["interval_coverage_raw"] = float(np.mean((truth >= low) & (truth <= high)))
+        fitted = len(data.val["history"])                                  # n_train
+
+        def backtest(past, n):
+            return recursive_forecast(model, v, past, n, bands=True)
+        low, high = conformal.calibrated(q, conformal.margins(
+            backtest, out["interval_nominal"], v, part["history"], len(truth),
+            fitted=fitted), v)
+        low, high = low[:, j], high[:, j]
+    out["interval_coverage"] = float(np.mean((truth >= low) & (truth <= high)))
     return out
 
 

@@ -1,5 +1,6 @@
 """seqlab tune: a tiny search that trains its best settings; an interrupted study resumes."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -101,6 +102,24 @@ def test_mlp_forecast_search_covers_lookbacks_transform_and_ensemble(tmp_path):
         study.tell(trial, 1.0)
     assert len({w for w, _ in seen}) > 1 and len({t for _, t in seen}) > 1
     assert window_sets(base) == ["24,36", "12,18", "24", "36", "24,36,72"]
+
+
+def test_linear_forecast_search_keeps_the_least_squares_fit(tmp_path):
+    """Linear members fitted by LBFGS: only the look-backs and the transform are searched;
+    the tuned config keeps layers = 0, LBFGS and no weight decay."""
+    import optuna
+    from seqlab.tune import apply, suggest
+    base = Config.load(Path(__file__).resolve().parents[2] / "examples" /
+                       "forecast_airline.toml")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(6):
+        trial = study.ask()
+        cfg = suggest(trial, base)
+        assert set(trial.params) == {"windows", "transform"}
+        again = apply(base, trial.params)
+        assert again.model.layers == 0 and again.training.optimizer == "lbfgs"
+        assert again.training.weight_decay == 0 and again.data.windows == cfg.data.windows
+        study.tell(trial, 1.0)
 
 
 def test_config_without_validation_part_is_searched_on_a_cut_of_its_training_part(tmp_path):
