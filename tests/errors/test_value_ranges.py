@@ -53,6 +53,7 @@ BAD_FIELDS = [  # (section, line, words expected in the message)
     ("model", "embedding_dim = -1", "[model] embedding_dim"),
     ("model", "char_embedding_dim = -1", "[model] char_embedding_dim"),
     ("model", "buckets = -1", "[model] buckets"),
+    ("model", "nb_buckets = -1", "[model] nb_buckets"),
     ("model", 'cell = "xyz"', "[model] cell"),
     ("model", 'arch = "mlp"', "[model] arch"),
     ("model", 'arch = "transformer"', "[model] arch"),
