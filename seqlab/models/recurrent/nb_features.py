@@ -76,8 +76,8 @@ class NBFeatures(nn.Module):
         f = f_sorted * first
         z = self.ratio[f] * (BETA + self.weight[f]) / SCALE                # (B, 2T-1, C)
         z = z * (f != 0).unsqueeze(-1)
-        if self.training and self.dropout:
-            z = F.dropout(z[..., :1].new_ones(z.shape[:2] + (1,)), self.dropout) * z
+        if self.training and self.dropout:                                 # whole features
+            z = z * F.dropout(z.new_ones(z.shape[:2]), self.dropout).unsqueeze(-1)
         return z.sum(1)                                                    # (B, C)
 
 
