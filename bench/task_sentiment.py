@@ -80,7 +80,8 @@ print(f"Rotten Tomatoes {label}: test accuracy {' '.join(f'{a:.1f}' for a in acc
 print_versus("Rotten Tomatoes accuracy", [a / 100 for a in accs], m, higher=True)
 note = ("Rotten Tomatoes review snippets, the registry's fixed 80/10/10 split; seqlab rows by "
         "`bench/task_sentiment.py --arch A`, the bag+nb rows by `--nb [--tune-minutes M]` "
-        "(trained from scratch, the best validation epoch tested), the baselines fitted on the same split in the same run.")
+        "(trained from scratch, the best validation epoch tested), the baselines fitted on "
+        "the same split in the same run.")
 settings = settings_of(cfg)
 save("sentiment", "Rotten Tomatoes sentiment: seqlab beside its baselines", "test accuracy",
      "higher", label, list(zip([a / 100 for a in accs], cpus)), settings, note)

@@ -259,6 +259,9 @@ class Config:
         if self.model.arch in ("fcn", "cnn", "bag") and self.task != "classify":
             raise ConfigError(f'{source}: [model] arch = {self.model.arch!r} is available for '
                               f'task = "classify"; use "rnn" for {self.task!r}.')
+        if self.model.nb_buckets and self.model.arch != "bag":
+            raise ConfigError(f'{source}: [model] nb_buckets adds NB features to arch = '
+                              f'"bag"; set arch = "bag" or nb_buckets = 0.')
         _choice(source, "[model] cell", self.model.cell, ("lstm", "gru", "rnn"))
         _choice(source, "[model] attention", self.model.attention, ("none", "bahdanau", "luong"))
         _choice(source, "[training] optimizer", self.training.optimizer,

@@ -54,6 +54,7 @@ BAD_FIELDS = [  # (section, line, words expected in the message)
     ("model", "char_embedding_dim = -1", "[model] char_embedding_dim"),
     ("model", "buckets = -1", "[model] buckets"),
     ("model", "nb_buckets = -1", "[model] nb_buckets"),
+    ("model", "nb_buckets = 10", "[model] nb_buckets"),
     ("model", 'cell = "xyz"', "[model] cell"),
     ("model", 'arch = "mlp"', "[model] arch"),
     ("model", 'arch = "transformer"', "[model] arch"),
