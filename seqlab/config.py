@@ -135,6 +135,9 @@ class ModelConfig:
     filters: int = 128             # conv architectures: filters per conv layer
     kernel_sizes: list = field(default_factory=lambda: [8, 5, 3])  # conv architectures: kernel size of each conv layer
     buckets: int = 100000          # arch = "bag": hashed word-pair (bigram) vectors (0 = single words only)
+    nb_buckets: int = 0            # arch = "bag": > 0 adds NBSVM logits: word and word-pair (hashed into this many
+                                   # buckets) presence scaled by Naive Bayes log-count ratios of the training texts,
+                                   # a weight per feature learned from the NB prior, [model] dropout drops features (0 = off)
     attention: str = "none"        # seq2seq: "none", "bahdanau" (additive) or "luong" (dot)
     heads: int = 4                 # arch = "transformer": attention heads (units = d_model)
     beam_width: int = 1            # seq2seq decoding: 1 = greedy, > 1 = beam search
@@ -261,6 +264,9 @@ class Config:
         if self.model.arch in ("fcn", "cnn", "bag") and self.task != "classify":
             raise ConfigError(f'{source}: [model] arch = {self.model.arch!r} is available for '
                               f'task = "classify"; use "rnn" for {self.task!r}.')
+        if self.model.nb_buckets and self.model.arch != "bag":
+            raise ConfigError(f'{source}: [model] nb_buckets adds NB features to arch = '
+                              f'"bag"; set arch = "bag" or nb_buckets = 0.')
         _choice(source, "[model] cell", self.model.cell, ("lstm", "gru", "rnn"))
         _choice(source, "[model] attention", self.model.attention, ("none", "bahdanau", "luong"))
         _choice(source, "[training] optimizer", self.training.optimizer,
@@ -295,6 +301,7 @@ class Config:
                                    ("[data] seasonality", d.seasonality, "from the dataset"),
                                    ("[model] embedding_dim", m.embedding_dim, "raw features"),
                                    ("[model] buckets", m.buckets, "single words only"),
+                                   ("[model] nb_buckets", m.nb_buckets, "off"),
                                    ("[model] char_embedding_dim", m.char_embedding_dim,
                                     "words only"),
                                    ("[training] threads", t.threads, "torch's default"),

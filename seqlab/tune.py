@@ -17,7 +17,12 @@ and for a forecast with arch = "mlp" (a window ensemble), in place of [data] win
 
 A window ensemble of linear members fitted by LBFGS ([model] layers = 0, [training]
 optimizer = "lbfgs": least-squares autoregressions, fitted to convergence whatever the
-rate and epochs) searches only [data] windows and transform.
+rate and epochs) searches only [data] windows and transform. A classifier with arch =
+"bag" (no recurrent layers, so no units or layers) searches, the config's own rate setting
+the range:
+
+    [model] dropout (0..0.7)
+    [training] learning_rate (a tenth to three times the config's, log scale), epochs
 
     >>> window_sets(Config.from_dict({"task": "forecast", "data": {"windows": [24, 36]}}))
     ['24,36', '12,18', '24', '36', '24,36,72']
@@ -86,6 +91,10 @@ def _linear_forecast(base: Config) -> bool:
     return _mlp_forecast(base) and base.model.layers == 0 and base.training.optimizer == "lbfgs"
 
 
+def _bag(base: Config) -> bool:
+    return base.task == "classify" and base.model.arch == "bag"
+
+
 def suggest(trial, base: Config) -> Config:
     """A copy of ``base`` with the searched fields drawn by ``trial``."""
     cfg = copy.deepcopy(base)
@@ -94,11 +103,18 @@ def suggest(trial, base: Config) -> Config:
         cfg.data.transform = trial.suggest_categorical("transform", ["none", "log", "boxcox"])
         cfg.data.log = False
         return cfg
+    e = base.training.epochs
+    if _bag(base):
+        lr = base.training.learning_rate
+        cfg.model.dropout = trial.suggest_float("dropout", 0.0, 0.7)
+        cfg.training.learning_rate = trial.suggest_float("learning_rate", lr / 10, 3 * lr,
+                                                         log=True)
+        cfg.training.epochs = trial.suggest_int("epochs", max(1, e // 2), max(2, 2 * e))
+        return cfg
     cfg.model.units = trial.suggest_categorical("units", [16, 32, 64, 128, 256])
     cfg.model.layers = trial.suggest_int("layers", 1, 3)
     cfg.model.dropout = trial.suggest_float("dropout", 0.0, 0.5)
     cfg.training.learning_rate = trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
-    e = base.training.epochs
     cfg.training.epochs = trial.suggest_int("epochs", max(1, e // 2), max(2, 2 * e))
     if _mlp_forecast(base):
         cfg.data.windows = _windows(trial.suggest_categorical("windows", window_sets(base)))

@@ -195,7 +195,10 @@ def _train_locked(run: Run, resume: bool, callbacks: Iterable, verbose: bool) ->
         raise
     if distributed.is_writer():
         run.write_json("vocab.json", data.vocab)
-    model = task.build_model(cfg, data.vocab).to(device)
+    model = task.build_model(cfg, data.vocab)
+    if not resume and hasattr(task, "fit_statistics"):  # a resumed run reads them back
+        task.fit_statistics(model, data)
+    model = model.to(device)
     compile_for(model, cfg)
     source = TaskBatches(task, data, cfg)
     own, checkpoint = training_callbacks(run, task, data, source, resume)

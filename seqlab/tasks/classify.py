@@ -154,6 +154,12 @@ def build_model(cfg: Config, vocab: dict) -> Classifier:
     return build_with(model, example)
 
 
+def fit_statistics(model: Classifier, data: Data) -> None:
+    """Before a new run trains: what the model counts on the training part (NB ratios)."""
+    if data.vocab["text"]:
+        model.fit_statistics(data.train[0], data.train[1])
+
+
 def train_batches(data: Data, cfg: Config, rng):
     x, y = data.train
     weights = _class_weights(cfg, y, len(data.vocab["classes"]))

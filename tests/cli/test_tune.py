@@ -122,6 +122,23 @@ def test_linear_forecast_search_keeps_the_least_squares_fit(tmp_path):
         study.tell(trial, 1.0)
 
 
+def test_bag_search_scales_the_rate_to_the_config_and_skips_recurrent_sizes():
+    import optuna
+    from seqlab.tune import apply, suggest
+    base = Config.from_dict({"task": "classify", "data": {"dataset": "rotten_tomatoes"},
+                             "model": {"arch": "bag", "nb_buckets": 1000},
+                             "training": {"optimizer": "adagrad", "learning_rate": 0.2,
+                                          "epochs": 6}})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(8):
+        trial = study.ask()
+        cfg = suggest(trial, base)
+        assert set(trial.params) == {"dropout", "learning_rate", "epochs"}
+        assert 0.02 <= cfg.training.learning_rate <= 0.6 and 3 <= cfg.training.epochs <= 12
+        assert apply(base, trial.params).training.learning_rate == cfg.training.learning_rate
+        study.tell(trial, 1.0)
+
+
 def test_config_without_validation_part_is_searched_on_a_cut_of_its_training_part(tmp_path):
     path = tmp_path / "air.toml"
     path.write_text(TINY.format(runs=tmp_path / "runs").replace(

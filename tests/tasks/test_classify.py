@@ -95,6 +95,38 @@ def test_bag_of_words_and_pairs_reads_word_order(tmp_path, helpers):
     assert acc[0] <= 0.75, acc
 
 
+@pytest.mark.learning
+def test_bag_nb_features_learn_word_order(tmp_path, helpers):
+    """nb_buckets: the NB-scaled word-pair features alone (a 1-value word bag, no pair
+    vectors) tell "not bad" from "bad not"; their log-count ratios travel with the weights."""
+    path = _word_order_csv(tmp_path / "order.csv")
+    cfg = helpers.config(tmp_path, "classify", {"dataset": "file", "path": str(path)},
+                         {"arch": "bag", "embedding_dim": 1, "buckets": 0,
+                          "nb_buckets": 1000, "dropout": 0.5},
+                         {"epochs": 3, "batch_size": 32, "learning_rate": 0.2,
+                          "optimizer": "adagrad"})
+    run, metrics = tasks.train(cfg, verbose=False)
+    assert metrics["accuracy"] >= 0.9, metrics
+    from safetensors.torch import load_file
+    saved = [load_file(f) for f in run.path.rglob("*.safetensors")]
+    assert any(float(w["nb.ratio"].abs().sum()) > 0 for w in saved if "nb.ratio" in w)
+
+
+def test_nb_log_count_ratios_match_the_baseline():
+    """The layer's r of two classes is the NBSVM baseline's r (and its negation)."""
+    from seqlab.baselines.text import nb_ratio
+    from seqlab.models.recurrent.nb_features import log_count_ratios
+    feats = [np.array([1, 2, 2]), np.array([2, 3]), np.array([3, 4, 0]), np.array([1, 4])]
+    y = np.array([1, 1, 0, 0])
+    x = np.zeros((4, 5))
+    for i, f in enumerate(feats):
+        x[i, f[f != 0]] = 1
+    r = log_count_ratios(feats, y, 5, 2)
+    np.testing.assert_allclose(r[1:, 1], nb_ratio(x[:, 1:], y), rtol=1e-5)
+    np.testing.assert_allclose(r[1:, 0], -r[1:, 1], rtol=1e-5)
+    assert r[0].tolist() == [0.0, 0.0]                                     # padding
+
+
 def test_bag_refuses_numeric_series(tmp_path, helpers):
     from seqlab.errors import SeqlabError
     cfg = helpers.config(tmp_path, "classify", {"dataset": "fake"}, {"arch": "bag"}, {})

@@ -7,7 +7,9 @@
     cnn   texts: Kim (2014): Embedding -> Conv1D of several widths -> max over time
           -> concat -> Dropout -> Dense(C)
     bag   texts: fastText (Joulin et al. 2017): the mean of the vectors of the words and
-          of the hashed word pairs (bigram ids (a P + b) mod buckets) -> Dropout -> Dense(C)
+          of the hashed word pairs (bigram ids (a P + b) mod buckets) -> Dropout -> Dense(C);
+          nb_buckets > 0 adds the NBSVM logits of ``NBFeatures`` (word and word-pair
+          presence scaled by Naive Bayes log-count ratios counted on the training texts)
 
 Its loss is cross-entropy, weighted per class when the batch carries class weights.
 
@@ -25,6 +27,7 @@ from seqlab.layers import (BatchNormalization, Conv1D, Dense, Dropout, Embedding
                            GlobalAveragePooling1D, GlobalMaxPooling1D)
 from seqlab.errors import SeqlabError
 from seqlab.models.model import Model
+from seqlab.models.recurrent.nb_features import NBFeatures
 
 
 _PAIR_PRIME = 1_000_003  # bigram (a, b) -> bucket (a P + b) mod buckets
@@ -66,6 +69,8 @@ class Classifier(Model):
                                   'texts; for numeric series use arch = "fcn" or "rnn".')
             self.buckets = m.buckets
             self.pairs = Embedding(m.buckets + 1, m.embedding_dim) if m.buckets else None
+            self.nb = (NBFeatures(vocab_size, m.nb_buckets, num_classes, m.dropout)
+                       if m.nb_buckets else None)
         else:  # "cnn"
             self.convs = nn.ModuleList(Conv1D(m.filters, k, padding="same", activation="relu")
                                        for k in m.kernel_sizes)
@@ -75,7 +80,8 @@ class Classifier(Model):
 
     def forward(self, x, mask: Optional[torch.Tensor] = None):
         if self.arch == "bag":
-            return self.out(self.dropout(self._bag(x)))                    # (B, C)
+            logits = self.out(self.dropout(self._bag(x)))                  # (B, C)
+            return logits + self.nb(x) if self.nb is not None else logits
         if self.embed is not None:
             mask = x != 0                                                  # (B, T)
             x = self.embed(x)                                              # (B, T, E)
@@ -106,6 +112,12 @@ class Classifier(Model):
             keep.append(both)
         v, k = torch.cat(vectors, 1), torch.cat(keep, 1).unsqueeze(-1).float()
         return (v * k).sum(1) / k.sum(1).clamp(min=1.0)                    # (B, E)
+
+    def fit_statistics(self, texts: list, labels) -> None:
+        """Count what the model reads from the training data before training: the NB
+        log-count ratios of arch = "bag" with nb_buckets > 0 (texts: lists of word ids)."""
+        if getattr(self, "nb", None) is not None:
+            self.nb.fit(texts, labels)
 
     def compute_loss(self, batch):
         """The batch's (class-weighted) mean cross-entropy, counted once per row."""
