@@ -116,7 +116,8 @@ class ModelConfig:
     arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN),
                                    # "bag" (fastText: mean of word and word-pair vectors, texts), "transformer" (seq2seq),
                                    # "mlp" (forecast: members, each a linear path + an MLP on its look-back, averaged)
-    ensemble: int = 1              # arch = "mlp": members averaged (each its own initialisation and look-back)
+    ensemble: int = 1              # arch = "mlp": members averaged (each its own initialisation and look-back);
+                                   # classify: N classifiers, each its own initialisation, class probabilities averaged
     quantiles: list = field(default_factory=list)  # arch = "mlp": quantile levels also forecast, e.g. [0.1, 0.9]; the test reports the coverage of the interval they span
     cell: str = "lstm"             # recurrent cell: "lstm", "gru" or "rnn" (SimpleRNN)
     reset_after: bool = False      # GRU: false = the course's form, reset gate applied before the recurrent matmul (as GRU());
