@@ -183,6 +183,18 @@ def predict_classes(model, vocab: dict, seqs: list, batch_size: int = 256) -> np
     return out
 
 
+def predict_probabilities(model, vocab: dict, seqs: list, batch_size: int = 256) -> np.ndarray:
+    """softmax of the model's logits, (N, C): the probabilities that several trained runs
+    average (the mean's argmax is their ensemble's vote, as [model] ensemble within a run)."""
+    device = next(model.parameters()).device
+    out = np.zeros((len(seqs), len(vocab["classes"])), dtype=np.float32)
+    with torch.no_grad():
+        for idx in length_batches([len(s) for s in seqs], batch_size, None):
+            inputs = [t.to(device) for t in _batch(vocab, take(seqs, idx))]
+            out[idx] = torch.softmax(model(*inputs), -1).cpu().numpy()
+    return out
+
+
 def evaluate(model, data: Data, cfg: Config, split: str) -> dict:
     x, y = getattr(data, split)
     if len(y) == 0:

@@ -43,3 +43,8 @@ def test_ensemble_averages_the_probabilities_of_trained_members(tmp_path, monkey
     # the ensemble's output is the log of the members' mean probability
     torch.testing.assert_close(out.exp(), torch.stack(probs).mean(0), atol=1e-5, rtol=1e-5)
     assert tasks.evaluate(run.path)["accuracy"] == metrics["accuracy"]
+    # predict_probabilities: the (N, C) probabilities several runs' predictions average
+    vocab = run.read_json("vocab.json")
+    p = classify.predict_probabilities(model, vocab, list(xte))
+    np.testing.assert_allclose(p, torch.stack(probs).mean(0).numpy(), atol=1e-5)
+    assert (p.argmax(-1) == classify.predict_classes(model, vocab, list(xte))).all()
