@@ -55,6 +55,8 @@ parser.add_argument("--ensemble", type=int, default=None,
                     help="[model] ensemble: N classifiers in each run, probabilities averaged")
 parser.add_argument("--results", default=None, help="the JSON of rows (default "
                     "docs/results/ucr.json; the page is written beside it)")
+parser.add_argument("--tag", default="", help="words after the method's name, so a row of "
+                    "other settings sits beside the example's (e.g. --tag '100 epochs')")
 parser.add_argument("--average-from", metavar="DIR", default=None,
                     help="train nothing: the 'seeds averaged' row from the seed runs an "
                          "earlier run of this script left in DIR (bench/out/runs-task_ucr-PID)")
@@ -119,10 +121,11 @@ def seeds_averaged(name: str, model: str, paths: list) -> float:
     return float(np.mean(np.mean(probs, 0).argmax(-1) == y))
 
 
-def save_averaged(name: str, model: str, paths: list, settings: str, cpus: list) -> None:
-    """The row "N seeds averaged", its CPU seconds the seeds' (cpus) + the prediction's."""
+def save_averaged(name: str, model: str, label: str, paths: list, settings: str, cpus: list) -> None:
+    """The row "LABEL, N seeds averaged", its CPU seconds the seeds' (cpus) + the
+    prediction's."""
     acc, cpu = timed(seeds_averaged, name, model, paths)
-    label = f"seqlab {model}, {len(paths)} seeds averaged"
+    label = f"{label}, {len(paths)} seeds averaged"
     save(name, label, [(acc, cpu + sum(cpus))],
          f"{settings}; the test probabilities of the seeds' runs averaged")
     print(f"{name:20s} {label}: {100 * acc:5.1f}", flush=True)
@@ -130,12 +133,13 @@ def save_averaged(name: str, model: str, paths: list, settings: str, cpus: list)
 
 def average_from(folder: Path, name: str, model: str) -> None:
     """The averaged row from the runs of the row "seqlab MODEL" measured earlier in folder."""
-    row = json.loads(RESULTS.read_text())[name][f"seqlab {model}"]
+    label = f"seqlab {model}" + (f" {args.tag}" if args.tag else "")
+    row = json.loads(RESULTS.read_text())[name][label]
     paths = [folder / f"ucr_{name}_{model}_{seed}" for seed in args.seeds]
     for path, (acc, _) in zip(paths, row["runs"]):  # the row's own runs, none other
         measured = json.loads((path / "metrics.json").read_text())["accuracy"]
         assert abs(measured - acc) < 1e-3, (path, measured, acc)
-    save_averaged(name, model, paths, row["settings"], [c for _, c in row["runs"]])
+    save_averaged(name, model, label, paths, row["settings"], [c for _, c in row["runs"]])
 
 
 def render(rows: dict) -> None:
@@ -199,10 +203,11 @@ for name in [KEYS.get(d.lower().replace("_", ""), d) for d in args.datasets]:
                     f"{t.learning_rate} {t.lr_schedule}{', keep_best' if t.keep_best else ''}"
                     + (f", ensemble {cfg.model.ensemble}" if cfg.model.ensemble > 1 else ""))
         label = f"seqlab {model}" + (f" ensemble {cfg.model.ensemble}"
-                                     if cfg.model.ensemble > 1 else "")
+                                     if cfg.model.ensemble > 1 else "") + \
+            (f" {args.tag}" if args.tag else "")
         save(name, label, runs, settings)
         if len(paths) > 1 and cfg.model.ensemble == 1:
-            save_averaged(name, model, paths, settings, [c for _, c in runs])
+            save_averaged(name, model, label, paths, settings, [c for _, c in runs])
         print(f"{name:20s} {model:5s} {' '.join(f'{a:5.1f}' for a in accs):28s} "
               f"{np.mean(accs):5.1f}  >= {target:4.1f}  {fcn} / {resnet}  "
               f"{(time.time() - t0) / 60 / len(accs):6.1f}  {settings}", flush=True)
