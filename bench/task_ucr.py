@@ -17,6 +17,12 @@ statistics ([training] population_stats).
     OMP_NUM_THREADS=1 python bench/task_ucr.py [--datasets gunpoint arrowhead] [--seeds 0 1 2]
         [--models fcn lstm] [--epochs 300]
     OMP_NUM_THREADS=1 python bench/task_ucr.py --models      # the baselines only
+    OMP_NUM_THREADS=1 python bench/task_ucr.py --datasets arrowhead --models fcn --ensemble 3
+
+With two seeds or more, a model also gets the row "N seeds averaged": the accuracy of the
+mean of the seeds' test probabilities (an ensemble of runs trained apart), its CPU seconds
+the sum of the seeds' and the prediction's (--average-from DIR: from the runs an earlier
+run left in DIR).
 """
 import argparse
 import json
@@ -45,6 +51,15 @@ parser.add_argument("--models", nargs="*", default=["fcn", "lstm"])
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--batch-size", type=int, default=None)
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
+parser.add_argument("--ensemble", type=int, default=None,
+                    help="[model] ensemble: N classifiers in each run, probabilities averaged")
+parser.add_argument("--results", default=None, help="the JSON of rows (default "
+                    "docs/results/ucr.json; the page is written beside it)")
+parser.add_argument("--tag", default="", help="words after the method's name, so a row of "
+                    "other settings sits beside the example's (e.g. --tag '100 epochs')")
+parser.add_argument("--average-from", metavar="DIR", default=None,
+                    help="train nothing: the 'seeds averaged' row from the seed runs an "
+                         "earlier run of this script left in DIR (bench/out/runs-task_ucr-PID)")
 parser.add_argument("--lr-schedule", default=None,
                     help="'plateau' (x0.5 after 50 epochs without a lower training loss, "
                          "min 1e-4, as Wang et al. 2017), 'constant' or 'cosine'")
@@ -73,10 +88,11 @@ def config(name: str, model: str, seed: int) -> Config:
     t.epochs = args.epochs or t.epochs
     t.batch_size = args.batch_size or t.batch_size
     t.lr_schedule = args.lr_schedule or t.lr_schedule
+    cfg.model.ensemble = args.ensemble or cfg.model.ensemble
     return cfg
 
 
-RESULTS = ROOT / "docs" / "results" / "ucr.json"
+RESULTS = Path(args.results) if args.results else ROOT / "docs" / "results" / "ucr.json"
 
 
 def baselines(name: str, seeds: list) -> dict:
@@ -91,6 +107,39 @@ def baselines(name: str, seeds: list) -> dict:
     except ImportError as err:
         print(f"{name}: minirocket skipped ({err})")
     return out
+
+
+def seeds_averaged(name: str, model: str, paths: list) -> float:
+    """Accuracy of the mean of the seeds' test probabilities: the ensemble of runs trained
+    apart (what [model] ensemble = len(paths) does within one run)."""
+    from seqlab.tasks import classify
+    x, y = classify.prepare(config(name, model, 0)).test
+    probs = []
+    for path in paths:
+        _, _, net, vocab = tasks.load(path)
+        probs.append(classify.predict_probabilities(net, vocab, x))        # (N, C)
+    return float(np.mean(np.mean(probs, 0).argmax(-1) == y))
+
+
+def save_averaged(name: str, model: str, label: str, paths: list, settings: str, cpus: list) -> None:
+    """The row "LABEL, N seeds averaged", its CPU seconds the seeds' (cpus) + the
+    prediction's."""
+    acc, cpu = timed(seeds_averaged, name, model, paths)
+    label = f"{label}, {len(paths)} seeds averaged"
+    save(name, label, [(acc, cpu + sum(cpus))],
+         f"{settings}; the test probabilities of the seeds' runs averaged")
+    print(f"{name:20s} {label}: {100 * acc:5.1f}", flush=True)
+
+
+def average_from(folder: Path, name: str, model: str) -> None:
+    """The averaged row from the runs of the row "seqlab MODEL" measured earlier in folder."""
+    label = f"seqlab {model}" + (f" {args.tag}" if args.tag else "")
+    row = json.loads(RESULTS.read_text())[name][label]
+    paths = [folder / f"ucr_{name}_{model}_{seed}" for seed in args.seeds]
+    for path, (acc, _) in zip(paths, row["runs"]):  # the row's own runs, none other
+        measured = json.loads((path / "metrics.json").read_text())["accuracy"]
+        assert abs(measured - acc) < 1e-3, (path, measured, acc)
+    save_averaged(name, model, label, paths, row["settings"], [c for _, c in row["runs"]])
 
 
 def render(rows: dict) -> None:
@@ -130,24 +179,35 @@ print(f"{'dataset':20s} {'model':5s} {'acc % (seeds)':28s} mean   target  FCN/Re
       f"min/seed  settings")
 KEYS = {k.replace("_", ""): k for k in ANCHORS}  # "ItalyPowerDemand" -> "italy_power_demand"
 for name in [KEYS.get(d.lower().replace("_", ""), d) for d in args.datasets]:
+    if args.average_from:
+        for model in args.models:
+            average_from(Path(args.average_from), name, model)
+        continue
     base = baselines(name, args.seeds)
     for method, runs in base.items():
         save(name, method, runs)
         print(f"{name:20s} {method:18s} " + " ".join(f"{100 * a:5.1f}" for a, _ in runs) +
               f"  CPU s/seed {np.median([c for _, c in runs]):.2f}", flush=True)
     for model in args.models:
-        runs, t0 = [], time.time()
+        runs, paths, t0 = [], [], time.time()
         for seed in args.seeds:
             cfg = config(name, model, seed)
             (run, m), cpu = timed(tasks.train, cfg, verbose=False)
             m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
             runs.append((m["accuracy"], cpu))
+            paths.append(run.path)
         accs = [100 * a for a, _ in runs]
         target, fcn, resnet = ANCHORS[name]
         t = cfg.training
         settings = (f"{cfg.model.arch} {t.epochs} epochs, batch {t.batch_size}, lr "
-                    f"{t.learning_rate} {t.lr_schedule}{', keep_best' if t.keep_best else ''}")
-        save(name, f"seqlab {model}", runs, settings)
+                    f"{t.learning_rate} {t.lr_schedule}{', keep_best' if t.keep_best else ''}"
+                    + (f", ensemble {cfg.model.ensemble}" if cfg.model.ensemble > 1 else ""))
+        label = f"seqlab {model}" + (f" ensemble {cfg.model.ensemble}"
+                                     if cfg.model.ensemble > 1 else "") + \
+            (f" {args.tag}" if args.tag else "")
+        save(name, label, runs, settings)
+        if len(paths) > 1 and cfg.model.ensemble == 1:
+            save_averaged(name, model, label, paths, settings, [c for _, c in runs])
         print(f"{name:20s} {model:5s} {' '.join(f'{a:5.1f}' for a in accs):28s} "
               f"{np.mean(accs):5.1f}  >= {target:4.1f}  {fcn} / {resnet}  "
               f"{(time.time() - t0) / 60 / len(accs):6.1f}  {settings}", flush=True)

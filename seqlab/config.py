@@ -117,7 +117,8 @@ class ModelConfig:
     arch: str = "rnn"              # "rnn" (recurrent stack), "fcn" (Conv1D + BatchNorm + GAP), "cnn" (Kim-style text CNN),
                                    # "bag" (fastText: mean of word and word-pair vectors, texts), "transformer" (seq2seq),
                                    # "mlp" (forecast: members, each a linear path + an MLP on its look-back, averaged)
-    ensemble: int = 1              # arch = "mlp": members averaged (each its own initialisation and look-back)
+    ensemble: int = 1              # arch = "mlp": members averaged (each its own initialisation and look-back);
+                                   # classify: N classifiers, each its own initialisation, class probabilities averaged
     relative: bool = True          # arch = "mlp": members read the window relative to its last value
                                    # (false: the scaled levels themselves, as an autoregression does)
     quantiles: list = field(default_factory=list)  # arch = "mlp": quantile levels also forecast, e.g. [0.1, 0.9]; the test reports the coverage of the interval they span

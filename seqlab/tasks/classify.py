@@ -3,7 +3,9 @@
 Inputs are either texts (sentiment: Rotten Tomatoes) or numeric series (gestures, power
 demand, ECG: the UCR/UEA archive). [model] arch chooses the architecture: rnn, fcn
 (Wang et al. 2017), cnn (Kim 2014) or bag (fastText, Joulin et al. 2017), drawn in
-``seqlab.models.recurrent.Classifier``.
+``seqlab.models.recurrent.Classifier``; [model] ensemble = N trains N of them, each its own
+initialisation, and averages their class probabilities
+(``seqlab.models.recurrent.classifier_ensemble``).
 
 The model (``seqlab.models.recurrent.Classifier``) learns by cross-entropy, optionally
 weighted by inverse class frequency ([training] class_weights = "balanced": the weights
@@ -27,6 +29,7 @@ from seqlab.config import Config
 from seqlab.data import Tokenizer, lengths_to_mask, pad_batch
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import Classifier
+from seqlab.models.recurrent.classifier_ensemble import ClassifierEnsemble
 from seqlab.tasks.common import Data, check_same_classes
 from seqlab.tasks.common import (build_with, column, length_batches, load_dataset, pad,
                                  recurrent, require_test, split_indices, split_seed, take,
@@ -147,9 +150,11 @@ def _batch(vocab: dict, seqs: list):
     return x, lengths_to_mask(lengths, x.shape[1])                         # (B, T, D), (B, T)
 
 
-def build_model(cfg: Config, vocab: dict) -> Classifier:
+def build_model(cfg: Config, vocab: dict) -> Classifier | ClassifierEnsemble:
+    """One classifier, or ([model] ensemble > 1) that many with averaged probabilities."""
     V = _tokenizer(vocab).vocab_size if vocab["text"] else 0
-    model = Classifier(cfg, len(vocab["classes"]), V, recurrent=recurrent)
+    kind = ClassifierEnsemble if cfg.model.ensemble > 1 else Classifier
+    model = kind(cfg, len(vocab["classes"]), V, recurrent=recurrent)
     example = torch.ones(2, 8, dtype=torch.long) if V else torch.zeros(2, 8, vocab["features"])
     return build_with(model, example)
 
@@ -181,6 +186,18 @@ def predict_classes(model, vocab: dict, seqs: list, batch_size: int = 256) -> np
     for idx in length_batches([len(s) for s in seqs], batch_size, None):
         inputs = [t.to(device) for t in _batch(vocab, take(seqs, idx))]
         out[idx] = model(*inputs).argmax(-1).cpu().numpy()
+    return out
+
+
+def predict_probabilities(model, vocab: dict, seqs: list, batch_size: int = 256) -> np.ndarray:
+    """softmax of the model's logits, (N, C): the probabilities that several trained runs
+    average (the mean's argmax is their ensemble's vote, as [model] ensemble within a run)."""
+    device = next(model.parameters()).device
+    out = np.zeros((len(seqs), len(vocab["classes"])), dtype=np.float32)
+    with torch.no_grad():
+        for idx in length_batches([len(s) for s in seqs], batch_size, None):
+            inputs = [t.to(device) for t in _batch(vocab, take(seqs, idx))]
+            out[idx] = torch.softmax(model(*inputs), -1).cpu().numpy()
     return out
 
 
