@@ -8,9 +8,11 @@ dropout 0.2, 2.26 at 10 and 2.24 at 15 CPU-minutes. Uses examples/hamlet_char_ls
 Each run merges its rows (the model's test bits per character and CPU seconds, and the
 Kneser-Ney baseline fitted in the same run) into docs/results/hamlet.md. --record RUN
 writes the rows of a finished run folder of this script instead of training (with the CPU
-seconds its process used, read from /proc while it ran).
+seconds its process used, read from /proc while it ran). One process trains one seed
+([training] seed, or --seed); its rows join the same method's other seeds (the same settings
+only), so three runs with --seed 0, 1, 2 make a row of three seeds.
 
-    OMP_NUM_THREADS=1 python bench/task_hamlet.py [--epochs 20] [--set model.dropout=0.3]
+    OMP_NUM_THREADS=1 python bench/task_hamlet.py [--seed 1] [--epochs 20] [--set model.dropout=0.3]
     python bench/task_hamlet.py --record bench/out/runs-task_hamlet-N/hamlet_char_lstm \
         --cpu-seconds 430 --label "seqlab 2x256 LSTM"
 """
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = str(ROOT / "bench" / "out" / f"runs-{Path(__file__).stem}-{os.getpid()}")
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=None)
+parser.add_argument("--seed", type=int, default=None, help="[training] seed of this run")
 parser.add_argument("--threads", type=int, default=1)  # 2 threads on a busy 2-core box: slower
 parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="override a field of examples/hamlet_char_lstm.toml, e.g. "
@@ -54,11 +57,12 @@ def record(m: dict, cfg: Config, cpu: float) -> None:
                 f"{t.weight_decay}, keep_best {t.keep_best}")
     title = "Hamlet character language model: seqlab beside Kneser-Ney"
     save("hamlet", title, "test bits per character", "lower", label,
-         [(m["bits_per_char"], cpu)], settings, NOTE)
+         [(m["bits_per_char"], cpu)], settings, NOTE, seed=t.seed)
     cpu_kn = m.get("baseline_cpu_seconds", {}).get("kneser_ney", float("nan"))
     print("wrote", save("hamlet", title, "test bits per character", "lower",
                         "interpolated Kneser-Ney", [(m["baseline_kneser_ney_bits"], cpu_kn)],
-                        f"order {m['baseline_kneser_ney_order']} chosen on validation"))
+                        f"order {m['baseline_kneser_ney_order']} chosen on validation",
+                        seed=t.seed))
 
 
 if args.record:
@@ -75,12 +79,14 @@ for item in args.set:
     cfg.override(item)
 if args.epochs:
     cfg.training.epochs = args.epochs
+if args.seed is not None:
+    cfg.training.seed = args.seed
 t0, cpu0 = time.time(), time.process_time()
 run, m = tasks.train(cfg, verbose=False)
 cpu = time.process_time() - cpu0
 m.update(run.read_json("timings.json") if run.file("timings.json").is_file() else {})
 t = cfg.training
-print(f"settings: {t.epochs} epochs, batch {t.batch_size}, lr {t.learning_rate} "
+print(f"settings: seed {t.seed}, {t.epochs} epochs, batch {t.batch_size}, lr {t.learning_rate} "
       f"{t.lr_schedule}, global_clipnorm {t.global_clipnorm}, dropout {cfg.model.dropout}; "
       f"{' '.join(args.set)}")
 print(f"Hamlet char LM {cfg.model.layers}x{cfg.model.cell.upper()}({cfg.model.units}): "
