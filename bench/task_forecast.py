@@ -73,14 +73,20 @@ def variant_row(name: str, label: str, fields: dict) -> tuple[list, list]:
         for key, value in fields.items():
             section, field = key.split(".")
             setattr(getattr(cfg, section), field, value)
-        cfg.runs_dir, cfg.name = RUNS, f"forecast_{name}_{seed}_variant"
-        cfg.training.seed = seed
-        t0 = time.process_time()
-        _, m = tasks.train(cfg, verbose=False, overwrite=True)
-        cpu.append(time.process_time() - t0)
+        m, seconds = _train_seed(cfg, f"forecast_{name}_{seed}_variant", seed)
+        cpu.append(seconds)
         mase.append(m["mase"])
         print(f"{name} seed {seed} {label}: MASE {m['mase']:.3f}", flush=True)
     return mase, cpu
+
+
+def _train_seed(cfg, run_name: str, seed: int) -> tuple[dict, float]:
+    """One run of ``cfg`` with ``seed`` -> (its metrics, its CPU seconds)."""
+    cfg.runs_dir, cfg.name = RUNS, run_name
+    cfg.training.seed = seed
+    t0 = time.process_time()
+    _, m = tasks.train(cfg, verbose=False, overwrite=True)
+    return m, time.process_time() - t0
 
 
 def tuned_row(name: str) -> tuple[list, list, float, int, dict]:
@@ -102,11 +108,8 @@ def tuned_row(name: str) -> tuple[list, list, float, int, dict]:
     mase, cpu = [], []
     for seed in args.seeds:
         best = apply(Config.load(ROOT / "examples" / f"forecast_{name}.toml"), study.best_params)
-        best.runs_dir, best.name = RUNS, f"forecast_{name}_{seed}_tuned"
-        best.training.seed = seed
-        t0 = time.process_time()
-        _, m = tasks.train(best, verbose=False, overwrite=True)
-        cpu.append(time.process_time() - t0)
+        m, seconds = _train_seed(best, f"forecast_{name}_{seed}_tuned", seed)
+        cpu.append(seconds)
         mase.append(m["mase"])
         print(f"{name} seed {seed} tuned: MASE {m['mase']:.3f} ({cpu[-1]:.1f} CPU s)", flush=True)
     shown = {k: (float(f"{v:.3g}") if isinstance(v, float) else v)
