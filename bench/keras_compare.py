@@ -17,7 +17,9 @@ needs the package index once). A Keras backend is chosen once per process
 * ``1 thread pinned``: the child pins itself to one core (``sched_setaffinity``, as
   ``taskset -c``) before importing anything; torch, XLA (``intra_op_parallelism_threads=1``)
   and TensorFlow use one thread;
-* ``2 threads``: no pinning, two intra-op threads in each library.
+* ``2 threads``: no pinning, two intra-op threads in each library, all spinning while they
+  wait (XLA's and TensorFlow's pools do; torch's OpenMP threads with
+  ``OMP_WAIT_POLICY=ACTIVE``, set for this child).
 
 Work (data and RNN models as bench/rnn_fit.py: IMDB-shaped, pre-padded to 256, batch 128;
 see bench/keras_models.py):
@@ -109,6 +111,11 @@ def configure_threads(backend: str, threads: int, cpu: int) -> str:
         core = usable[cpu % len(usable)]
         os.sched_setaffinity(0, {core})
         return f"1 thread pinned to core {core}"
+    # XLA's and TensorFlow's pools spin while they wait for work; torch's OpenMP threads
+    # do the same only with ACTIVE (PASSIVE threads sleep and are woken at every one of an
+    # RNN's many small parallel regions: 0.64x of one thread on this machine's two vCPUs,
+    # bench/threads.py). Like for like: every library's threads spin here.
+    os.environ["OMP_WAIT_POLICY"] = "ACTIVE"
     return f"{threads} threads"
 
 
