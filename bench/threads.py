@@ -7,10 +7,14 @@ LSTM training loop (Embedding(10000, 32) + LSTM(64) + Linear, batch 128, T = 128
 
     threads  policy    min  median  max   vs 1 thread PASSIVE
 
-On a machine whose cores are shared with other processes, spinning OpenMP workers
-(ACTIVE, the GNU default while waiting is short) steal the cycles the busy thread needs;
-PASSIVE workers sleep. This table is the evidence behind seqlab setting
-``OMP_WAIT_POLICY=PASSIVE`` by default and the test/bench recipes using one thread.
+Each configuration is measured twice: on the machine as it is ("idle"), and with one
+busy process competing for a core ("busy", a Python loop that never sleeps: a second job,
+a CI neighbour). An RNN step is many small parallel regions; between them a PASSIVE
+OpenMP worker sleeps and must be woken, an ACTIVE one spins. On idle cores spinning wins
+(on a 2-vCPU virtual machine 2 PASSIVE threads can be slower than 1); on shared cores the
+spinning worker steals the cycles the busy thread needs. seqlab sets
+``OMP_WAIT_POLICY=PASSIVE`` by default (safe on shared machines; the tests and bench
+recipes use one thread); README "Threads" says when to choose ACTIVE with 2 threads.
 
     python bench/threads.py --quick
 """
@@ -79,8 +83,45 @@ def main(argv=None):
         return child(args.child, args.batches, args.T)
     if args.quick:
         args.batches = min(args.batches, 4)
+    figures = []
+    for mode in ("idle", "busy"):
+        figures += measure_mode(mode, args)
+    finish("threads", args, figures)
+
+
+def measure_mode(mode: str, args) -> list:
+    """The interleaved table of every configuration, with a competing busy process when
+    ``mode`` is "busy"."""
+    prefix = "threads:" if mode == "idle" else "threads, one busy process beside:"
     names = [f"{t} thread{'s' if t > 1 else ''} {pol}" for t, pol in CONFIGS]
     res = Results({n: [] for n in names})
+    rival = (subprocess.Popen([sys.executable, "-c", "while True: pass"])
+             if mode == "busy" else None)
+    try:
+        _rounds(names, res, args)
+    finally:
+        if rival is not None:
+            rival.kill()
+            rival.wait()
+    base = names[0]
+    print(f"\n[{mode}] small LSTM training (B=128, T={args.T}), {args.batches} batches per "
+          f"run, {args.repeats} interleaved runs; load average {os.getloadavg()[0]:.2f}")
+    print(f"{'configuration':<20} {'min':>8} {'median':>8} {'max':>8}   vs {base}")
+    figures = []
+    for n in names:
+        s = res.stats(n)
+        r = res.ratio(n, base)
+        print(f"{n:<20} {s['min']:>8.1f} {s['median']:>8.1f} {s['max']:>8.1f}   "
+              f"{r['median']:.2f}x (min {r['min']:.2f}, max {r['max']:.2f})")
+        figures.append({"name": f"{prefix} {n}", "value": s["median"], "min": s["min"],
+                        "max": s["max"], "unit": "samples/s"})
+        if n != base:
+            figures.append({"name": f"{prefix} {n} / {base}", "value": r["median"],
+                            "min": r["min"], "max": r["max"], "unit": "x"})
+    return figures
+
+
+def _rounds(names: list, res, args) -> None:
     for r in range(args.repeats):
         order = list(zip(names, CONFIGS))
         if r % 2:
@@ -89,22 +130,6 @@ def main(argv=None):
             res.rates[name].append(run_config(t, pol, args.batches, args.T))
             if args.verbose:
                 print(f"  [round {r + 1}] {name}: {res.rates[name][-1]:.1f} samples/s", flush=True)
-    base = names[0]
-    print(f"\nsmall LSTM training (B=128, T={args.T}), {args.batches} batches per run, "
-          f"{args.repeats} interleaved runs; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'configuration':<20} {'min':>8} {'median':>8} {'max':>8}   vs {base}")
-    figures = []
-    for n in names:
-        s = res.stats(n)
-        r = res.ratio(n, base)
-        print(f"{n:<20} {s['min']:>8.1f} {s['median']:>8.1f} {s['max']:>8.1f}   "
-              f"{r['median']:.2f}x (min {r['min']:.2f}, max {r['max']:.2f})")
-        figures.append({"name": f"threads: {n}", "value": s["median"], "min": s["min"],
-                        "max": s["max"], "unit": "samples/s"})
-        if n != base:
-            figures.append({"name": f"threads: {n} / {base}", "value": r["median"],
-                            "min": r["min"], "max": r["max"], "unit": "x"})
-    finish("threads", args, figures)
 
 
 if __name__ == "__main__":
