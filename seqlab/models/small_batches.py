@@ -3,8 +3,8 @@
 A batch of a few rows gives each matrix product too little work to share between
 threads: an LSTM at batch 1 multiplies a (1, H) state by a (H, 4H) matrix at each of its
 T steps, and torch's intra-op threads spend more time meeting at every step than the
-split saves (``bench/predict_overhead.py``, section "threads": LSTM(64), batch 1, 2 threads
-against 1). ``predict`` therefore runs batches of at most ``SMALL`` rows on one thread
+split saves (``bench/predict_overhead.py``, its "2 threads" rows: LSTM(64) and the
+Transformer at batch 1 and 4). ``predict`` therefore runs batches of at most ``SMALL`` rows on one thread
 and gives the threads back when it returns. Only the main thread does this: the thread
 count is the process's, and a server calling ``predict`` from worker threads keeps it.
 
