@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import seqlab
-from seqlab import layers
 from seqlab.config import Config
 from seqlab.models.callbacks import Callback
 from seqlab.models.checkpoints import RunCheckpoint
@@ -21,13 +19,6 @@ def _data(kind, n=96, seed=0):
         return x, (x[:, :, 0].sum(1) > 0).astype("float32")
     xs = [rng.normal(size=(int(t), 2)).astype("float32") for t in rng.integers(2, 12, n)]
     return xs, np.array([float(s[:, 0].sum() > 0) for s in xs], dtype="float32")
-
-
-def _model():
-    model = seqlab.Sequential([layers.LSTM(6), layers.Dropout(0.3),
-                               layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    return model
 
 
 class _StopAfter(Callback):
@@ -47,23 +38,24 @@ class _StopAfter(Callback):
 
 @pytest.mark.parametrize("kind", ["padded", "lists"])
 @pytest.mark.parametrize("epoch, batch", [(0, 2), (1, 4)])
-def test_a_run_resumed_mid_epoch_ends_as_the_uninterrupted_one(tmp_path, kind, epoch, batch):
+def test_a_run_resumed_mid_epoch_ends_as_the_uninterrupted_one(tmp_path, small_classifier,
+                                                               kind, epoch, batch):
     x, y = _data(kind)
     fit = dict(batch_size=16, epochs=3, verbose=0, seed=1, micro_batch=False)  # 6 batches
     torch.manual_seed(0)
-    straight = _model()
+    straight = small_classifier()
     history = straight.fit(x, y, **fit).history
 
     run = Run.create(Config(name="cut", runs_dir=str(tmp_path)))
     torch.manual_seed(0)
     with pytest.raises(KeyboardInterrupt):
-        _model().fit(x, y, callbacks=[RunCheckpoint(run, every_batches=2),
+        small_classifier().fit(x, y, callbacks=[RunCheckpoint(run, every_batches=2),
                                       _StopAfter(epoch, batch)], **fit)
     meta = run.checkpoint_meta()
     assert (meta["position"]["epoch"], meta["position"]["batch"]) == (epoch, batch)
     assert len(meta["history"]) == epoch
     torch.manual_seed(123)                  # another process: other initial weights
-    resumed = _model()
+    resumed = small_classifier()
     seen = []
 
     class Count(Callback):

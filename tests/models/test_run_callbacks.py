@@ -19,13 +19,6 @@ def _data(n=96, seed=0):
     return x, (x[:, :, 0].sum(1) > 0).astype("float32")
 
 
-def _model():
-    model = seqlab.Sequential([layers.LSTM(6), layers.Dropout(0.3),
-                               layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    return model
-
-
 class _StopAt(Callback):
     def __init__(self, epoch):
         super().__init__()
@@ -36,21 +29,22 @@ class _StopAt(Callback):
             raise KeyboardInterrupt
 
 
-def test_resume_after_an_interruption_ends_exactly_as_an_uninterrupted_fit(tmp_path):
+def test_resume_after_an_interruption_ends_exactly_as_an_uninterrupted_fit(tmp_path,
+                                                                          small_classifier):
     x, y = _data()
     fit = dict(batch_size=16, epochs=4, verbose=0, seed=1)
     torch.manual_seed(0)
-    straight = _model()
+    straight = small_classifier()
     history = straight.fit(x, y, callbacks=[RunCheckpoint(Run.create(
         Config(name="straight", runs_dir=str(tmp_path))))], **fit).history
 
     run = Run.create(Config(name="cut", runs_dir=str(tmp_path)))
     torch.manual_seed(0)
     with pytest.raises(KeyboardInterrupt):
-        _model().fit(x, y, callbacks=[RunCheckpoint(run), _StopAt(1)], **fit)
+        small_classifier().fit(x, y, callbacks=[RunCheckpoint(run), _StopAt(1)], **fit)
     assert [row["epoch"] for row in run.read_history()] == [1, 2]
     torch.manual_seed(123)                  # another process: other initial weights
-    resumed = _model()
+    resumed = small_classifier()
     checkpoint = RunCheckpoint(run, resume=True)
     again = resumed.fit(x, y, callbacks=[checkpoint], **fit)
     assert again.epoch == [0, 1, 2, 3] and again.history == history
@@ -59,7 +53,7 @@ def test_resume_after_an_interruption_ends_exactly_as_an_uninterrupted_fit(tmp_p
     assert [row["loss"] for row in checkpoint.rows] == history["loss"]
 
 
-def test_keep_best_puts_back_the_best_epoch_and_falls_back_to_the_training_loss():
+def test_keep_best_puts_back_the_best_epoch_and_falls_back_to_the_training_loss(small_classifier):
     x, y = _data()
     scores = iter([0.2, 0.9, 0.5])
     weights = []
@@ -68,7 +62,7 @@ def test_keep_best_puts_back_the_best_epoch_and_falls_back_to_the_training_loss(
         def on_epoch_end(self, epoch, logs=None):
             weights.append([w.copy() for w in self.model.get_weights()])
 
-    model = _model()
+    model = small_classifier()
     keep = KeepBest("val_score", mode="max")
     model.fit(x, y, epochs=3, verbose=0, seed=0,
               callbacks=[EpochMetrics(lambda m: {"score": next(scores)}), keep, Record()])
@@ -97,7 +91,7 @@ def test_population_statistics_are_the_exact_statistics_of_the_final_weights():
                                atol=1e-3, rtol=1e-3)
 
 
-def test_learning_rate_callbacks_set_the_rate_of_each_epoch_in_fit():
+def test_learning_rate_callbacks_set_the_rate_of_each_epoch_in_fit(small_classifier):
     from seqlab.models.callbacks import LearningRateScheduler, ReduceLROnPlateau, cosine_decay
     x, y = _data(32)
     rates = []
@@ -106,7 +100,7 @@ def test_learning_rate_callbacks_set_the_rate_of_each_epoch_in_fit():
         def on_epoch_begin(self, epoch, logs=None):
             rates.append(self.model.optimizer.param_groups[0]["lr"])
 
-    model = _model()
+    model = small_classifier()
     model.compile(optimizer=seqlab.optimizers.SGD(learning_rate=0.1), loss="mse")
     val = iter([1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.4])     # no improvement at epochs 3-6
     model.fit(x, y, epochs=7, verbose=0, seed=0,
