@@ -12,13 +12,14 @@ import torch
 from seqlab.devices import resolve_device
 from seqlab.layers.base import call_with_mask, get_mask
 from seqlab.layers.layout_cache import layout_cache
-from seqlab.models import denormals, micro_batches, nan_guard, small_batches
+from seqlab.models import denormals, host_memory, micro_batches, nan_guard, small_batches
 from seqlab.models.adapters import ArrayData, Batch, is_source, make_data, move_to
 from seqlab.models.training import (_check_compiled, _check_positive, _evaluate,
                                     _format_logs, _progress, _verbosity, ensure_built,
                                     float_dtype_of)
 
 
+@host_memory.keeping
 @denormals.flushing
 def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: Any = 1,
              device: Any = None, return_dict: bool = False):
@@ -58,6 +59,7 @@ def _outputs(model, batch) -> tuple[torch.Tensor, bool]:
     return (outs[0] if len(outs) == 1 else torch.cat(outs)), keep_time
 
 
+@host_memory.keeping
 @denormals.flushing
 def predict(model, x, batch_size: int = 32, verbose: Any = 0, device: Any = None):
     """The model's outputs as a numpy array, rows in the order of ``x``.

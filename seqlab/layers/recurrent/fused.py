@@ -1,7 +1,8 @@
 """The fused fast path: torch's own RNN / LSTM / GRU kernels fed seqlab's (Keras-layout) weights.
 
-(On the CPU a SimpleRNN runs ``rnn_scan`` instead: one autograd node whose backward through
-time is written by hand, faster there than torch's ``rnn_tanh``; same equations.)
+(On the CPU a SimpleRNN runs ``rnn_scan`` instead, and a GRU that is being trained
+``gru_scan``: one autograd node each, whose backward through time is written by hand,
+faster there than torch's ``rnn_tanh`` and ``gru``; same equations.)
 
 Nothing here owns parameters. At every call the cell's Keras-layout weights are turned
 into torch's layout (a view or a cheap copy that autograd sees through, so gradients flow
@@ -37,7 +38,7 @@ import torch
 from torch import _VF
 
 from seqlab.layers import layout_cache
-from seqlab.layers.recurrent import rnn_scan
+from seqlab.layers.recurrent import gru_scan, rnn_scan
 from seqlab.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
 
 
@@ -87,9 +88,15 @@ def _torch_layout(cell) -> list[torch.Tensor]:
 
 def _call(kind: str, x, hx, weights, training: bool, cell=None):
     """Run one unidirectional layer of the torch kernel, batch first. A SimpleRNN on the
-    CPU runs ``rnn_scan`` instead (the same equations, faster there: see rnn_scan.py)."""
+    CPU runs ``rnn_scan`` instead, a GRU being trained on the CPU ``gru_scan`` (the same
+    equations, faster there: see those files)."""
     if kind.startswith("rnn_") and x.device.type == "cpu" and cell is not None:
         y, h = rnn_scan.run_simple_rnn(cell, x, hx[0][0], kind[4:])
+        return y, [h]
+    if (kind == "gru" and x.device.type == "cpu" and cell is not None
+            and torch.is_grad_enabled() and not torch.jit.is_tracing()
+            and not torch.compiler.is_compiling()):
+        y, h = gru_scan.run_gru(cell, x, hx[0][0])
         return y, [h]
     has_bias = len(weights) == 4
     fn = getattr(_VF, kind)
@@ -135,8 +142,8 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
     hx = [s.unsqueeze(0) for s in state]                               # (1, B, H) each
     if mask is None:
         y, final = _call(kind, x, hx, weights, training, cell)             # (B, T, H)
-        # the scan's h_T is its own output: a gradient there skips the (T, B, H) one
-        return y, (final[0] if kind.startswith("rnn_") else y[:, -1]), final
+        # the scans' h_T is their own output: a gradient there skips the (T, B, H) one
+        return y, (final[0] if kind.startswith("rnn_") or kind == "gru" else y[:, -1]), final
     B, T = mask.shape
     lengths = mask.sum(1)                                              # (B,)
     right_padded = bool((mask == (torch.arange(T, device=mask.device) < lengths[:, None])).all())

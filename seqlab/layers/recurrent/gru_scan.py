@@ -1,0 +1,134 @@
+"""GRU (reset_after=True) recurrence as one autograd node, back-propagated through time by hand.
+
+Keras's gate order z, r, h; ``W`` (D, 3H), ``U`` (H, 3H), bias (2, 3H) = [b_i, b_r]:
+
+    forward    xw = x W + b_i              (one GEMM over all steps)
+               u_t = h_{t-1} U + b_r       (B, 3H), kept for the backward
+               z_t = sigma(xw_z + u_z)     r_t = sigma(xw_r + u_r)
+               n_t = tanh(xw_h + r_t * u_h)
+               h_t = z_t * h_{t-1} + (1 - z_t) * n_t  =  n_t + z_t * (h_{t-1} - n_t)
+    backward   (dh: dL/dh_t, from step t+1 and from the output at t)
+               dz = dh * (h_{t-1} - n_t) * z (1 - z)          dn = dh * (1 - z) * (1 - n^2)
+               dr = dn * u_h * r (1 - r)
+               d(xw_t) = [dz, dr, dn]      d(u_t) = [dz, dr, dn * r]
+               dh_{t-1} = dh * z + d(u_t) U^T
+               dW = x^T d(xw),  db_i = sum d(xw),  dU = h_{<T}^T d(u),  db_r = sum d(u),
+               dx = d(xw) W^T                 (each one GEMM or sum over all steps)
+
+tanh is evaluated as tanh(a) = 2 sigmoid(2a) - 1: the h block of W and b_i is doubled
+(an exact scaling) so that one ``addcmul`` gives 2a. On this CPU torch's tanh costs 20 us for
+a (128, 64) block, its sigmoid 2.6 us.
+
+Why not torch's fused ``gru`` on the CPU: there it is a chain of ATen ops that autograd
+records step by step, with a concatenation and a splitting per step and the recurrent
+kernel's gradient as T small products. Measured (bench/keras_compare.py, GRU(64), B=128,
+T=256, one thread): see bench/results.md.
+
+Shapes: B batch, T time, D input features, H units. Inside, tensors are time-major.
+
+    >>> from seqlab.layers.recurrent import GRUCell
+    >>> cell = GRUCell(3, reset_after=True); cell.build_once((None, 4))
+    >>> hs, h_last = run_gru(cell, torch.randn(2, 5, 4), torch.zeros(2, 3))
+    >>> tuple(hs.shape), bool((hs[:, -1] == h_last).all())
+    ((2, 5, 3), True)
+"""
+from __future__ import annotations
+
+import torch
+
+_sigmoid_bw = torch.ops.aten.sigmoid_backward.grad_input
+_tanh_bw = torch.ops.aten.tanh_backward.grad_input
+
+
+class _GRUScan(torch.autograd.Function):
+    """(x (B, T, D), W (D, 3H), b_i (3H,), h0 (B, H), U (H, 3H), b_r (3H,))
+    -> (hs (H, T, B), h_T (H, B)).
+
+    Buffers are laid out (features, T, B): a step's gate block ``buf[:, t]`` is an (H, B)
+    matrix whose rows are contiguous (torch's elementwise kernels run 2.5-3x slower on the
+    strided (B, H) column blocks of a row-major (B, 3H) matrix), and the same buffer seen
+    as (features, T*B) is one operand of the single GEMMs over all steps."""
+
+    @staticmethod
+    def forward(ctx, x, W, b_i, h0, U, b_r):
+        B, T, D = x.shape
+        H = h0.shape[1]
+        X = x.transpose(0, 1).reshape(T * B, D)                       # time-major rows
+        two = torch.ones(3 * H, 1, dtype=W.dtype, device=W.device)
+        two[2 * H:] = 2.0                                             # h block doubled
+        xw = torch.mm(W.t() * two, X.t()).view(3 * H, T, B)           # [xw_z; xw_r; 2 xw_h]
+        xw += (b_i[:, None] * two)[:, :, None]
+        hs = x.new_empty((H + 1, T + 1, B))                           # h_0 .. h_T; ones
+        hs[:H, 0] = h0.t()
+        hs[H] = 1.0                                   # [U^T b_r] [h; 1] = U^T h + b_r
+        u = x.new_empty((3 * H, T, B))                                # U^T h_{t-1} + b_r
+        zr = x.new_empty((2 * H, T, B))                               # z_t; r_t
+        n = x.new_empty((H, T, B))                                    # n_t
+        d = x.new_empty((H, T, B))                                    # h_{t-1} - n_t
+        s, minus_one = x.new_empty((H, B)), x.new_tensor(-1.0)
+        Ub = torch.cat([U.t(), b_r[:, None]], dim=1)                  # (3H, H + 1)
+        steps = zip(xw[:2 * H].unbind(1), xw[2 * H:].unbind(1), u.unbind(1),
+                    u[:2 * H].unbind(1), u[2 * H:].unbind(1), zr.unbind(1),
+                    zr[:H].unbind(1), zr[H:].unbind(1), n.unbind(1), d.unbind(1),
+                    hs[:, :-1].unbind(1), hs[:H, :-1].unbind(1), hs[:H, 1:].unbind(1))
+        for xw_zr, xw_h, u_t, u_zr, u_h, zr_t, z, r, n_t, d_t, h1, h, h_next in steps:
+            torch.mm(Ub, h1, out=u_t)
+            torch.add(xw_zr, u_zr, out=zr_t).sigmoid_()
+            torch.addcmul(xw_h, r, u_h, value=2.0, out=s).sigmoid_()  # sigmoid(2 a)
+            torch.add(minus_one, s, alpha=2.0, out=n_t)               # n = 2 sigmoid(2a) - 1
+            torch.sub(h, n_t, out=d_t)
+            torch.addcmul(n_t, z, d_t, out=h_next)                    # n + z (h - n)
+        ctx.save_for_backward(X, W, U, hs, u, zr, n, d)
+        ctx.set_materialize_grads(False)
+        return hs[:H, 1:], hs[:H, T]
+
+    @staticmethod
+    def backward(ctx, g_all, g_last):
+        X, W, U, hs, u, zr, n, d = ctx.saved_tensors
+        H, T, B = n.shape                                             # hs: (H + 1, T + 1, B)
+        du = torch.empty((3 * H, T, B), dtype=n.dtype, device=n.device)  # [dz; dr; dn r]
+        dn = torch.empty((H, T, B), dtype=n.dtype, device=n.device)      # dn = d(xw_h)
+        dh = g_last.contiguous() if g_last is not None else torch.zeros_like(hs[:H, 0])
+        tmp, dhz, dhz2 = torch.empty_like(dh), torch.empty_like(dh), torch.empty_like(dh)
+        steps = zip(zr[:H].unbind(1), zr[H:].unbind(1), n.unbind(1), d.unbind(1),
+                    u[2 * H:].unbind(1), du[:H].unbind(1), du[H:2 * H].unbind(1),
+                    du[2 * H:].unbind(1), dn.unbind(1), du.unbind(1))
+        for t, (z, r, n_t, d_t, u_h, dz, dr, dnr, dn_t, du_t) in reversed(list(enumerate(steps))):
+            if g_all is not None:
+                dh = dh + g_all[:, t]
+            torch.mul(dh, d_t, out=tmp)
+            _sigmoid_bw(tmp, z, grad_input=dz)                        # dz
+            dhz, dhz2 = dhz2, dhz                                     # dh is the other one
+            torch.mul(dh, z, out=dhz)                                 # dh * z
+            torch.sub(dh, dhz, out=tmp)                               # dh * (1 - z)
+            _tanh_bw(tmp, n_t, grad_input=dn_t)                       # dn
+            torch.mul(dn_t, u_h, out=tmp)
+            _sigmoid_bw(tmp, r, grad_input=dr)                        # dr
+            torch.mul(dn_t, r, out=dnr)                               # d(u_h) = dn * r
+            dh = dhz.addmm_(U, du_t)                                  # dL/dh_{t-1}, (H, B)
+        need = ctx.needs_input_grad
+        dzr, dn2 = du[:2 * H].view(2 * H, T * B), dn.view(H, T * B)    # d(xw) = [dzr; dn]
+        du2 = du.view(3 * H, T * B)
+        dx = dW = db_i = dU = db_r = None
+        if need[0]:
+            dx = torch.addmm(dn2.t() @ W[:, 2 * H:].t(), dzr.t(), W[:, :2 * H].t())
+            dx = dx.view(T, B, -1).transpose(0, 1)                    # (B, T, D), time-major
+        if need[1]:
+            dW = torch.cat([X.t() @ dzr.t(), X.t() @ dn2.t()], dim=1)  # (D, 3H)
+        if need[2]:
+            db_i = torch.cat([dzr.sum(1), dn2.sum(1)])
+        if need[4]:
+            dU = hs[:H, :-1].reshape(H, T * B) @ du2.t()              # (H, 3H)
+        if need[5]:
+            db_r = du2.sum(1)
+        return dx, dW, db_i, (dh.t() if need[3] else None), dU, db_r
+
+
+def run_gru(cell, x: torch.Tensor, h0: torch.Tensor):
+    """The GRU (reset_after=True, tanh / sigmoid) over ``x`` (B, T, D) batch-first from
+    ``h0`` (B, H): (outputs (B, T, H), h_T (B, H)); ``outputs`` is a batch-first view of
+    the feature-major buffer (no copy)."""
+    W, U = cell.kernel, cell.recurrent_kernel
+    b_i, b_r = cell.bias if cell.bias is not None else W.new_zeros((2, W.shape[1]))
+    hs, h_last = _GRUScan.apply(x, W, b_i, h0, U, b_r)               # (H, T, B), (H, B)
+    return hs.permute(2, 1, 0), h_last.t()
