@@ -39,6 +39,7 @@ SCRIPTS = [
     ("generation", []),
     ("bf16", []),
     ("recurrent_paths", []),
+    ("gemm_paths", []),
     ("transformer_speed", []),
     ("word2vec_vs_gensim", []),
 ]

@@ -17,7 +17,8 @@ Keras's gate order z, r, h; ``W`` (D, 3H), ``U`` (H, 3H), bias (2, 3H) = [b_i, b
 
 tanh is evaluated as tanh(a) = 2 sigmoid(2a) - 1: the h block of W and b_i is doubled
 (an exact scaling) so that one ``addcmul`` gives 2a. On this CPU torch's tanh costs 20 us for
-a (128, 64) block, its sigmoid 2.6 us.
+a (128, 64) block, its sigmoid 2.6 us. The products over all steps go through
+``layers/gemm.py`` (oneDNN where MKL is slow: AMD CPUs).
 
 Why not torch's fused ``gru`` on the CPU: there it is a chain of ATen ops that autograd
 records step by step, with a concatenation and a splitting per step and the recurrent
@@ -35,6 +36,8 @@ Shapes: B batch, T time, D input features, H units. Inside, tensors are time-maj
 from __future__ import annotations
 
 import torch
+
+from seqlab.layers import gemm
 
 _sigmoid_bw = torch.ops.aten.sigmoid_backward.grad_input
 _tanh_bw = torch.ops.aten.tanh_backward.grad_input
@@ -56,7 +59,7 @@ class _GRUScan(torch.autograd.Function):
         X = x.transpose(0, 1).reshape(T * B, D)                       # time-major rows
         two = torch.ones(3 * H, 1, dtype=W.dtype, device=W.device)
         two[2 * H:] = 2.0                                             # h block doubled
-        xw = torch.mm(W.t() * two, X.t()).view(3 * H, T, B)           # [xw_z; xw_r; 2 xw_h]
+        xw = gemm.mm(W.t() * two, X.t()).view(3 * H, T, B)           # [xw_z; xw_r; 2 xw_h]
         xw += (b_i[:, None] * two)[:, :, None]
         hs = x.new_empty((H + 1, T + 1, B))                           # h_0 .. h_T; ones
         hs[:H, 0] = h0.t()
@@ -114,11 +117,11 @@ class _GRUScan(torch.autograd.Function):
             dx = torch.addmm(dn2.t() @ W[:, 2 * H:].t(), dzr.t(), W[:, :2 * H].t())
             dx = dx.view(T, B, -1).transpose(0, 1)                    # (B, T, D), time-major
         if need[1]:
-            dW = torch.cat([X.t() @ dzr.t(), X.t() @ dn2.t()], dim=1)  # (D, 3H)
+            dW = torch.cat([gemm.mm(X.t(), dzr.t()), X.t() @ dn2.t()], dim=1)  # (D, 3H)
         if need[2]:
             db_i = torch.cat([dzr.sum(1), dn2.sum(1)])
         if need[4]:
-            dU = hs[:H, :-1].reshape(H, T * B) @ du2.t()              # (H, 3H)
+            dU = gemm.mm(hs[:H, :-1].reshape(H, T * B), du2.t())     # (H, 3H)
         if need[5]:
             db_r = du2.sum(1)
         return dx, dW, db_i, (dh.t() if need[3] else None), dU, db_r

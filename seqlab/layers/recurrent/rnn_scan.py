@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import torch
 
+from seqlab.layers import gemm
+
 
 class _Scan(torch.autograd.Function):
     """(x (T*B, D) time-major rows, W (D, H), b (H,) or None, h0 (B, H), U (H, H))
@@ -83,7 +85,7 @@ class _Scan(torch.autograd.Function):
             dh = torch.mm(da[t], Ut)                                  # dL/dh_{t-1}
         da2 = da.view(T * B, H)
         need = ctx.needs_input_grad
-        dx = da2 @ W.t() if need[0] else None                         # (T*B, D)
+        dx = gemm.mm(da2, W.t()) if need[0] else None                 # (T*B, D)
         dW = x.t() @ da2 if need[1] else None                         # (D, H)
         db = da2.sum(0) if ctx.has_bias and need[2] else None         # (H,)
         dU = hs[:-1].reshape(T * B, H).t() @ da2 if need[4] else None  # (H, H)
