@@ -1,10 +1,12 @@
 """Training throughput of the explicit recurrent path against the fused kernel.
 
 The course's GRU (``reset_after=False``, reset gate applied before the recurrent product)
-has no torch kernel, so seqlab runs it on the explicit path: input projection of all steps
-in one matrix product, then the cell's equations step by step. This script measures how
-far that is from the fused cuDNN-form GRU (``reset_after=True``) at the same size, and the
-same for LSTM (explicit loop forced with ``use_fused=False``).
+has no torch kernel. seqlab trains it on the CPU with its own scan (one autograd node whose
+backward is written by hand, ``gru_scan.py``); the explicit path (``use_fused=False``, and
+inference) is the input projection of all steps in one matrix product, then the cell's
+equations step by step. This script measures both against the fused cuDNN-form GRU
+(``reset_after=True``) at the same size, and the same for LSTM (explicit loop forced with
+``use_fused=False``).
 
 One round = ``--batches`` training steps (forward, backward, RMSprop update) of
 Embedding-free layers on random (B, T, D) inputs, loss = mean of a Dense(1) head on the
@@ -70,12 +72,14 @@ def main(argv=None):
     H = args.units
     cands = {
         "gru_fused_reset_after": trainer(GRU(H, reset_after=True), x, args.batches),
-        "gru_explicit_course": trainer(GRU(H), x, args.batches),
+        "gru_explicit_course": trainer(GRU(H, use_fused=False), x, args.batches),
+        "gru_scan_course": trainer(GRU(H), x, args.batches),
         "lstm_fused": trainer(LSTM(H), x, args.batches),
         "lstm_explicit": trainer(LSTM(H, use_fused=False), x, args.batches),
     }
     if args.compile:
-        cands["gru_explicit_compiled"] = trainer(GRU(H, compile_step=True), x, args.batches)
+        cands["gru_explicit_compiled"] = trainer(GRU(H, compile_step=True, use_fused=False),
+                                                 x, args.batches)
     print(f"B={args.batch} T={args.time} D={args.features} H={H}, {args.batches} steps/round, "
           f"device={device}", flush=True)
     res = interleave(cands, repeats=args.repeats, warmup=args.warmup, device=device,
@@ -90,6 +94,11 @@ def main(argv=None):
                      note="training samples/s, paired per round"),
         ratio_figure("LSTM explicit / LSTM fused", res, "lstm_explicit", "lstm_fused",
                      note="same weights, use_fused=False"),
+        ratio_figure("GRU(reset_after=False) scan / explicit", res, "gru_scan_course",
+                     "gru_explicit_course", note="the course's GRU as trained by default "
+                     "(seqlab/layers/recurrent/gru_scan.py) against its step-by-step loop"),
+        ratio_figure("GRU(reset_after=False) scan / GRU(reset_after=True) fused", res,
+                     "gru_scan_course", "gru_fused_reset_after"),
         rate_figure("GRU(reset_after=True) fused", res, "gru_fused_reset_after"),
     ]
     if args.compile:

@@ -14,7 +14,9 @@ training step (bench/rnn_fit.py shapes, one thread): 2,200-3,400 page faults per
 added to); what changes is that the process keeps its peak size until it exits. The
 setting is process-wide and stays: every library in the process allocates the same way
 afterwards (in bench/keras_compare.py, Keras too). ``SEQLAB_MALLOC=default`` leaves
-glibc as it is. Elsewhere (macOS, Windows, musl) nothing is done.
+glibc as it is, and so does any glibc malloc setting of the user's in the environment
+(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES=glibc.malloc...``).
+Elsewhere (macOS, Windows, musl) nothing is done.
 """
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3      # glibc's mallopt parameter num
 MMAP_THRESHOLD = 32 * 1024 * 1024                # glibc's maximum on 64-bit systems
 TRIM_THRESHOLD = 1024 * 1024 * 1024
 
+# glibc's own environment settings: when the user gave one, seqlab changes nothing (its
+# 32 MiB would lower a larger threshold chosen there)
+USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                 "MALLOC_MMAP_MAX_")
+
 _state = {"done": False, "kept": False}
 
 
@@ -36,8 +43,10 @@ def keep_freed_memory() -> bool:
     if _state["done"]:
         return _state["kept"]
     _state["done"] = True
-    if os.environ.get("SEQLAB_MALLOC", "keep") == "default" or not sys.platform.startswith("linux"):
-        return False
+    if (os.environ.get("SEQLAB_MALLOC", "keep") == "default" or not sys.platform.startswith("linux")
+            or any(k in os.environ for k in USER_SETTINGS)
+            or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "")):
+        return False                            # off, or the user tuned glibc already
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt

@@ -44,3 +44,18 @@ def test_plain_layouts_and_fallbacks(monkeypatch):
     gemm.mm(a, bt), gemm.mm(a.double(), bt.double()), gemm.mm(a, b)
     assert calls == [1]                                     # only the float32, plain one
     torch.testing.assert_close(gemm.mm(a, b), a @ b)
+
+
+def test_choosing_the_product_draws_no_random_numbers(monkeypatch):
+    """The first product of a run decides (once) between oneDNN and MKL; that must leave
+    torch's random stream alone, or a run's dropout masks would depend on it."""
+    monkeypatch.setenv("SEQLAB_GEMM", "onednn")
+    gemm.uses_onednn.cache_clear()
+    try:
+        torch.manual_seed(0)
+        gemm.uses_onednn()
+        after = torch.rand(3)
+        torch.manual_seed(0)
+        assert torch.equal(after, torch.rand(3))
+    finally:
+        gemm.uses_onednn.cache_clear()

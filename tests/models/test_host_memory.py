@@ -38,3 +38,10 @@ def test_fit_keeps_freed_memory_and_default_leaves_glibc():
         pytest.skip("not glibc: mallopt unavailable")
     assert resident_after_free("keep") > 20       # kept for the next batch
     assert resident_after_free("default") < 4     # handed back: fresh pages next time
+
+
+def test_a_users_own_glibc_setting_is_left_alone(monkeypatch):
+    from seqlab.models import host_memory
+    monkeypatch.setattr(host_memory, "_state", {"done": False, "kept": False})
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1000000000")
+    assert host_memory.keep_freed_memory() is False

@@ -1,4 +1,8 @@
-"""GRU (reset_after=True) recurrence as one autograd node, back-propagated through time by hand.
+"""GRU recurrence as one autograd node, back-propagated through time by hand.
+
+Both forms: ``_GRUScan`` the cuDNN / Keras-3 form (reset_after=True) below, and
+``_CourseGRUScan`` the course's form (reset_after=False, the reset gate on h_{t-1} before
+the product with U_h; torch has no kernel for it), whose equations it writes out.
 
 Keras's gate order z, r, h; ``W`` (D, 3H), ``U`` (H, 3H), bias (2, 3H) = [b_i, b_r]:
 
@@ -134,4 +138,112 @@ def run_gru(cell, x: torch.Tensor, h0: torch.Tensor):
     W, U = cell.kernel, cell.recurrent_kernel
     b_i, b_r = cell.bias if cell.bias is not None else W.new_zeros((2, W.shape[1]))
     hs, h_last = _GRUScan.apply(x, W, b_i, h0, U, b_r)               # (H, T, B), (H, B)
+    return hs.permute(2, 1, 0), h_last.t()
+
+
+class _CourseGRUScan(torch.autograd.Function):
+    """The course's GRU (reset_after=False: the reset gate on h_{t-1} before U_h):
+
+        forward    xw = x W + b             z_t = sigma(xw_z + h U_z)   r_t = sigma(xw_r + h U_r)
+                   n_t = tanh(xw_h + (r_t * h_{t-1}) U_h)
+                   h_t = n_t + z_t * (h_{t-1} - n_t)
+        backward   dz = dh * (h_{t-1} - n_t) * z (1 - z)     dn = dh * (1 - z) * (1 - n^2)
+                   d(rh) = dn U_h^T            dr = d(rh) * h_{t-1} * r (1 - r)
+                   dh_{t-1} = dh * z + d(rh) * r + [dz, dr] U_zr^T
+                   dU_zr = h_{<T}^T [dz, dr],  dU_h = (r h)^T dn,  dW = x^T [dz, dr, dn]
+
+    (x (B, T, D), W (D, 3H), b (3H,), h0 (B, H), U (H, 3H)) -> (hs (H, T, B), h_T (H, B)),
+    buffers laid out (features, T, B) as ``_GRUScan``'s."""
+
+    @staticmethod
+    def forward(ctx, x, W, b, h0, U):
+        B, T, D = x.shape
+        H = h0.shape[1]
+        X = x.transpose(0, 1).reshape(T * B, D)                       # time-major rows
+        two = torch.ones(3 * H, 1, dtype=W.dtype, device=W.device)
+        two[2 * H:] = 2.0                                             # h block doubled
+        g = gemm.mm(W.t() * two, X.t()).view(3 * H, T, B)             # [xw_z; xw_r; 2 xw_h]
+        g += (b[:, None] * two)[:, :, None]                           # then z; r; 2a in place
+        hs = x.new_empty((H, T + 1, B))                               # h_0 .. h_T
+        hs[:, 0] = h0.t()
+        rh = x.new_empty((H, T, B))                                   # r_t * h_{t-1}
+        n = x.new_empty((H, T, B))
+        d = x.new_empty((H, T, B))                                    # h_{t-1} - n_t
+        minus_one = x.new_tensor(-1.0)
+        Uzr_t, Uh_t = U[:, :2 * H].t(), U[:, 2 * H:].t()              # (2H, H), (H, H)
+        steps = zip(g[:2 * H].unbind(1), g[:H].unbind(1), g[H:2 * H].unbind(1),
+                    g[2 * H:].unbind(1), rh.unbind(1), n.unbind(1), d.unbind(1),
+                    hs[:, :-1].unbind(1), hs[:, 1:].unbind(1))
+        for zr_t, z, r, a2, rh_t, n_t, d_t, h, h_next in steps:
+            zr_t.addmm_(Uzr_t, h).sigmoid_()                          # z; r
+            torch.mul(r, h, out=rh_t)
+            a2.addmm_(Uh_t, rh_t, alpha=2.0).sigmoid_()               # sigmoid(2a)
+            torch.add(minus_one, a2, alpha=2.0, out=n_t)              # n = 2 sigmoid(2a) - 1
+            torch.sub(h, n_t, out=d_t)
+            torch.addcmul(n_t, z, d_t, out=h_next)                    # n + z (h - n)
+        ctx.save_for_backward(X, W, U, hs, g, rh, n, d)
+        ctx.set_materialize_grads(False)
+        return hs[:, 1:], hs[:, T]
+
+    @staticmethod
+    def backward(ctx, g_all, g_last):
+        X, W, U, hs, g, rh, n, d = ctx.saved_tensors
+        H, T, B = n.shape
+        dzr = torch.empty((2 * H, T, B), dtype=n.dtype, device=n.device)  # [dz; dr]
+        dn = torch.empty((H, T, B), dtype=n.dtype, device=n.device)
+        dh = g_last.contiguous() if g_last is not None else torch.zeros_like(hs[:, 0])
+        tmp, drh = torch.empty_like(dh), torch.empty_like(dh)
+        dhz, dhz2 = torch.empty_like(dh), torch.empty_like(dh)
+        U_zr, U_h = U[:, :2 * H], U[:, 2 * H:]                        # (H, 2H), (H, H)
+        steps = zip(g[:H].unbind(1), g[H:2 * H].unbind(1), n.unbind(1), d.unbind(1),
+                    hs[:, :-1].unbind(1), dzr[:H].unbind(1), dzr[H:].unbind(1),
+                    dzr.unbind(1), dn.unbind(1))
+        for t, (z, r, n_t, d_t, h, dz, dr, dzr_t, dn_t) in reversed(list(enumerate(steps))):
+            if g_all is not None:
+                dh = dh + g_all[:, t]
+            torch.mul(dh, d_t, out=tmp)
+            _sigmoid_bw(tmp, z, grad_input=dz)                        # dz
+            dhz, dhz2 = dhz2, dhz                                     # dh is the other one
+            torch.mul(dh, z, out=dhz)                                 # dh * z
+            torch.sub(dh, dhz, out=tmp)                               # dh * (1 - z)
+            _tanh_bw(tmp, n_t, grad_input=dn_t)                       # dn
+            torch.mm(U_h, dn_t, out=drh)                              # d(r h)
+            torch.mul(drh, h, out=tmp)
+            _sigmoid_bw(tmp, r, grad_input=dr)                        # dr
+            torch.addcmul(dhz, drh, r, out=dhz)                       # dh z + d(rh) r
+            dh = dhz.addmm_(U_zr, dzr_t)                              # dL/dh_{t-1}, (H, B)
+        need = ctx.needs_input_grad
+        dzr2, dn2 = dzr.view(2 * H, T * B), dn.view(H, T * B)         # d(xw) = [dzr; dn]
+        dx = dW = db = dU = None
+        if need[0]:
+            dx = torch.addmm(dn2.t() @ W[:, 2 * H:].t(), dzr2.t(), W[:, :2 * H].t())
+            dx = dx.view(T, B, -1).transpose(0, 1)                    # (B, T, D), time-major
+        if need[1]:
+            dW = torch.cat([gemm.mm(X.t(), dzr2.t()), X.t() @ dn2.t()], dim=1)  # (D, 3H)
+        if need[2]:
+            db = torch.cat([dzr2.sum(1), dn2.sum(1)])
+        if need[4]:
+            dU = torch.cat([gemm.mm(hs[:, :-1].reshape(H, T * B), dzr2.t()),
+                            gemm.mm(rh.view(H, T * B), dn2.t())], dim=1)  # (H, 3H)
+        return dx, dW, db, (dh.t() if need[3] else None), dU
+
+
+def course_applies(cell, x: torch.Tensor) -> bool:
+    """Whether ``run_course_gru`` computes this cell's training forward: the course's GRU
+    (reset_after=False) with tanh / sigmoid, on the CPU, gradients on, not traced."""
+    from seqlab.layers.recurrent.cells import GRUCell
+    return (type(cell) is GRUCell and not cell.reset_after
+            and getattr(cell, "activation_name", None) == "tanh"
+            and getattr(cell, "recurrent_activation_name", None) == "sigmoid"
+            and getattr(cell, "gate_log", None) is None
+            and x.device.type == "cpu" and torch.is_grad_enabled()
+            and not torch.jit.is_tracing() and not torch.compiler.is_compiling())
+
+
+def run_course_gru(cell, x: torch.Tensor, h0: torch.Tensor):
+    """The course's GRU (reset_after=False) over ``x`` (B, T, D) from ``h0`` (B, H):
+    (outputs (B, T, H), h_T (B, H)), as ``run_gru``."""
+    W, U = cell.kernel, cell.recurrent_kernel
+    b = cell.bias if cell.bias is not None else W.new_zeros(W.shape[1])
+    hs, h_last = _CourseGRUScan.apply(x, W, b, h0, U)                 # (H, T, B), (H, B)
     return hs.permute(2, 1, 0), h_last.t()

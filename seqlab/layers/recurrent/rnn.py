@@ -10,8 +10,11 @@ Two paths give the same numbers:
 * **fused**: torch's own RNN/LSTM/GRU kernel (fused.py) whenever the configuration allows
   (built-in cell, standard activations, GRU ``reset_after=True``, no recurrent dropout);
   any mask is reduced to right-padding by a per-row gather, so padded steps never count.
-  (A SimpleRNN on the CPU runs rnn_scan.py instead: the same equations as one autograd
-  node with its backward through time written by hand, faster there.)
+  (A SimpleRNN on the CPU runs rnn_scan.py instead, and a GRU trained on the CPU
+  gru_scan.py: the same equations as one autograd node with its backward through time
+  written by hand, faster there. The course's GRU, ``reset_after=False``, which torch has no
+  kernel for, is trained on that scan too when no step is masked and there is no recurrent
+  dropout.)
 * **explicit**: the cell's equations, step by step. The input projection ``x W + b`` of all
   steps is one matrix product; the loop (loops.py) iterates ``xw.unbind(1)`` (indexing
   ``xw[:, t]`` under autograd is ~20x slower); ``compile_step=True`` compiles the step with
@@ -33,7 +36,7 @@ import numpy as np
 import torch
 
 from seqlab.layers.base import Layer, Shape, attach_mask, check_rate, get_mask
-from seqlab.layers.recurrent import fused, keras_cell, loops
+from seqlab.layers.recurrent import fused, gru_scan, keras_cell, loops
 
 
 class RNN(Layer):
@@ -282,6 +285,12 @@ class RNN(Layer):
             outputs, last, final = fused.run_fused(self.cell, x_in, state, mask_in, training,
                                                    need_all_states=need_states,
                                                    keep_outputs=self.return_sequences)
+        elif (mask_in is None and rec_mask is None and self.use_fused is not False
+              and self.step_override is None and not self.compile_step
+              and not self.keras_cell and gru_scan.course_applies(self.cell, x_in)):
+            self.last_path = "fused"                  # the course's GRU: one hand-made node
+            y, h = gru_scan.run_course_gru(self.cell, x_in, state[0])
+            outputs, last, final = (y if self.return_sequences else None), h, [h]
         elif self.keras_cell:
             self.last_path = "explicit"
             outputs, last, final = keras_cell.keras_cell_loop(

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from seqlab.layers.recurrent import GRU, GRUCell
-from seqlab.layers.recurrent.gru_scan import run_gru
+from seqlab.layers.recurrent.gru_scan import run_course_gru, run_gru
 
 B, T, D, H = 3, 7, 4, 5
 
 
-def uses_scan(y) -> bool:
+def uses_scan(y, node: str = "_GRUScanBackward") -> bool:
     """True when the autograd graph behind ``y`` holds the scan's node."""
     seen, todo = set(), [y.grad_fn]
     while todo:
@@ -19,7 +19,7 @@ def uses_scan(y) -> bool:
         if fn is None or fn in seen:
             continue
         seen.add(fn)
-        if type(fn).__name__ == "_GRUScanBackward":
+        if type(fn).__name__ == node:
             return True
         todo += [f for f, _ in fn.next_functions]
     return False
@@ -27,7 +27,8 @@ def uses_scan(y) -> bool:
 
 def equations(cell, x, h0):
     """The cell's own step, t = 1..T, recorded by autograd."""
-    xw = x @ cell.kernel + (cell.bias[0] if cell.bias is not None else 0)
+    b = cell.input_bias()
+    xw = x @ cell.kernel + (b if b is not None else 0)
     h, hs = h0, []
     for t in range(x.shape[1]):
         h, _ = cell.recur(xw[:, t], [h])
@@ -77,3 +78,49 @@ def test_layer_trains_through_the_scan_and_equals_the_explicit_loop():
     torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-6)
     for g, s in zip(*grads):
         torch.testing.assert_close(g, s, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("loss_on", ["all", "last", "both"])
+def test_course_scan_equals_equations(use_bias, loss_on):
+    """The course's GRU (reset_after=False) scan against the cell's own step."""
+    torch.manual_seed(2)
+    cell = GRUCell(H, reset_after=False, use_bias=use_bias, dtype=torch.float64)
+    cell.build_once((None, D))
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.normal_(0, 0.6)
+    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
+    w_all = torch.randn(B, T, H, dtype=torch.float64) * (loss_on != "last")
+    w_last = torch.randn(B, H, dtype=torch.float64) * (loss_on != "all")
+    results = []
+    for run in (run_course_gru, None):
+        hs, h_last = equations(cell, x, h0) if run is None else run(cell, x, h0)
+        loss = (hs * w_all).sum() + (h_last * w_last).sum()
+        params = [x, h0] + list(cell.parameters())
+        results.append([hs.detach(), h_last.detach(), *torch.autograd.grad(loss, params)])
+    for got, want in zip(*results):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_default_gru_trains_through_the_course_scan_and_equals_the_explicit_loop():
+    torch.manual_seed(3)
+    fast, slow = GRU(H, return_sequences=True), GRU(H, return_sequences=True, use_fused=False)
+    x = torch.randn(B, T, D)
+    fast(x), slow(x)
+    slow.set_weights(fast.get_weights())
+    outs, grads = [], []
+    for layer in (fast, slow):
+        layer.zero_grad()
+        y = layer(x)
+        assert uses_scan(y, "_CourseGRUScanBackward") == (layer is fast)
+        y.pow(2).sum().backward()
+        outs.append(y.detach())
+        grads.append([p.grad.clone() for p in layer.parameters()])
+    assert (fast.last_path, slow.last_path) == ("fused", "explicit")
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-6)
+    for g, s in zip(*grads):
+        torch.testing.assert_close(g, s, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():                             # inference: the equations, unchanged
+        fast(x)

@@ -202,7 +202,7 @@ def test_explicit_path_when_fused_cannot_run(monkeypatch):
     real = fused._call
     monkeypatch.setattr(fused, "_call", lambda *a: calls.append(a[0]) or real(*a))
     x = torch.randn(2, 4, 3)
-    cases = [GRU(3), GRU(3, reset_after=True, activation="relu"),
+    cases = [GRU(3, reset_after=True, activation="relu"),
              LSTM(3, recurrent_activation="hard_sigmoid"), SimpleRNN(3, activation="sigmoid"),
              LSTM(3, use_fused=False)]
     for layer in cases:
@@ -212,6 +212,10 @@ def test_explicit_path_when_fused_cannot_run(monkeypatch):
     lstm.train()
     lstm(x)
     assert lstm.last_path == "explicit"
+    course = GRU(3)                  # the course's GRU: its own scan when trained ...
+    with torch.no_grad():
+        course(x)                    # ... the equations step by step otherwise
+    assert course.last_path == "explicit"
     assert calls == []
     assert "reset_after=False" in GRU(3).fused_ok()[1]
 
@@ -288,7 +292,7 @@ def test_compiled_step_falls_back_to_python_when_compiling_fails(monkeypatch):
     monkeypatch.setattr(torch, "compile", broken_compile)
     torch.manual_seed(0)
     x = torch.randn(2, 4, 3)
-    plain = GRU(5, return_sequences=True)
+    plain = GRU(5, return_sequences=True, use_fused=False)   # the Python step, as the fallback
     compiled = GRU(5, return_sequences=True, compile_step=True)
     plain(x)
     with pytest.warns(RuntimeWarning, match="torch.compile.*failed.*Python step"):
