@@ -274,47 +274,50 @@ def run_parent(args) -> None:
     """Run one child per (backend, threads) and gather their figures into one JSON."""
     figures, extra, failed = [], {"keras_backends": {}}, []
     machine = None
+    fits = ",".join(f"fit:{m}" for m in FIT_MODELS)
+    runs = [(b, int(t), args.malloc_tuned, args.only) for b in args.backend.split(",")
+            for t in args.threads.split(",")]
+    if (args.tuned_fits and not args.malloc_tuned and ("jax", 1, False, args.only) in runs
+            and (not args.only or "fit:" in args.only)):  # + Keras on JAX at its fastest
+        runs.append(("jax", 1, True, ",".join(x for x in args.only.split(",")
+                                              if x.startswith("fit:")) or fits))
     if args.update and args.json and Path(args.json).exists():  # other backends' figures
         old = json.loads(Path(args.json).read_text())
-        ran = [f"({child_label(b, t, args.malloc_tuned)})" for b in args.backend.split(",")
-               for t in args.threads.split(",")]
-        figures = [f for f in old["figures"] if not any(r in f["name"] for r in ran)
+        labels = [child_label(b, t, tuned) for b, t, tuned, _ in runs]
+        figures = [f for f in old["figures"] if not any(f"({x})" in f["name"] for x in labels)
                    and not f["name"].startswith("not measured")]
         extra["keras_backends"] = {k: v for k, v in old.get("keras_backends", {}).items()
-                                   if k not in [child_label(b, t, args.malloc_tuned) for b in
-                                                args.backend.split(",")
-                                                for t in args.threads.split(",")]}
-    for backend in args.backend.split(","):
-        for threads in map(int, args.threads.split(",")):
-            with tempfile.TemporaryDirectory() as tmp:
-                out = Path(tmp) / "child.json"
-                cmd = [str(KERAS_PY) if KERAS_PY.exists() else sys.executable, __file__,
-                       "--child", "--backend", backend, "--threads", str(threads),
-                       "--json", str(out), "--repeats", str(args.repeats),
-                       "--batches", str(args.batches), "--torch-batches",
-                       str(args.torch_batches), "--predict-n1", str(args.predict_n1),
-                       "--predict-n512", str(args.predict_n512), "--only", args.only,
-                       "--bucket-n", str(args.bucket_n),
-                       "--bucket-seeds", str(args.bucket_seeds),
-                       "--cpu", str(args.cpu)] + (["--verbose"] if args.verbose else []) \
-                    + (["--malloc-tuned"] if args.malloc_tuned else [])
-                print(f"== keras_compare child: backend {backend}, {threads} thread(s)",
-                      flush=True)
-                env = {**os.environ, **(MALLOC_TUNED if args.malloc_tuned else {})}
-                rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
-                if rc != 0 or not out.exists():
-                    failed.append(f"{backend}/{threads}t (exit {rc})")
-                    continue
-                d = json.loads(out.read_text())
-            figures += d["figures"]
-            machine = machine or d["machine"]
-            extra["keras"] = d.get("keras")
-            # when and under what load each child measured (--update keeps older children's)
-            extra["keras_backends"][child_label(backend, threads, args.malloc_tuned)] = (
-                f"{d.get('threads')}, measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}"
-                f" UTC, load average {d.get('load_avg_start', float('nan')):.1f} at its start")
-            if args.json:  # what is measured so far survives an interrupted run
-                _write_json(args, figures, extra, machine)
+                                   if k not in labels}
+    for backend, threads, tuned, only in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "child.json"
+            cmd = [str(KERAS_PY) if KERAS_PY.exists() else sys.executable, __file__,
+                   "--child", "--backend", backend, "--threads", str(threads),
+                   "--json", str(out), "--repeats", str(args.repeats),
+                   "--batches", str(args.batches), "--torch-batches",
+                   str(args.torch_batches), "--predict-n1", str(args.predict_n1),
+                   "--predict-n512", str(args.predict_n512), "--only", only,
+                   "--bucket-n", str(args.bucket_n),
+                   "--bucket-seeds", str(args.bucket_seeds),
+                   "--cpu", str(args.cpu)] + (["--verbose"] if args.verbose else []) \
+                + (["--malloc-tuned"] if tuned else [])
+            print(f"== keras_compare child: {child_label(backend, threads, tuned)}",
+                  flush=True)
+            env = {**os.environ, **(MALLOC_TUNED if tuned else {})}
+            rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+            if rc != 0 or not out.exists():
+                failed.append(f"{backend}/{threads}t (exit {rc})")
+                continue
+            d = json.loads(out.read_text())
+        figures += d["figures"]
+        machine = machine or d["machine"]
+        extra["keras"] = d.get("keras")
+        # when and under what load each child measured (--update keeps older children's)
+        extra["keras_backends"][child_label(backend, threads, tuned)] = (
+            f"{d.get('threads')}, measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}"
+            f" UTC, load average {d.get('load_avg_start', float('nan')):.1f} at its start")
+        if args.json:  # what is measured so far survives an interrupted run
+            _write_json(args, figures, extra, machine)
     if failed:
         figures.append({"name": "not measured: " + ", ".join(failed), "value": 0,
                         "unit": "", "note": "see the log"})
@@ -322,7 +325,7 @@ def run_parent(args) -> None:
     finish("keras_compare", args, figures, extra)
     if args.json and machine:  # the children's machine block (torch of the Keras venv)
         _write_json(args, figures, extra, machine)
-    if failed and len(failed) == len(args.backend.split(",")) * len(args.threads.split(",")):
+    if failed and len(failed) == len(runs):
         sys.exit(1)
 
 
@@ -347,6 +350,9 @@ def main(argv=None):
     p.add_argument("--malloc-tuned", action="store_true",
                    help="children start with glibc's mmap and trim thresholds raised "
                         "(MALLOC_TUNED): Keras on JAX at its fastest")
+    p.add_argument("--no-tuned-fits", dest="tuned_fits", action="store_false",
+                   help="skip the extra child that trains the fit models against Keras on "
+                        "JAX with glibc tuned (run by default with the jax 1-thread child)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:

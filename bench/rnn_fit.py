@@ -19,7 +19,8 @@ Figures (each a paired ratio of samples/s, candidates interleaved in this proces
    Also printed: the bound set by the data, 256 / mean length (the share of recurrent
    steps that padding wastes), and a hand-written PyTorch bucketing loop (sort by
    length, ``pad_sequence`` per batch), the ceiling a PyTorch user reaches by hand.
-3. ``gru_explicit``: seqlab GRU(reset_after=False) (explicit path) vs fused
+3. ``gru_explicit``: seqlab GRU(reset_after=False) (explicit path, ``use_fused=False``; trained
+   by default on its own scan, bench/recurrent_paths.py) vs fused
    GRU(reset_after=True), both through ``fit()``. Goal >= 0.6x.
 4. ``gflops``: the LSTM(128) training step's achieved GFLOP/s (matrix products only:
    forward 8·H·(D+H) and backward 16·H·(D+H) per token) as a fraction of the fp32
@@ -320,7 +321,7 @@ def main(argv=None):
     # 3. GRU(reset_after=False) explicit path vs fused GRU(reset_after=True).
     if "gru_explicit" in only and not why_not:
         fused = seqlab_model("gru", device=device, reset_after=True)
-        expl = seqlab_model("gru", device=device, reset_after=False)
+        expl = seqlab_model("gru", device=device, reset_after=False, use_fused=False)
         cands = {"gru_fused": lambda: seqlab_fit_round(fused, X_np[:nb], y_np[:nb]),
                  "gru_explicit": lambda: seqlab_fit_round(expl, X_np[:nb], y_np[:nb])}
         print(f"\n[gru explicit vs fused] {args.batches} batches per round")
