@@ -47,6 +47,45 @@ _sigmoid_bw = torch.ops.aten.sigmoid_backward.grad_input
 _tanh_bw = torch.ops.aten.tanh_backward.grad_input
 
 
+def _update_and_candidate_grads(dh, z, n, d, dz, dhz, dn, tmp) -> None:
+    """The step's backward shared by both forms, into the given (H, B) buffers:
+    dz = dh * (h_{t-1} - n) * z (1 - z),  dhz = dh * z,  dn = dh * (1 - z) * (1 - n^2)
+    (``d`` holds h_{t-1} - n; ``tmp`` is scratch)."""
+    torch.mul(dh, d, out=tmp)
+    _sigmoid_bw(tmp, z, grad_input=dz)
+    torch.mul(dh, z, out=dhz)
+    torch.sub(dh, dhz, out=tmp)                                       # dh * (1 - z)
+    _tanh_bw(tmp, n, grad_input=dn)
+
+
+def _input_projection(x, W, b) -> tuple:
+    """x (B, T, D) -> (X (T*B, D) time-major rows, [xw_z; xw_r; 2 xw_h] (3H, T, B)): one
+    product for all steps, the h block doubled (exactly) for tanh(a) = 2 sigmoid(2a) - 1."""
+    B, T, D = x.shape
+    X = x.transpose(0, 1).reshape(T * B, D)
+    two = torch.ones(W.shape[1], 1, dtype=W.dtype, device=W.device)
+    two[2 * W.shape[1] // 3:] = 2.0
+    xw = gemm.mm(W.t() * two, X.t()).view(-1, T, B)
+    xw += (b[:, None] * two)[:, :, None]
+    return X, xw
+
+
+def _input_grads(need, X, W, dzr, dn) -> tuple:
+    """The gradients of x (B, T, D) (a time-major view), W (D, 3H) and the input bias
+    (3H,) from d(xw) = [dzr (2H, T, B); dn (H, T, B)], each when ``need`` asks for it."""
+    H, T, B = dn.shape
+    dzr, dn = dzr.reshape(2 * H, T * B), dn.view(H, T * B)           # dzr: a view
+    dx = dW = db = None
+    if need[0]:
+        dx = torch.addmm(dn.t() @ W[:, 2 * H:].t(), dzr.t(), W[:, :2 * H].t())
+        dx = dx.view(T, B, -1).transpose(0, 1)                        # (B, T, D), time-major
+    if need[1]:
+        dW = torch.cat([gemm.mm(X.t(), dzr.t()), X.t() @ dn.t()], dim=1)  # (D, 3H)
+    if need[2]:
+        db = torch.cat([dzr.sum(1), dn.sum(1)])
+    return dx, dW, db
+
+
 class _GRUScan(torch.autograd.Function):
     """(x (B, T, D), W (D, 3H), b_i (3H,), h0 (B, H), U (H, 3H), b_r (3H,))
     -> (hs (H, T, B), h_T (H, B)).
@@ -58,13 +97,9 @@ class _GRUScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, W, b_i, h0, U, b_r):
-        B, T, D = x.shape
+        B, T, _ = x.shape
         H = h0.shape[1]
-        X = x.transpose(0, 1).reshape(T * B, D)                       # time-major rows
-        two = torch.ones(3 * H, 1, dtype=W.dtype, device=W.device)
-        two[2 * H:] = 2.0                                             # h block doubled
-        xw = gemm.mm(W.t() * two, X.t()).view(3 * H, T, B)           # [xw_z; xw_r; 2 xw_h]
-        xw += (b_i[:, None] * two)[:, :, None]
+        X, xw = _input_projection(x, W, b_i)                          # [xw_z; xw_r; 2 xw_h]
         hs = x.new_empty((H + 1, T + 1, B))                           # h_0 .. h_T; ones
         hs[:H, 0] = h0.t()
         hs[H] = 1.0                                   # [U^T b_r] [h; 1] = U^T h + b_r
@@ -103,27 +138,16 @@ class _GRUScan(torch.autograd.Function):
         for t, (z, r, n_t, d_t, u_h, dz, dr, dnr, dn_t, du_t) in reversed(list(enumerate(steps))):
             if g_all is not None:
                 dh = dh + g_all[:, t]
-            torch.mul(dh, d_t, out=tmp)
-            _sigmoid_bw(tmp, z, grad_input=dz)                        # dz
             dhz, dhz2 = dhz2, dhz                                     # dh is the other one
-            torch.mul(dh, z, out=dhz)                                 # dh * z
-            torch.sub(dh, dhz, out=tmp)                               # dh * (1 - z)
-            _tanh_bw(tmp, n_t, grad_input=dn_t)                       # dn
+            _update_and_candidate_grads(dh, z, n_t, d_t, dz, dhz, dn_t, tmp)
             torch.mul(dn_t, u_h, out=tmp)
             _sigmoid_bw(tmp, r, grad_input=dr)                        # dr
             torch.mul(dn_t, r, out=dnr)                               # d(u_h) = dn * r
             dh = dhz.addmm_(U, du_t)                                  # dL/dh_{t-1}, (H, B)
         need = ctx.needs_input_grad
-        dzr, dn2 = du[:2 * H].view(2 * H, T * B), dn.view(H, T * B)    # d(xw) = [dzr; dn]
         du2 = du.view(3 * H, T * B)
-        dx = dW = db_i = dU = db_r = None
-        if need[0]:
-            dx = torch.addmm(dn2.t() @ W[:, 2 * H:].t(), dzr.t(), W[:, :2 * H].t())
-            dx = dx.view(T, B, -1).transpose(0, 1)                    # (B, T, D), time-major
-        if need[1]:
-            dW = torch.cat([gemm.mm(X.t(), dzr.t()), X.t() @ dn2.t()], dim=1)  # (D, 3H)
-        if need[2]:
-            db_i = torch.cat([dzr.sum(1), dn2.sum(1)])
+        dx, dW, db_i = _input_grads(need, X, W, du[:2 * H], dn)
+        dU = db_r = None
         if need[4]:
             dU = gemm.mm(hs[:H, :-1].reshape(H, T * B), du2.t())     # (H, 3H)
         if need[5]:
@@ -157,13 +181,9 @@ class _CourseGRUScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, W, b, h0, U):
-        B, T, D = x.shape
+        B, T, _ = x.shape
         H = h0.shape[1]
-        X = x.transpose(0, 1).reshape(T * B, D)                       # time-major rows
-        two = torch.ones(3 * H, 1, dtype=W.dtype, device=W.device)
-        two[2 * H:] = 2.0                                             # h block doubled
-        g = gemm.mm(W.t() * two, X.t()).view(3 * H, T, B)             # [xw_z; xw_r; 2 xw_h]
-        g += (b[:, None] * two)[:, :, None]                           # then z; r; 2a in place
+        X, g = _input_projection(x, W, b)                 # [xw_z; xw_r; 2 xw_h], then z; r; 2a
         hs = x.new_empty((H, T + 1, B))                               # h_0 .. h_T
         hs[:, 0] = h0.t()
         rh = x.new_empty((H, T, B))                                   # r_t * h_{t-1}
@@ -201,27 +221,17 @@ class _CourseGRUScan(torch.autograd.Function):
         for t, (z, r, n_t, d_t, h, dz, dr, dzr_t, dn_t) in reversed(list(enumerate(steps))):
             if g_all is not None:
                 dh = dh + g_all[:, t]
-            torch.mul(dh, d_t, out=tmp)
-            _sigmoid_bw(tmp, z, grad_input=dz)                        # dz
             dhz, dhz2 = dhz2, dhz                                     # dh is the other one
-            torch.mul(dh, z, out=dhz)                                 # dh * z
-            torch.sub(dh, dhz, out=tmp)                               # dh * (1 - z)
-            _tanh_bw(tmp, n_t, grad_input=dn_t)                       # dn
+            _update_and_candidate_grads(dh, z, n_t, d_t, dz, dhz, dn_t, tmp)
             torch.mm(U_h, dn_t, out=drh)                              # d(r h)
             torch.mul(drh, h, out=tmp)
             _sigmoid_bw(tmp, r, grad_input=dr)                        # dr
             torch.addcmul(dhz, drh, r, out=dhz)                       # dh z + d(rh) r
             dh = dhz.addmm_(U_zr, dzr_t)                              # dL/dh_{t-1}, (H, B)
         need = ctx.needs_input_grad
-        dzr2, dn2 = dzr.view(2 * H, T * B), dn.view(H, T * B)         # d(xw) = [dzr; dn]
-        dx = dW = db = dU = None
-        if need[0]:
-            dx = torch.addmm(dn2.t() @ W[:, 2 * H:].t(), dzr2.t(), W[:, :2 * H].t())
-            dx = dx.view(T, B, -1).transpose(0, 1)                    # (B, T, D), time-major
-        if need[1]:
-            dW = torch.cat([gemm.mm(X.t(), dzr2.t()), X.t() @ dn2.t()], dim=1)  # (D, 3H)
-        if need[2]:
-            db = torch.cat([dzr2.sum(1), dn2.sum(1)])
+        dzr2, dn2 = dzr.view(2 * H, T * B), dn.view(H, T * B)
+        dx, dW, db = _input_grads(need, X, W, dzr, dn)
+        dU = None
         if need[4]:
             dU = torch.cat([gemm.mm(hs[:, :-1].reshape(H, T * B), dzr2.t()),
                             gemm.mm(rh.view(H, T * B), dn2.t())], dim=1)  # (H, 3H)

@@ -1,7 +1,8 @@
-"""GRU's hand-written backward through time (gru_scan.py) against the equations run by
-autograd (the cell's own ``recur``): outputs and the gradients of x, W, U, both biases and
-h0, with and without a bias, a loss on every output and on the last one. Also: the layer
-takes that path on the CPU when training and equals the explicit loop there."""
+"""GRU's hand-written backward through time (gru_scan.py), both forms (reset_after=True and
+the course's reset_after=False), against the equations run by autograd (the cell's own
+``recur``): outputs and the gradients of x, W, U, the biases and h0, with and without a
+bias, a loss on every output and on the last one. Also: the layer takes that path on the
+CPU when training and equals the explicit loop there."""
 import pytest
 import torch
 
@@ -9,9 +10,10 @@ from seqlab.layers.recurrent import GRU, GRUCell
 from seqlab.layers.recurrent.gru_scan import run_course_gru, run_gru
 
 B, T, D, H = 3, 7, 4, 5
+FORMS = {True: (run_gru, "_GRUScanBackward"), False: (run_course_gru, "_CourseGRUScanBackward")}
 
 
-def uses_scan(y, node: str = "_GRUScanBackward") -> bool:
+def uses_scan(y, node: str) -> bool:
     """True when the autograd graph behind ``y`` holds the scan's node."""
     seen, todo = set(), [y.grad_fn]
     while todo:
@@ -36,21 +38,17 @@ def equations(cell, x, h0):
     return torch.stack(hs, 1), h
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("use_bias", [True, False])
 @pytest.mark.parametrize("loss_on", ["all", "last", "both"])
-def test_scan_equals_equations(use_bias, loss_on):
+def test_scan_equals_equations(reset_after, use_bias, loss_on, float64_cell):
     torch.manual_seed(0)
-    cell = GRUCell(H, reset_after=True, use_bias=use_bias, dtype=torch.float64)
-    cell.build_once((None, D))
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.normal_(0, 0.6)
-    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
+    cell, x, h0 = float64_cell(GRUCell(H, reset_after=reset_after, use_bias=use_bias,
+                                       dtype=torch.float64), B, T, D)
     w_all = torch.randn(B, T, H, dtype=torch.float64) * (loss_on != "last")
     w_last = torch.randn(B, H, dtype=torch.float64) * (loss_on != "all")
     results = []
-    for run in (run_gru, None):
+    for run in (FORMS[reset_after][0], None):
         hs, h_last = equations(cell, x, h0) if run is None else run(cell, x, h0)
         loss = (hs * w_all).sum() + (h_last * w_last).sum()
         params = [x, h0] + list(cell.parameters())
@@ -59,10 +57,11 @@ def test_scan_equals_equations(use_bias, loss_on):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
 
 
-def test_layer_trains_through_the_scan_and_equals_the_explicit_loop():
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_layer_trains_through_the_scan_and_equals_the_explicit_loop(reset_after):
     torch.manual_seed(1)
-    fast = GRU(H, reset_after=True, return_sequences=True)
-    slow = GRU(H, reset_after=True, return_sequences=True, use_fused=False)
+    fast = GRU(H, reset_after=reset_after, return_sequences=True)
+    slow = GRU(H, reset_after=reset_after, return_sequences=True, use_fused=False)
     x = torch.randn(B, T, D)
     fast(x), slow(x)
     slow.set_weights(fast.get_weights())
@@ -70,7 +69,7 @@ def test_layer_trains_through_the_scan_and_equals_the_explicit_loop():
     for layer in (fast, slow):
         layer.zero_grad()
         y = layer(x)
-        assert uses_scan(y) == (layer is fast)
+        assert uses_scan(y, FORMS[reset_after][1]) == (layer is fast)
         y.pow(2).sum().backward()
         outs.append(y.detach())
         grads.append([p.grad.clone() for p in layer.parameters()])
@@ -78,49 +77,5 @@ def test_layer_trains_through_the_scan_and_equals_the_explicit_loop():
     torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-6)
     for g, s in zip(*grads):
         torch.testing.assert_close(g, s, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("use_bias", [True, False])
-@pytest.mark.parametrize("loss_on", ["all", "last", "both"])
-def test_course_scan_equals_equations(use_bias, loss_on):
-    """The course's GRU (reset_after=False) scan against the cell's own step."""
-    torch.manual_seed(2)
-    cell = GRUCell(H, reset_after=False, use_bias=use_bias, dtype=torch.float64)
-    cell.build_once((None, D))
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.normal_(0, 0.6)
-    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
-    w_all = torch.randn(B, T, H, dtype=torch.float64) * (loss_on != "last")
-    w_last = torch.randn(B, H, dtype=torch.float64) * (loss_on != "all")
-    results = []
-    for run in (run_course_gru, None):
-        hs, h_last = equations(cell, x, h0) if run is None else run(cell, x, h0)
-        loss = (hs * w_all).sum() + (h_last * w_last).sum()
-        params = [x, h0] + list(cell.parameters())
-        results.append([hs.detach(), h_last.detach(), *torch.autograd.grad(loss, params)])
-    for got, want in zip(*results):
-        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
-
-
-def test_default_gru_trains_through_the_course_scan_and_equals_the_explicit_loop():
-    torch.manual_seed(3)
-    fast, slow = GRU(H, return_sequences=True), GRU(H, return_sequences=True, use_fused=False)
-    x = torch.randn(B, T, D)
-    fast(x), slow(x)
-    slow.set_weights(fast.get_weights())
-    outs, grads = [], []
-    for layer in (fast, slow):
-        layer.zero_grad()
-        y = layer(x)
-        assert uses_scan(y, "_CourseGRUScanBackward") == (layer is fast)
-        y.pow(2).sum().backward()
-        outs.append(y.detach())
-        grads.append([p.grad.clone() for p in layer.parameters()])
-    assert (fast.last_path, slow.last_path) == ("fused", "explicit")
-    torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-6)
-    for g, s in zip(*grads):
-        torch.testing.assert_close(g, s, rtol=1e-5, atol=1e-5)
-    with torch.no_grad():                             # inference: the equations, unchanged
-        fast(x)
+    with torch.no_grad():                 # inference: torch's kernel or the equations
+        torch.testing.assert_close(fast(x), outs[0], rtol=1e-5, atol=1e-6)

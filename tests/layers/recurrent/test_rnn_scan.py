@@ -23,15 +23,10 @@ def equations(x, W, b, U, h0, act):
 
 @pytest.mark.parametrize("act", ["tanh", "relu"])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_scan_equals_equations(act, use_bias):
+def test_scan_equals_equations(act, use_bias, float64_cell):
     torch.manual_seed(0)
-    cell = SimpleRNNCell(H, activation=act, use_bias=use_bias, dtype=torch.float64)
-    cell.build_once((None, D))
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.normal_(0, 0.6)
-    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
+    cell, x, h0 = float64_cell(SimpleRNNCell(H, activation=act, use_bias=use_bias,
+                                             dtype=torch.float64), B, T, D)
     w_all = torch.randn(B, T, H, dtype=torch.float64)  # a loss on every output ...
     w_last = torch.randn(B, H, dtype=torch.float64)    # ... and on h_T
     results = []
