@@ -40,6 +40,7 @@ Shapes: B batch, T time, D input features, H units. Inside, tensors are time-maj
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from seqlab.layers import gemm
 
@@ -125,6 +126,7 @@ class _GRUScan(torch.autograd.Function):
         return hs[:H, 1:], hs[:H, T]
 
     @staticmethod
+    @once_differentiable  # written with in-place kernels: no gradient of the gradient
     def backward(ctx, g_all, g_last):
         X, W, U, hs, u, zr, n, d = ctx.saved_tensors
         H, T, B = n.shape                                             # hs: (H + 1, T + 1, B)
@@ -206,6 +208,7 @@ class _CourseGRUScan(torch.autograd.Function):
         return hs[:, 1:], hs[:, T]
 
     @staticmethod
+    @once_differentiable  # written with in-place kernels: no gradient of the gradient
     def backward(ctx, g_all, g_last):
         X, W, U, hs, g, rh, n, d = ctx.saved_tensors
         H, T, B = n.shape

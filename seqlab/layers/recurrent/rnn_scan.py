@@ -35,6 +35,7 @@ t is a contiguous (B, H).
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from seqlab.layers import gemm
 
@@ -72,6 +73,7 @@ class _Scan(torch.autograd.Function):
         return hs[1:], hs[T]
 
     @staticmethod
+    @once_differentiable  # written with in-place kernels: no gradient of the gradient
     def backward(ctx, g_all, g_last):
         x, W, hs, U = ctx.saved_tensors
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]

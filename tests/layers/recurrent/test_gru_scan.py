@@ -79,3 +79,15 @@ def test_layer_trains_through_the_scan_and_equals_the_explicit_loop(reset_after)
         torch.testing.assert_close(g, s, rtol=1e-5, atol=1e-5)
     with torch.no_grad():                 # inference: torch's kernel or the equations
         torch.testing.assert_close(fast(x), outs[0], rtol=1e-5, atol=1e-6)
+
+
+def test_a_gradient_of_the_gradient_is_refused_not_wrong():
+    """The scans' backward is written with in-place kernels: asking for second derivatives
+    through it raises instead of returning a wrong number."""
+    cell = GRUCell(H, reset_after=True)
+    cell.build_once((None, D))
+    x = torch.randn(B, T, D, requires_grad=True)
+    _, h_last = run_gru(cell, x, torch.zeros(B, H))
+    (g,) = torch.autograd.grad(h_last.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|twice|does not require grad"):
+        g.sum().backward()
