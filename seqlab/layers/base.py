@@ -81,6 +81,18 @@ def get_layer_class(class_name: str) -> type:
         ) from None
 
 
+def traced() -> bool:
+    """True while export or ``torch.compile`` traces the equations: hand-written kernels
+    (the recurrent scans, the embedding's gradient, the fused encoder layer) step aside."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
+def cpu_training(x: torch.Tensor) -> bool:
+    """A CPU tensor, gradients on, nothing traced: where seqlab's hand-differentiated
+    autograd nodes (their backward written out) replace torch's op-by-op graph."""
+    return x.device.type == "cpu" and torch.is_grad_enabled() and not traced()
+
+
 def check_positive_int(layer: str, arg: str, value: Any) -> int:
     """Fail early (STYLE.md §6): ``value`` must be an int >= 1."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from seqlab.layers import initializers
-from seqlab.layers.base import Layer, Shape, attach_mask, check_positive_int
+from seqlab.layers.base import Layer, Shape, attach_mask, check_positive_int, cpu_training
 
 
 class _Lookup(torch.autograd.Function):
@@ -41,8 +41,7 @@ class _Lookup(torch.autograd.Function):
 
 def _scatter_add_backward(W: torch.Tensor) -> bool:
     """Train through ``_Lookup``: CPU, gradients wanted, not traced (export, compile)."""
-    return (W.requires_grad and torch.is_grad_enabled() and W.device.type == "cpu"
-            and not torch.jit.is_tracing() and not torch.compiler.is_compiling())
+    return W.requires_grad and cpu_training(W)
 
 
 class Embedding(Layer):

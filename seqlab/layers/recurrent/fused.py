@@ -38,6 +38,7 @@ import torch
 from torch import _VF
 
 from seqlab.layers import layout_cache
+from seqlab.layers.base import cpu_training
 from seqlab.layers.recurrent import gru_scan, rnn_scan
 from seqlab.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
 
@@ -93,9 +94,7 @@ def _call(kind: str, x, hx, weights, training: bool, cell=None):
     if kind.startswith("rnn_") and x.device.type == "cpu" and cell is not None:
         y, h = rnn_scan.run_simple_rnn(cell, x, hx[0][0], kind[4:])
         return y, [h]
-    if (kind == "gru" and x.device.type == "cpu" and cell is not None
-            and torch.is_grad_enabled() and not torch.jit.is_tracing()
-            and not torch.compiler.is_compiling()):
+    if kind == "gru" and cell is not None and cpu_training(x):
         y, h = gru_scan.run_gru(cell, x, hx[0][0])
         return y, [h]
     has_bias = len(weights) == 4

@@ -43,6 +43,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from seqlab.layers import gemm
+from seqlab.layers.base import cpu_training
 
 _sigmoid_bw = torch.ops.aten.sigmoid_backward.grad_input
 _tanh_bw = torch.ops.aten.tanh_backward.grad_input
@@ -249,8 +250,7 @@ def course_applies(cell, x: torch.Tensor) -> bool:
             and getattr(cell, "activation_name", None) == "tanh"
             and getattr(cell, "recurrent_activation_name", None) == "sigmoid"
             and getattr(cell, "gate_log", None) is None
-            and x.device.type == "cpu" and torch.is_grad_enabled()
-            and not torch.jit.is_tracing() and not torch.compiler.is_compiling())
+            and cpu_training(x))
 
 
 def run_course_gru(cell, x: torch.Tensor, h0: torch.Tensor):

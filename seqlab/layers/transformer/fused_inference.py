@@ -23,6 +23,7 @@ from typing import Optional
 import torch
 
 from seqlab.layers import layout_cache
+from seqlab.layers.base import traced
 from seqlab.layers.normalization import LayerNormalization
 
 ENABLED = True  # False: every layer op by op (bench/predict_overhead.py compares the two)
@@ -48,7 +49,7 @@ def applies(layer, x: torch.Tensor) -> bool:
     mha = getattr(layer, "self_attention", None)
     return (ENABLED and not layer.training and not torch.is_grad_enabled() and x.dim() == 3
             and x.device.type in ("cpu", "cuda")  # not "meta" (shapes only: no values)
-            and not torch.jit.is_tracing() and not torch.compiler.is_compiling()  # export
+            and not traced()  # export, compile: the equations
             and x.dtype in (torch.float32, torch.float64) and layer.activation == "relu"
             and layer.use_bias and mha is not None and mha.use_bias
             and mha.attention_axes in (None, (1,), (-2,))
