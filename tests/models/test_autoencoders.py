@@ -130,7 +130,10 @@ def test_sequence_autoencoders_learn_sine_windows(make):
     torch.manual_seed(0)
     ae = make()
     x = _sine_windows()
-    history = train_autoencoder(ae, x, epochs=25, batch_size=32, lr=1e-2, seed=0)
+    # 40 epochs: from Keras's recurrent initialisation (orthonormal rows of the whole (H, kH)
+    # kernel) the GRU's loss falls to 0.06-0.15 of its first epoch over seeds 0-4 (at 25
+    # epochs 0.22-0.40); the LSTM's to 0.04-0.18.
+    history = train_autoencoder(ae, x, epochs=40, batch_size=32, lr=1e-2, seed=0)
     assert history["loss"][-1] < 0.25 * history["loss"][0], history["loss"]
     err = ae.reconstruction_error(x)
     assert err.shape == (96, 24)

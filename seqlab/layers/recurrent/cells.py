@@ -123,9 +123,10 @@ class _Cell(Layer):
             raise ValueError(f"{self.name} ({type(self).__name__}): the feature dimension must "
                              f"be known, got input shape {tuple(input_shape)}.")
         self.kernel = nn.Parameter(self.kernel_initializer((D, k * H)))  # (D, kH)
-        # Keras initialises each gate's recurrent block separately (orthogonal per (H, H)).
-        blocks = [self.recurrent_initializer((H, H)) for _ in range(k)]
-        self.recurrent_kernel = nn.Parameter(torch.cat(blocks, dim=1))  # (H, kH)
+        # As Keras: one initialiser call for the whole (H, kH) matrix, so the default
+        # orthogonal one gives it orthonormal rows (each gate block 1/sqrt(k) of an
+        # orthogonal matrix's scale), not k orthogonal blocks.
+        self.recurrent_kernel = nn.Parameter(self.recurrent_initializer((H, k * H)))  # (H, kH)
         self.bias = nn.Parameter(self.init_bias()) if self.use_bias else None
 
     def init_bias(self) -> torch.Tensor:

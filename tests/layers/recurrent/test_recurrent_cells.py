@@ -179,6 +179,22 @@ def test_weights_keras_layout_and_bidirectional_order():
     assert bi.backward_layer.go_backwards and not bi.forward_layer.go_backwards
 
 
+@pytest.mark.parametrize("make,k", [(lambda: SimpleRNN(16), 1), (lambda: LSTM(16), 4),
+                                     (lambda: GRU(16), 3),
+                                     (lambda: GRU(16, reset_after=True), 3)])
+def test_default_recurrent_kernel_has_orthonormal_rows_as_keras(make, k):
+    """Keras draws the whole (H, kH) recurrent kernel with one orthogonal call: its rows
+    are orthonormal, so K K^T = I (k orthogonal (H, H) blocks would give k I, a recurrent
+    product sqrt(k) times larger at the start of training)."""
+    torch.manual_seed(0)
+    layer = make()
+    layer(torch.zeros(1, 2, 3))
+    K = layer.cell.recurrent_kernel.detach().double()                  # (H, kH)
+    assert K.shape == (16, 16 * k)
+    torch.testing.assert_close(K @ K.T, torch.eye(16, dtype=torch.float64),
+                               atol=1e-5, rtol=0)
+
+
 # ------------------------------------------------------------------ fused dispatch
 def test_fused_path_runs_when_it_should(monkeypatch):
     calls = []
