@@ -24,7 +24,7 @@ tanh is evaluated as tanh(a) = 2 sigmoid(2a) - 1: the h block of W and b_i is do
 a (128, 64) block, its sigmoid 2.6 us. The products over all steps go through
 ``layers/gemm.py`` (oneDNN where MKL is slow: AMD CPUs).
 
-In ``_GRUScan`` the input projection is made chunk by chunk, ``_chunk_steps`` steps (about
+In both scans the input projection is made chunk by chunk, ``_chunk_steps`` steps (about
 1 MB) at a time, just before the steps use it: read while still in cache, where the
 projection of all steps at once (25 MB for B=128, T=256, H=64) was written to memory and
 read back from it; z and r take their recurrent product and xw in one ``addmm``. Measured
@@ -67,21 +67,29 @@ def _update_and_candidate_grads(dh, z, n, d, dz, dhz, dn, tmp) -> None:
     _tanh_bw(tmp, n, grad_input=dn)
 
 
-def _input_projection(x, W, b) -> tuple:
-    """x (B, T, D) -> (X (T*B, D) time-major rows, [xw_z; xw_r; 2 xw_h] (3H, T, B)): one
-    product for all steps, the h block doubled (exactly) for tanh(a) = 2 sigmoid(2a) - 1."""
-    B, T, D = x.shape
-    X = x.transpose(0, 1).reshape(T * B, D)
-    two = torch.ones(W.shape[1], 1, dtype=W.dtype, device=W.device)
-    two[2 * W.shape[1] // 3:] = 2.0
-    xw = gemm.mm(W.t() * two, X.t()).view(-1, T, B)
-    xw += (b[:, None] * two)[:, :, None]
-    return X, xw
-
-
 def _chunk_steps(H: int, B: int, T: int) -> int:
     """Steps per chunk of the input projection: about 1 MB of float32 (3H x B per step)."""
     return max(1, min(T, (1 << 18) // (3 * H * B)))
+
+
+def _projected_steps(X, W, b, B: int):
+    """For t = 1..T, step t's ([xw_z; xw_r] (2H, B), 2 xw_h (H, B)) of xw = x W + b, the h
+    block doubled (exactly) for tanh(a) = 2 sigmoid(2a) - 1. X (T*B, D): time-major rows.
+    Made ``_chunk_steps`` steps at a time into one reused (3H, K, B) buffer, just before
+    they are used; a chunk is overwritten only once its steps are done."""
+    H = W.shape[1] // 3
+    T = X.shape[0] // B
+    two = torch.ones(3 * H, 1, dtype=W.dtype, device=W.device)
+    two[2 * H:] = 2.0
+    Wt, bt = W.t() * two, b[:, None] * two                            # (3H, D), (3H, 1)
+    K = _chunk_steps(H, B, T)
+    xw = X.new_empty((3 * H, K, B))
+    views = list(zip(xw[:2 * H].unbind(1), xw[2 * H:].unbind(1)))
+    for t0 in range(0, T, K):
+        rows = X[t0 * B:(t0 + K) * B]
+        k = rows.shape[0] // B
+        torch.addmm(bt, Wt, rows.t(), out=xw[:, :k].view(3 * H, k * B))
+        yield from views[:k]
 
 
 def _input_grads(need, X, W, dzr, dn) -> tuple:
@@ -114,12 +122,6 @@ class _GRUScan(torch.autograd.Function):
         B, T, D = x.shape
         H = h0.shape[1]
         X = x.transpose(0, 1).reshape(T * B, D)                       # time-major rows
-        two = torch.ones(3 * H, 1, dtype=W.dtype, device=W.device)
-        two[2 * H:] = 2.0                                # the h block doubled: see the top
-        Wt, bt = W.t() * two, b_i[:, None] * two                      # (3H, D), (3H, 1)
-        K = _chunk_steps(H, B, T)
-        xw = x.new_empty((3 * H, K, B))                  # [xw_z; xw_r; 2 xw_h] of K steps
-        chunk = list(zip(xw[:2 * H].unbind(1), xw[2 * H:].unbind(1)))
         hs = x.new_empty((H + 1, T + 1, B))                           # h_0 .. h_T; ones
         hs[:H, 0] = h0.t()
         hs[H] = 1.0                                   # [U^T b_r] [h; 1] = U^T h + b_r
@@ -130,15 +132,10 @@ class _GRUScan(torch.autograd.Function):
         s, minus_one = x.new_empty((H, B)), x.new_tensor(-1.0)
         Ub = torch.cat([U.t(), b_r[:, None]], dim=1)                  # (3H, H + 1)
         Ub_zr, Ub_h = Ub[:2 * H], Ub[2 * H:]
-        steps = zip(u_h.unbind(1), zr.unbind(1), zr[:H].unbind(1), zr[H:].unbind(1),
-                    n.unbind(1), d.unbind(1), hs[:, :-1].unbind(1), hs[:H, :-1].unbind(1),
-                    hs[:H, 1:].unbind(1))
-        for t, (uh_t, zr_t, z, r, n_t, d_t, h1, h, h_next) in enumerate(steps):
-            k = t % K
-            if k == 0:                                 # the next K steps' projection
-                rows = X[t * B:(t + K) * B]
-                torch.addmm(bt, Wt, rows.t(), out=xw[:, :len(rows) // B].view(3 * H, -1))
-            xw_zr, xw_h = chunk[k]
+        steps = zip(_projected_steps(X, W, b_i, B), u_h.unbind(1), zr.unbind(1),
+                    zr[:H].unbind(1), zr[H:].unbind(1), n.unbind(1), d.unbind(1),
+                    hs[:, :-1].unbind(1), hs[:H, :-1].unbind(1), hs[:H, 1:].unbind(1))
+        for (xw_zr, xw_h), uh_t, zr_t, z, r, n_t, d_t, h1, h, h_next in steps:
             torch.addmm(xw_zr, Ub_zr, h1, out=zr_t).sigmoid_()       # z; r
             torch.mm(Ub_h, h1, out=uh_t)
             torch.addcmul(xw_h, r, uh_t, value=2.0, out=s).sigmoid_()  # sigmoid(2 a)
@@ -209,32 +206,33 @@ class _CourseGRUScan(torch.autograd.Function):
     def forward(ctx, x, W, b, h0, U):
         B, T, _ = x.shape
         H = h0.shape[1]
-        X, g = _input_projection(x, W, b)                 # [xw_z; xw_r; 2 xw_h], then z; r; 2a
+        X = x.transpose(0, 1).reshape(T * B, -1)                      # time-major rows
         hs = x.new_empty((H, T + 1, B))                               # h_0 .. h_T
         hs[:, 0] = h0.t()
+        zr = x.new_empty((2 * H, T, B))                               # z_t; r_t
         rh = x.new_empty((H, T, B))                                   # r_t * h_{t-1}
         n = x.new_empty((H, T, B))
         d = x.new_empty((H, T, B))                                    # h_{t-1} - n_t
         minus_one = x.new_tensor(-1.0)
         Uzr_t, Uh_t = U[:, :2 * H].t(), U[:, 2 * H:].t()              # (2H, H), (H, H)
-        steps = zip(g[:2 * H].unbind(1), g[:H].unbind(1), g[H:2 * H].unbind(1),
-                    g[2 * H:].unbind(1), rh.unbind(1), n.unbind(1), d.unbind(1),
+        steps = zip(_projected_steps(X, W, b, B), zr.unbind(1), zr[:H].unbind(1),
+                    zr[H:].unbind(1), rh.unbind(1), n.unbind(1), d.unbind(1),
                     hs[:, :-1].unbind(1), hs[:, 1:].unbind(1))
-        for zr_t, z, r, a2, rh_t, n_t, d_t, h, h_next in steps:
-            zr_t.addmm_(Uzr_t, h).sigmoid_()                          # z; r
+        for (xw_zr, a2), zr_t, z, r, rh_t, n_t, d_t, h, h_next in steps:
+            torch.addmm(xw_zr, Uzr_t, h, out=zr_t).sigmoid_()         # z; r
             torch.mul(r, h, out=rh_t)
-            a2.addmm_(Uh_t, rh_t, alpha=2.0).sigmoid_()               # sigmoid(2a)
+            a2.addmm_(Uh_t, rh_t, alpha=2.0).sigmoid_()               # sigmoid(2a), in place
             torch.add(minus_one, a2, alpha=2.0, out=n_t)              # n = 2 sigmoid(2a) - 1
             torch.sub(h, n_t, out=d_t)
             torch.addcmul(n_t, z, d_t, out=h_next)                    # n + z (h - n)
-        ctx.save_for_backward(X, W, U, hs, g, rh, n, d)
+        ctx.save_for_backward(X, W, U, hs, zr, rh, n, d)
         ctx.set_materialize_grads(False)
         return hs[:, 1:], hs[:, T]
 
     @staticmethod
     @once_differentiable  # written with in-place kernels: no gradient of the gradient
     def backward(ctx, g_all, g_last):
-        X, W, U, hs, g, rh, n, d = ctx.saved_tensors
+        X, W, U, hs, zr, rh, n, d = ctx.saved_tensors
         H, T, B = n.shape
         dzr = torch.empty((2 * H, T, B), dtype=n.dtype, device=n.device)  # [dz; dr]
         dn = torch.empty((H, T, B), dtype=n.dtype, device=n.device)
@@ -242,7 +240,7 @@ class _CourseGRUScan(torch.autograd.Function):
         tmp, drh = torch.empty_like(dh), torch.empty_like(dh)
         dhz, dhz2 = torch.empty_like(dh), torch.empty_like(dh)
         U_zr, U_h = U[:, :2 * H], U[:, 2 * H:]                        # (H, 2H), (H, H)
-        steps = zip(g[:H].unbind(1), g[H:2 * H].unbind(1), n.unbind(1), d.unbind(1),
+        steps = zip(zr[:H].unbind(1), zr[H:].unbind(1), n.unbind(1), d.unbind(1),
                     hs[:, :-1].unbind(1), dzr[:H].unbind(1), dzr[H:].unbind(1),
                     dzr.unbind(1), dn.unbind(1))
         for t, (z, r, n_t, d_t, h, dz, dr, dzr_t, dn_t) in reversed(list(enumerate(steps))):

@@ -57,17 +57,20 @@ def test_scan_equals_equations(reset_after, use_bias, loss_on, float64_cell):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("steps_per_chunk", [1, 3, T])
-def test_chunked_input_projection_equals_equations(steps_per_chunk, float64_cell, monkeypatch):
-    """The reset_after=True scan projects the input a chunk of steps at a time (T = 7 in
-    chunks of 3: 3, 3 and a last one of 1)."""
+def test_chunked_input_projection_equals_equations(reset_after, steps_per_chunk, float64_cell,
+                                                   monkeypatch):
+    """Both scans project the input a chunk of steps at a time (T = 7 in chunks of 3: 3, 3
+    and a last one of 1)."""
     from seqlab.layers.recurrent import gru_scan
     monkeypatch.setattr(gru_scan, "_chunk_steps", lambda H, B, T: steps_per_chunk)
     torch.manual_seed(2)
-    cell, x, h0 = float64_cell(GRUCell(H, reset_after=True, dtype=torch.float64), B, T, D)
+    cell, x, h0 = float64_cell(GRUCell(H, reset_after=reset_after, dtype=torch.float64),
+                               B, T, D)
     w = torch.randn(B, T, H, dtype=torch.float64)
     results = []
-    for run in (run_gru, equations):
+    for run in (FORMS[reset_after][0], equations):
         hs, _ = run(cell, x, h0)
         grads = torch.autograd.grad((hs * w).sum(), [x, h0] + list(cell.parameters()))
         results.append([hs.detach(), *grads])
