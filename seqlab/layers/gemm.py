@@ -7,9 +7,9 @@ on any vendor's CPU. Measured on an AMD EPYC (Zen 5, one thread): a 1024^3 produ
 product (a (128, 64) x (64, 64) step) oneDNN's per-call cost outweighs it, and products
 whose output is small but whose shared dimension is long (a weight gradient summed over
 T*B = 32,768 rows) run as fast in either. The recurrent scans call ``mm`` for the products
-over all steps that measured faster (bench/gemm_paths.py; e.g. the GRU's input projection
-7.8 -> 4.9 ms and recurrent-weight gradient 10.1 -> 5.0 ms, SimpleRNN's input gradient
-2.4 -> 0.95 ms, B=128, T=256, H=64, one thread).
+over all steps that measured faster (bench/gemm_paths.py; e.g. the GRU's recurrent-weight
+gradient 10.1 -> 5.0 ms, SimpleRNN's input gradient 2.4 -> 0.95 ms, B=128, T=256, H=64,
+one thread).
 
 ``mm(a, b)`` equals ``a @ b`` up to float32 rounding (another summation order: a relative
 difference of ~1e-6 on products of length 32,768). Where the products go:

@@ -21,7 +21,7 @@ Keras's gate order z, r, h; ``W`` (D, 3H), ``U`` (H, 3H), bias (2, 3H) = [b_i, b
 
 tanh is evaluated as tanh(a) = 2 sigmoid(2a) - 1: the h block of W and b_i is doubled
 (an exact scaling) so that one ``addcmul`` gives 2a. On this CPU torch's tanh costs 20 us for
-a (128, 64) block, its sigmoid 2.6 us. The products over all steps go through
+a (128, 64) block, its sigmoid 2.6 us. The backward's products over all steps go through
 ``layers/gemm.py`` (oneDNN where MKL is slow: AMD CPUs).
 
 In both scans the input projection is made chunk by chunk, ``_chunk_steps`` steps (about
@@ -29,7 +29,8 @@ In both scans the input projection is made chunk by chunk, ``_chunk_steps`` step
 projection of all steps at once (25 MB for B=128, T=256, H=64) was written to memory and
 read back from it; z and r take their recurrent product and xw in one ``addmm``. Measured
 on an Intel Xeon (one thread, B=128, T=256, H=64): the forward 87-109 ms -> 53-58 ms, the
-same numbers (bench/recurrent_paths.py has the training figures).
+same numbers. The chunks' products are torch's ``addmm`` (MKL): on an AMD CPU the whole
+projection through oneDNN took 4.9 ms instead of 7.8; the chunked one was not measured there.
 
 Why not torch's fused ``gru`` on the CPU: there it is a chain of ATen ops that autograd
 records step by step, with a concatenation and a splitting per step and the recurrent
@@ -158,12 +159,12 @@ class _GRUScan(torch.autograd.Function):
         steps = zip(zr[:H].unbind(1), zr[H:].unbind(1), n.unbind(1), d.unbind(1),
                     u_h.unbind(1), du[:H].unbind(1), du[H:2 * H].unbind(1),
                     du[2 * H:].unbind(1), dn.unbind(1), du.unbind(1))
-        for t, (z, r, n_t, d_t, u_h, dz, dr, dnr, dn_t, du_t) in reversed(list(enumerate(steps))):
+        for t, (z, r, n_t, d_t, uh_t, dz, dr, dnr, dn_t, du_t) in reversed(list(enumerate(steps))):
             if g_all is not None:
                 dh = dh + g_all[:, t]
             dhz, dhz2 = dhz2, dhz                                     # dh is the other one
             _update_and_candidate_grads(dh, z, n_t, d_t, dz, dhz, dn_t, tmp)
-            torch.mul(dn_t, u_h, out=tmp)
+            torch.mul(dn_t, uh_t, out=tmp)
             _sigmoid_bw(tmp, r, grad_input=dr)                        # dr
             torch.mul(dn_t, r, out=dnr)                               # d(u_h) = dn * r
             dh = dhz.addmm_(U, du_t)                                  # dL/dh_{t-1}, (H, B)
