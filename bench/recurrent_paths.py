@@ -8,6 +8,10 @@ equations step by step. This script measures both against the fused cuDNN-form G
 (``reset_after=True``) at the same size, and the same for LSTM (explicit loop forced with
 ``use_fused=False``).
 
+Inference of one row (``predict(x, batch_size=1)``, a served model) is measured apart: an
+LSTM's steps in seqlab's C loop (``lstm_row.c``) against torch's fused kernel
+(``SEQLAB_NATIVE=0``), same layer and weights, one (1, T, D) row per call, steps/s.
+
 One round = ``--batches`` training steps (forward, backward, RMSprop update) of
 Embedding-free layers on random (B, T, D) inputs, loss = mean of a Dense(1) head on the
 last output. Candidates are interleaved in this process (bench/harness.py); the figures are
@@ -21,6 +25,7 @@ Goal: GRU(reset_after=False) explicit >= 0.6x fused GRU(reset_after=True).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +56,51 @@ def trainer(layer, x, batches: int):
             opt.step()
         return batches * x.shape[0]
     return run
+
+
+def row_runner(layer, x, calls: int, native: bool):
+    """A ``fn() -> steps`` running ``calls`` inference calls of ``layer`` on one row, with
+    the C loop (``native``) or torch's kernel."""
+    def run() -> int:
+        before = os.environ.get("SEQLAB_NATIVE")
+        os.environ["SEQLAB_NATIVE"] = "1" if native else "0"
+        try:
+            with torch.inference_mode():
+                for _ in range(calls):
+                    layer(x)
+        finally:
+            if before is None:
+                os.environ.pop("SEQLAB_NATIVE")
+            else:
+                os.environ["SEQLAB_NATIVE"] = before
+        return calls * x.shape[1]
+    return run
+
+
+def row_figures(args) -> list:
+    """LSTM(H) on one row: the C loop against torch's kernel, for H = 64 and 128."""
+    from seqlab.layers.recurrent import lstm_row
+    if lstm_row.kernel() is None:
+        print("lstm_row: no C kernel here (" + lstm_row.native.why_not(lstm_row.SOURCE) + ")")
+        return []
+    figures = []
+    for H in (64, 128):
+        x = torch.randn(1, 256, args.features)
+        layer = LSTM(H, return_sequences=True)
+        layer(x[:, :2])
+        layer.eval()                                  # as predict() runs it
+        cands = {"c_loop": row_runner(layer, x, 20, True),
+                 "torch_kernel": row_runner(layer, x, 20, False)}
+        res = interleave(cands, repeats=args.repeats, warmup=args.warmup, unit="steps/s",
+                         verbose=args.verbose)
+        print(f"\n[LSTM({H}) one row, T=256, D={args.features}]\n{res.table()}", flush=True)
+        figures += [
+            ratio_figure(f"LSTM({H}) one row: C loop / torch kernel", res, "c_loop",
+                         "torch_kernel", note="inference steps/s, T=256, paired per round"),
+            rate_figure(f"LSTM({H}) one row, C loop", res, "c_loop",
+                        note=f"{1e6 / res.stats('c_loop')['median']:.2f} us a step"),
+        ]
+    return figures
 
 
 def main(argv=None):
@@ -104,6 +154,8 @@ def main(argv=None):
     if args.compile:
         figures.append(ratio_figure("GRU explicit compiled step / GRU explicit", res,
                                     "gru_explicit_compiled", "gru_explicit_course"))
+    if device == "cpu":
+        figures += row_figures(args)
     finish("recurrent_paths", args, figures, device=device,
            extra={"sizes": {"B": args.batch, "T": args.time, "D": args.features, "H": H}})
 

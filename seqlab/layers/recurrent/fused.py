@@ -2,7 +2,8 @@
 
 (On the CPU a SimpleRNN runs ``rnn_scan`` instead, and a GRU that is being trained
 ``gru_scan``: one autograd node each, whose backward through time is written by hand,
-faster there than torch's ``rnn_tanh`` and ``gru``; same equations.)
+faster there than torch's ``rnn_tanh`` and ``gru``; an LSTM predicting one row runs
+``lstm_row``, a C loop, faster there than torch's ``lstm``; same equations.)
 
 Nothing here owns parameters. At every call the cell's Keras-layout weights are turned
 into torch's layout (a view or a cheap copy that autograd sees through, so gradients flow
@@ -39,7 +40,7 @@ from torch import _VF
 
 from seqlab.layers import layout_cache
 from seqlab.layers.base import cpu_training
-from seqlab.layers.recurrent import gru_scan, rnn_scan
+from seqlab.layers.recurrent import gru_scan, lstm_row, rnn_scan
 from seqlab.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
 
 
@@ -89,14 +90,17 @@ def _torch_layout(cell) -> list[torch.Tensor]:
 
 def _call(kind: str, x, hx, weights, training: bool, cell=None):
     """Run one unidirectional layer of the torch kernel, batch first. A SimpleRNN on the
-    CPU runs ``rnn_scan`` instead, a GRU being trained on the CPU ``gru_scan`` (the same
-    equations, faster there: see those files)."""
+    CPU runs ``rnn_scan`` instead, a GRU being trained on the CPU ``gru_scan``, an LSTM
+    predicting one row on the CPU ``lstm_row`` (the same equations, faster there: see
+    those files)."""
     if kind.startswith("rnn_") and x.device.type == "cpu" and cell is not None:
         y, h = rnn_scan.run_simple_rnn(cell, x, hx[0][0], kind[4:])
         return y, [h]
     if kind == "gru" and cell is not None and cpu_training(x):
         y, h = gru_scan.run_gru(cell, x, hx[0][0])
         return y, [h]
+    if kind == "lstm" and cell is not None and lstm_row.applies(x, weights, training):
+        return lstm_row.run(cell, x, hx, weights)
     has_bias = len(weights) == 4
     fn = getattr(_VF, kind)
     if kind == "lstm":
