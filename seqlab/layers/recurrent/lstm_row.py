@@ -2,12 +2,12 @@
 
 At batch 1 a step is a (H, 4H) matrix-vector product and a few element-wise functions on
 4H numbers: microseconds of latency, not arithmetic. torch's CPU kernel (oneDNN) costs
-~2.6-4.5 us a step there for LSTM(64) and ~140 us of set-up per call; the C loop ~1.4 us
-a step, so the layer answers a row of 256 steps 1.9x sooner (1.7x for LSTM(128);
+~2.6-4.5 us a step there for LSTM(64) and ~140 us of set-up per call; the C loop ~1.1 us
+a step, so the layer answers a row of 256 steps 2.0x sooner (2.2x for LSTM(128);
 ``bench/recurrent_paths.py``), and so do ``predict(x, batch_size=1)`` and a served model.
 
-The input projection x_t W + b stays one matrix product in torch (MKL, all steps at
-once); the loop does a_t = x_t W + b + h_{t-1} U and the gates, as ``cells.LSTMCell``:
+The input projection x_t W stays one matrix product in torch (MKL, all steps at once);
+the loop does a_t = x_t W + b + h_{t-1} U and the gates, as ``cells.LSTMCell``:
 
     >>> import torch
     >>> from seqlab.layers.recurrent.layers import LSTM
@@ -45,7 +45,7 @@ def kernel():
         return None
     fn = lib.seqlab_lstm_row
     if fn.restype is not None:  # first use in this process
-        fn.argtypes = [ctypes.c_int, ctypes.c_int] + [_P] * 6
+        fn.argtypes = [ctypes.c_int, ctypes.c_int] + [_P] * 7
         fn.restype = None
     return fn
 
@@ -68,14 +68,11 @@ def run(cell, x: torch.Tensor, hx: list, weights: list):
     w_ih = weights[0]                                                  # (4H, D')
     U = cell.recurrent_kernel.detach().contiguous()                    # (H, 4H)
     H = U.shape[0]
-    if len(weights) == 4:
-        xw = torch.addmm(weights[2] + weights[3], x[0], w_ih.t())     # (T, 4H)
-    else:
-        xw = torch.mm(x[0], w_ih.t())                                  # (T, 4H)
-    h = hx[0].reshape(1, H).clone(memory_format=torch.contiguous_format)  # (1, H)
-    c = hx[1].reshape(1, H).clone(memory_format=torch.contiguous_format)  # (1, H)
+    xw = torch.mm(x[0], w_ih.t())                                      # (T, 4H)
+    b = weights[2] + weights[3] if len(weights) == 4 else x.new_zeros(4 * H)  # (4H,)
+    hc = torch.cat([hx[0].reshape(H), hx[1].reshape(H)])               # (2H,): h, c
     y = x.new_empty(1, T, H)
     scratch = x.new_empty(4 * H)
-    kernel()(T, H, xw.data_ptr(), U.data_ptr(), h.data_ptr(), c.data_ptr(), y.data_ptr(),
-             scratch.data_ptr())
-    return y, [h, c]
+    kernel()(T, H, xw.data_ptr(), b.data_ptr(), U.data_ptr(), hc.data_ptr(),
+             hc[H:].data_ptr(), y.data_ptr(), scratch.data_ptr())
+    return y, [hc[:H].view(1, H), hc[H:].view(1, H)]
