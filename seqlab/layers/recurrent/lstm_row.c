@@ -51,12 +51,15 @@ static inline float tanh_approx(float x) {
 }
 
 /* xw (T, 4H): x_t W for each step; b (4H): the bias; U (H, 4H) the recurrent kernel,
- * Keras layout; h, c (H): the initial state in, the final state out; y (T, H): h_t for
- * each step; a (4H): scratch for a_t. */
+ * Keras layout; h0, c0 (H): the initial state. Written: y (T, H), h_t
+ * for each step; h, c (H), the final state; a (4H), scratch for a_t. */
 void seqlab_lstm_row(int T, int H, const float *restrict xw, const float *restrict b,
-                     const float *restrict U, float *restrict h, float *restrict c,
-                     float *restrict y, float *restrict a) {
+                     const float *restrict U, const float *h0, const float *c0,
+                     float *restrict y, float *restrict h, float *restrict c,
+                     float *restrict a) {
     const int G = 4 * H;
+    memcpy(h, h0, sizeof(float) * H);
+    memcpy(c, c0, sizeof(float) * H);
     for (int t = 0; t < T; ++t) {
         const float *restrict xw_t = xw + (int64_t)t * G;
         /* a_t = x_t W + b + h_{t-1} U: 128 columns at a time summed in 8 registers of 16

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 from seqlab import native
+from seqlab.layers import layout_cache
 from seqlab.layers.base import traced
 
 SOURCE = Path(__file__).with_name("lstm_row.c")
@@ -45,7 +46,7 @@ def kernel():
         return None
     fn = lib.seqlab_lstm_row
     if fn.restype is not None:  # first use in this process
-        fn.argtypes = [ctypes.c_int, ctypes.c_int] + [_P] * 7
+        fn.argtypes = [ctypes.c_int, ctypes.c_int] + [_P] * 9
         fn.restype = None
     return fn
 
@@ -63,16 +64,25 @@ def run(cell, x: torch.Tensor, hx: list, weights: list):
     (+ [b_ih, b_hh]): as torch's ``lstm`` kernel -> (y (1, T, H), [h_T (1, H), c_T (1, H)]).
     D' may exceed the cell's D (``fused`` appends a column that holds c through padding);
     the recurrent kernel is the cell's own (H, 4H), Keras's layout, which the loop reads
-    row by row."""
+    row by row. Every call costs a few torch operations (microseconds each at one row):
+    the fixed operands are made once per ``predict`` (``layout_cache``), and y, h_T, c_T
+    and the loop's scratch are one allocation."""
     _, T, _ = x.shape
-    w_ih = weights[0]                                                  # (4H, D')
+    U, b = layout_cache.cached(cell, "lstm_row", lambda: _fixed(cell, weights))
+    H = U.shape[0]
+    xw = torch.mm(x[0], weights[0].t())                                # (T, 4H)
+    out = x.new_empty((T + 6) * H)                                     # y, h, c, scratch
+    at = out.data_ptr()
+    h0, c0 = hx[0].contiguous(), hx[1].contiguous()                    # (1, 1, H) each
+    kernel()(T, H, xw.data_ptr(), b.data_ptr(), U.data_ptr(), h0.data_ptr(), c0.data_ptr(),
+             at, at + 4 * T * H, at + 4 * (T + 1) * H, at + 4 * (T + 2) * H)  # float32: 4 B
+    hc = out[T * H:(T + 2) * H].view(2, 1, H)
+    return out[:T * H].view(1, T, H), [hc[0], hc[1]]
+
+
+def _fixed(cell, weights: list) -> tuple:
+    """The recurrent kernel (H, 4H) contiguous and the summed bias (4H,)."""
     U = cell.recurrent_kernel.detach().contiguous()                    # (H, 4H)
     H = U.shape[0]
-    xw = torch.mm(x[0], w_ih.t())                                      # (T, 4H)
-    b = weights[2] + weights[3] if len(weights) == 4 else x.new_zeros(4 * H)  # (4H,)
-    hc = torch.cat([hx[0].reshape(H), hx[1].reshape(H)])               # (2H,): h, c
-    y = x.new_empty(1, T, H)
-    scratch = x.new_empty(4 * H)
-    kernel()(T, H, xw.data_ptr(), b.data_ptr(), U.data_ptr(), hc.data_ptr(),
-             hc[H:].data_ptr(), y.data_ptr(), scratch.data_ptr())
-    return y, [hc[:H].view(1, H), hc[H:].view(1, H)]
+    b = weights[2] + weights[3] if len(weights) == 4 else U.new_zeros(4 * H)
+    return U, b.contiguous()
