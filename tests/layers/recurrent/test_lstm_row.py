@@ -62,12 +62,17 @@ def test_equals_the_equations_and_torch(spy, H, D, T):
         ref.bias_ih_l0.copy_(layer.cell.bias)
         ref.bias_hh_l0.zero_()
         y_ref, (h_ref, c_ref) = ref(x, (h0[None], c0[None]))
-    # as near the float64 equations as torch's float32 kernel is (its error, with room)
+    # Near the float64 equations, within float32's rounding carried through T steps:
+    # errors relative to max(1, |value|), in float32 epsilons, measured at most 27 for
+    # this loop and 21-47 for torch's own float32 kernel (AVX-512 or default ATen
+    # kernels) over these shapes and T = 200; the bound leaves room for any CPU or BLAS.
     y64, h64, c64 = _equations(layer, x, h0, c0)
+    eps = torch.finfo(torch.float32).eps
     for got, torch_got, want in ((y, y_ref[0], y64[0]), (h, h_ref[0], h64), (c, c_ref[0], c64)):
         assert got.dtype == torch.float32
-        torch_err = (torch_got.double() - want).abs().max().item()
-        assert (got.double() - want).abs().max().item() <= 2 * torch_err + 1e-6, torch_err
+        for out in (got, torch_got):
+            rel = ((out.double() - want).abs() / want.abs().clamp_min(1)).max().item()
+            assert rel <= 128 * eps, rel / eps
 
 def test_saturated_gates_and_nan_as_torch(spy):
     layer = _layer(6, 3, return_sequences=True)
