@@ -8,9 +8,10 @@ equations step by step. This script measures both against the fused cuDNN-form G
 (``reset_after=True``) at the same size, and the same for LSTM (explicit loop forced with
 ``use_fused=False``).
 
-Inference of one row (``predict(x, batch_size=1)``, a served model) is measured apart: an
-LSTM's steps in seqlab's C loop (``lstm_row.c``) against torch's fused kernel
-(``SEQLAB_NATIVE=0``), same layer and weights, one (1, T, D) row per call, steps/s.
+Inference (``predict``, a served model) is measured apart: an LSTM's steps in seqlab's C
+loop (``lstm_infer.c``) against torch's fused kernel (``SEQLAB_NATIVE=0``), same layer
+and weights, on one (1, T, D) row per call and on 64 rows (``predict``'s slice of a big
+batch), row-steps/s.
 
 One round = ``--batches`` training steps (forward, backward, RMSprop update) of
 Embedding-free layers on random (B, T, D) inputs, loss = mean of a Dense(1) head on the
@@ -58,9 +59,9 @@ def trainer(layer, x, batches: int):
     return run
 
 
-def row_runner(layer, x, calls: int, native: bool):
-    """A ``fn() -> steps`` running ``calls`` inference calls of ``layer`` on one row, with
-    the C loop (``native``) or torch's kernel."""
+def infer_runner(layer, x, calls: int, native: bool):
+    """A ``fn() -> row-steps`` running ``calls`` inference calls of ``layer`` on ``x``,
+    with the C loop (``native``) or torch's kernel."""
     def run() -> int:
         before = os.environ.get("SEQLAB_NATIVE")
         os.environ["SEQLAB_NATIVE"] = "1" if native else "0"
@@ -73,32 +74,36 @@ def row_runner(layer, x, calls: int, native: bool):
                 os.environ.pop("SEQLAB_NATIVE")
             else:
                 os.environ["SEQLAB_NATIVE"] = before
-        return calls * x.shape[1]
+        return calls * x.shape[0] * x.shape[1]
     return run
 
 
-def row_figures(args) -> list:
-    """LSTM(H) on one row: the C loop against torch's kernel, for H = 64 and 128."""
-    from seqlab.layers.recurrent import lstm_row
-    if lstm_row.kernel() is None:
-        print("lstm_row: no C kernel here (" + lstm_row.native.why_not(lstm_row.SOURCE) + ")")
+def infer_figures(args) -> list:
+    """LSTM(H) inference, the C loop against torch's kernel: H = 64 and 128, one row and
+    64 rows."""
+    from seqlab.layers.recurrent import lstm_infer
+    if lstm_infer.kernel() is None:
+        print("lstm_infer: no C kernel here ("
+              + lstm_infer.native.why_not(lstm_infer.SOURCE) + ")")
         return []
     figures = []
-    for H in (64, 128):
-        x = torch.randn(1, 256, args.features)
+    for H, B in ((64, 1), (128, 1), (64, 64), (128, 64)):
+        x = torch.randn(B, 256, args.features)
         layer = LSTM(H, return_sequences=True)
         layer(x[:, :2])
         layer.eval()                                  # as predict() runs it
-        cands = {"c_loop": row_runner(layer, x, 20, True),
-                 "torch_kernel": row_runner(layer, x, 20, False)}
-        res = interleave(cands, repeats=args.repeats, warmup=args.warmup, unit="steps/s",
+        calls = 20 if B == 1 else 1
+        cands = {"c_loop": infer_runner(layer, x, calls, True),
+                 "torch_kernel": infer_runner(layer, x, calls, False)}
+        res = interleave(cands, repeats=args.repeats, warmup=args.warmup, unit="row-steps/s",
                          verbose=args.verbose)
-        print(f"\n[LSTM({H}) one row, T=256, D={args.features}]\n{res.table()}", flush=True)
+        rows = "one row" if B == 1 else f"{B} rows"
+        print(f"\n[LSTM({H}) {rows}, T=256, D={args.features}]\n{res.table()}", flush=True)
         figures += [
-            ratio_figure(f"LSTM({H}) one row: C loop / torch kernel", res, "c_loop",
-                         "torch_kernel", note="inference steps/s, T=256, paired per round"),
-            rate_figure(f"LSTM({H}) one row, C loop", res, "c_loop",
-                        note=f"{1e6 / res.stats('c_loop')['median']:.2f} us a step"),
+            ratio_figure(f"LSTM({H}) {rows}: C loop / torch kernel", res, "c_loop",
+                         "torch_kernel", note="inference row-steps/s, T=256, paired per round"),
+            rate_figure(f"LSTM({H}) {rows}, C loop", res, "c_loop",
+                        note=f"{1e6 / res.stats('c_loop')['median']:.2f} us a row-step"),
         ]
     return figures
 
@@ -155,7 +160,7 @@ def main(argv=None):
         figures.append(ratio_figure("GRU explicit compiled step / GRU explicit", res,
                                     "gru_explicit_compiled", "gru_explicit_course"))
     if device == "cpu":
-        figures += row_figures(args)
+        figures += infer_figures(args)
     finish("recurrent_paths", args, figures, device=device,
            extra={"sizes": {"B": args.batch, "T": args.time, "D": args.features, "H": H}})
 

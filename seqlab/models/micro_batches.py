@@ -51,9 +51,11 @@ def micro_rows_for(units: int) -> int:
 
 def predict_rows_for(units: int) -> int:
     """Rows per slice of ``predict`` (no backward, no saved activations): twice the rows
-    of a training slice, within [16, 64]. For LSTM(64) on 512 x 256 on one thread, 64
-    rows take a few percent less CPU time than 32, and 128 rows are slower
-    (``python bench/predict_overhead.py --slices 32,64,128``)."""
+    of a training slice, within [16, 64]. For LSTM(64) on 512 x 256 on one thread, with
+    torch's kernel 64 rows take a few percent less CPU time than 32, and 128 rows are
+    slower; with seqlab's C loop (``lstm_infer``) 64, 128 and 512 rows are equal within
+    the machine's noise and 16-32 rows slower (``python bench/predict_overhead.py
+    --slices 32,64,128``)."""
     return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 4096 // max(int(units), 1)))
 
 
