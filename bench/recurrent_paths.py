@@ -8,8 +8,12 @@ equations step by step. This script measures both against the fused cuDNN-form G
 (``reset_after=True``) at the same size, and the same for LSTM (explicit loop forced with
 ``use_fused=False``).
 
+The LSTM trains on seqlab's C loop (``lstm_scan.c``, forward and backward through time):
+it is measured against torch's fused kernel (``SEQLAB_NATIVE=0``) on the whole batch and
+on 32 rows (``fit``'s slice for LSTM(128)).
+
 Inference (``predict``, a served model) is measured apart: an LSTM's steps in seqlab's C
-loop (``lstm_infer.c``) against torch's fused kernel (``SEQLAB_NATIVE=0``), same layer
+loop (``lstm_scan.c``) against torch's fused kernel (``SEQLAB_NATIVE=0``), same layer
 and weights, on one (1, T, D) row per call and on 64 rows (``predict``'s slice of a big
 batch), row-steps/s.
 
@@ -59,32 +63,39 @@ def trainer(layer, x, batches: int):
     return run
 
 
-def infer_runner(layer, x, calls: int, native: bool):
-    """A ``fn() -> row-steps`` running ``calls`` inference calls of ``layer`` on ``x``,
-    with the C loop (``native``) or torch's kernel."""
-    def run() -> int:
+def native_switch(fn, native: bool):
+    """``fn`` run with seqlab's C loops on (``native``) or off (torch's kernels)."""
+    def run():
         before = os.environ.get("SEQLAB_NATIVE")
         os.environ["SEQLAB_NATIVE"] = "1" if native else "0"
         try:
-            with torch.inference_mode():
-                for _ in range(calls):
-                    layer(x)
+            return fn()
         finally:
             if before is None:
                 os.environ.pop("SEQLAB_NATIVE")
             else:
                 os.environ["SEQLAB_NATIVE"] = before
-        return calls * x.shape[0] * x.shape[1]
     return run
+
+
+def infer_runner(layer, x, calls: int, native: bool):
+    """A ``fn() -> row-steps`` running ``calls`` inference calls of ``layer`` on ``x``,
+    with the C loop (``native``) or torch's kernel."""
+    def run() -> int:
+        with torch.inference_mode():
+            for _ in range(calls):
+                layer(x)
+        return calls * x.shape[0] * x.shape[1]
+    return native_switch(run, native)
 
 
 def infer_figures(args) -> list:
     """LSTM(H) inference, the C loop against torch's kernel: H = 64 and 128, one row and
     64 rows."""
-    from seqlab.layers.recurrent import lstm_infer
-    if lstm_infer.kernel() is None:
-        print("lstm_infer: no C kernel here ("
-              + lstm_infer.native.why_not(lstm_infer.SOURCE) + ")")
+    from seqlab.layers.recurrent import lstm_scan
+    if lstm_scan.kernel() is None:
+        print("lstm_scan: no C kernel here ("
+              + lstm_scan.native.why_not(lstm_scan.SOURCE) + ")")
         return []
     figures = []
     for H, B in ((64, 1), (128, 1), (64, 64), (128, 64)):
@@ -119,7 +130,8 @@ def main(argv=None):
                    help="also time the explicit GRU with a torch.compile'd step (slow start)")
     args = p.parse_args(argv)
     set_threads_from_env()
-    device = resolve_device(args.device)
+    torch.set_flush_denormal(True)  # as fit() runs (seqlab/models/denormals.py): fading
+    device = resolve_device(args.device)  # gradients would otherwise take the slow path
     if args.quick:
         args.time, args.batches = 64, 2
     torch.manual_seed(0)
@@ -131,6 +143,10 @@ def main(argv=None):
         "gru_scan_course": trainer(GRU(H), x, args.batches),
         "lstm_fused": trainer(LSTM(H), x, args.batches),
         "lstm_explicit": trainer(LSTM(H, use_fused=False), x, args.batches),
+        "lstm_torch_kernel": native_switch(trainer(LSTM(H), x, args.batches), False),
+        "lstm_fused_32rows": trainer(LSTM(H), x[:32], 4 * args.batches),
+        "lstm_torch_kernel_32rows": native_switch(trainer(LSTM(H), x[:32], 4 * args.batches),
+                                                  False),
     }
     if args.compile:
         cands["gru_explicit_compiled"] = trainer(GRU(H, compile_step=True, use_fused=False),
@@ -149,6 +165,10 @@ def main(argv=None):
                      note="training samples/s, paired per round"),
         ratio_figure("LSTM explicit / LSTM fused", res, "lstm_explicit", "lstm_fused",
                      note="same weights, use_fused=False"),
+        ratio_figure("LSTM training: C loop / torch kernel", res, "lstm_fused",
+                     "lstm_torch_kernel", note=f"B={args.batch}, SEQLAB_NATIVE=0 for torch's"),
+        ratio_figure("LSTM training, 32 rows: C loop / torch kernel", res, "lstm_fused_32rows",
+                     "lstm_torch_kernel_32rows", note="fit's slice size for LSTM(128)"),
         ratio_figure("GRU(reset_after=False) scan / explicit", res, "gru_scan_course",
                      "gru_explicit_course", note="the course's GRU as trained by default "
                      "(seqlab/layers/recurrent/gru_scan.py) against its step-by-step loop"),

@@ -1,8 +1,8 @@
 """Micro-batches: ``fit`` may run one training batch as row slices (same gradient, faster).
 
-Why: on the CPU, torch's fused LSTM kernel runs a big batch faster as slices whose
-working set stays in cache, each slice's backward right after its forward (the figures
-are in docs/results/speed.md). Each slice back-propagates its loss *sum*; the summed
+Why: on the CPU, an LSTM (seqlab's C loop, or torch's fused kernel) runs a big batch
+faster as slices whose working set stays in cache, each slice's backward right after its
+forward (the figures are in docs/results/speed.md). Each slice back-propagates its loss *sum*; the summed
 gradients are then divided by the batch's count, so the gradient is the full batch's (up
 to float rounding) and the optimizer takes one step.
 
@@ -30,30 +30,37 @@ loss is involved, so any model without a layer that needs the whole batch qualif
 
     >>> micro_rows_for(64), micro_rows_for(512), predict_rows_for(64), predict_rows_for(512)
     (32, 16, 64, 16)
+    >>> micro_rows_for(64, native=True), micro_rows_for(128, native=True)
+    (64, 32)
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from seqlab import losses as losses_mod
+from seqlab.layers.recurrent import lstm_scan
 from seqlab.models.adapters import Batch
 
 MICRO_MIN_TOKENS, MICRO_MIN_ROWS, MICRO_MAX_ROWS = 8192, 16, 64
 MICRO_ROWS = None  # rows per slice for "auto"; None: chosen from the LSTM's width
 
 
-def micro_rows_for(units: int) -> int:
+def micro_rows_for(units: int, native: bool = False) -> int:
     """Rows per slice for an LSTM of ``units`` cells: about 8,192 gate values per step
-    (rows * 4 * units), within [16, 64]: the best slice size measured for each width
-    (docs/results/speed.md)."""
-    return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 2048 // max(int(units), 1)))
+    (rows * 4 * units) for torch's kernel, 16,384 for seqlab's C loop (``native``:
+    layers/recurrent/lstm_scan.py), within [16, 64]: the best slice sizes measured for
+    each width (docs/results/speed.md; the C loop, one thread, rows per slice against
+    samples/s: LSTM(128) 16: 479, 32: 514, 48: 540, 64: 459, 128: 392; LSTM(64) 32: 1398,
+    64: 1565, 128: 1007)."""
+    per_step = 4096 if native else 2048
+    return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, per_step // max(int(units), 1)))
 
 
 def predict_rows_for(units: int) -> int:
     """Rows per slice of ``predict`` (no backward, no saved activations): twice the rows
     of a training slice, within [16, 64]. For LSTM(64) on 512 x 256 on one thread, with
     torch's kernel 64 rows take a few percent less CPU time than 32, and 128 rows are
-    slower; with seqlab's C loop (``lstm_infer``) 64, 128 and 512 rows are equal within
+    slower; with seqlab's C loop (``lstm_scan``) 64, 128 and 512 rows are equal within
     the machine's noise and 16-32 rows slower (``python bench/predict_overhead.py
     --slices 32,64,128``)."""
     return min(MICRO_MAX_ROWS, max(MICRO_MIN_ROWS, 4096 // max(int(units), 1)))
@@ -74,7 +81,8 @@ def _auto_rows(model) -> int:
         widths = [w for m in mods if (w := getattr(m, "micro_batch_units", None))]
         ok = (uses_compiled_loss(model) and widths
               and not any(getattr(m, "needs_whole_batch", False) for m in mods))
-        rows = micro_rows_for(max(widths)) if ok else 0
+        native = lstm_scan.kernel() is not None
+        rows = micro_rows_for(max(widths), native) if ok else 0
         model._micro_rows = rows
     return rows
 

@@ -2,8 +2,8 @@
 
 (On the CPU a SimpleRNN runs ``rnn_scan`` instead, and a GRU that is being trained
 ``gru_scan``: one autograd node each, whose backward through time is written by hand,
-faster there than torch's ``rnn_tanh`` and ``gru``; an LSTM in inference runs
-``lstm_infer``, a C loop, faster there than torch's ``lstm``; same equations.)
+faster there than torch's ``rnn_tanh`` and ``gru``; an LSTM runs ``lstm_scan``, a C
+loop forward and backward, faster there than torch's ``lstm``; same equations.)
 
 Nothing here owns parameters. At every call the cell's Keras-layout weights are turned
 into torch's layout (a view or a cheap copy that autograd sees through, so gradients flow
@@ -40,7 +40,7 @@ from torch import _VF
 
 from seqlab.layers import layout_cache
 from seqlab.layers.base import cpu_training
-from seqlab.layers.recurrent import gru_scan, lstm_infer, rnn_scan
+from seqlab.layers.recurrent import gru_scan, lstm_scan, rnn_scan
 from seqlab.layers.recurrent.cells import GRUCell, LSTMCell, SimpleRNNCell
 
 
@@ -91,16 +91,17 @@ def _torch_layout(cell) -> list[torch.Tensor]:
 def _call(kind: str, x, hx, weights, training: bool, cell=None, keep_outputs: bool = True):
     """Run one unidirectional layer of the torch kernel, batch first. A SimpleRNN on the
     CPU runs ``rnn_scan`` instead, a GRU being trained on the CPU ``gru_scan``, an LSTM
-    in inference on the CPU ``lstm_infer`` (the same equations, faster there: see those
-    files); that one returns no outputs (None) when ``keep_outputs`` is False."""
+    on the CPU ``lstm_scan`` (the same equations, faster there: see those files); that
+    one returns no outputs (None) when ``keep_outputs`` is False and no gradient is
+    needed."""
     if kind.startswith("rnn_") and x.device.type == "cpu" and cell is not None:
         y, h = rnn_scan.run_simple_rnn(cell, x, hx[0][0], kind[4:])
         return y, [h]
     if kind == "gru" and cell is not None and cpu_training(x):
         y, h = gru_scan.run_gru(cell, x, hx[0][0])
         return y, [h]
-    if kind == "lstm" and cell is not None and lstm_infer.applies(x, weights, training):
-        return lstm_infer.run(cell, x, hx, weights, keep_outputs)
+    if kind == "lstm" and cell is not None and lstm_scan.applies(x, weights):
+        return lstm_scan.run(cell, x, hx, weights, keep_outputs)
     has_bias = len(weights) == 4
     fn = getattr(_VF, kind)
     if kind == "lstm":
@@ -146,7 +147,8 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
     if mask is None:
         y, final = _call(kind, x, hx, weights, training, cell, keep_outputs)  # (B, T, H)
         # the scans' h_T is their own output: a gradient there skips the (T, B, H) one
-        own = y is None or kind.startswith("rnn_") or kind == "gru"
+        own = (y is None or kind.startswith("rnn_") or kind == "gru"
+               or (kind == "lstm" and lstm_scan.applies(x, weights)))
         return y, (final[0] if own else y[:, -1]), final
     B, T = mask.shape
     lengths = mask.sum(1)                                              # (B,)

@@ -1,4 +1,6 @@
-/* An LSTM's forward pass for inference, any number of rows (layers/recurrent/lstm_infer.py).
+/* An LSTM on the CPU, any number of rows: the forward pass (inference, or training with
+ * every step's gates kept) and the backward pass through time (layers/recurrent/
+ * lstm_scan.py drives both and makes the weights' gradients as matrix products).
  *
  * The course's equations, gates in Keras's order i, f, g (the candidate c~), o:
  *   a_t = x_t W + h_{t-1} U + b
@@ -21,13 +23,18 @@
  * - sigmoid = 1 / (1 + exp(-x)) with exp(x) = 2^n exp(r), n = round(x / ln 2), |r| <=
  *   ln(2)/2, exp(r) a polynomial (relative error ~1e-7, float32's own) scaled by 2^n with
  *   one instruction (AVX-512 vscalefps); tanh a rational function (odd degree 13 over
- *   even degree 6, x itself below 4e-4) on [-7.9, 7.9], where float32's tanh reaches +-1;
- *   1 / d as a 14-bit estimate and one Newton step (~1 ulp). NaN stays NaN.
+ *   even degree 6) of x clamped to [-7.9, 7.9], x itself below 4e-4 (largest error 3e-7,
+ *   2.5 float32 epsilons, near |x| = 5.9; +-0.99999976 past the clamp); 1 / d as a 14-bit
+ *   estimate and one Newton step (~1 ulp). NaN stays NaN.
+ * - Training: the gates and c_t of every step go to memory with streaming stores (read
+ *   back only by the backward pass, megabytes later); the backward walks back through
+ *   time in the same blocks, dL/dh_{t-1} = da_t U^T in 24 accumulators.
  * - Without AVX-512 (another CPU, or a plain build) the same loops run on the compiler's
  *   vectors, with the scalar functions below in place of the AVX-512 ones.
  *
- * Measured (bench/recurrent_paths.py, 256 steps, 32 inputs, one thread): 64 rows 1.1x
- * oneDNN's row-steps/s for LSTM(64), 1.2x for LSTM(128); one row 1.8x and 1.6x.
+ * Measured (bench/recurrent_paths.py, one thread): inference on 64 rows of 256 steps
+ * 1.15x oneDNN's row-steps/s for LSTM(64), 1.3x for LSTM(128); one row 1.7x and 1.4x;
+ * training LSTM(64) 1.25-1.3x.
  */
 #include <stdint.h>
 #include <string.h>
@@ -138,6 +145,18 @@ static inline v16 vtanh(v16 x) {
 }
 #endif
 
+/* A store read back only after the whole forward pass (megabytes later): with AVX-512,
+   past the caches (a streaming store: no read of the line first), when 64-byte aligned. */
+static inline void store_far(float *p, v16 v) {
+#ifdef __AVX512F__
+    if (((uintptr_t)p & 63) == 0) {
+        _mm512_stream_ps(p, (__m512)v);
+        return;
+    }
+#endif
+    store16(p, v);
+}
+
 enum { ROWS = 6 };   /* rows per block: 6 x 4 accumulators + 4 weights fit 32 registers */
 
 /* One step of R rows (R <= ROWS, a constant once inlined) for the 16 units of block q:
@@ -147,7 +166,8 @@ enum { ROWS = 6 };   /* rows per block: 6 x 4 accumulators + 4 weights fit 32 re
 static inline __attribute__((always_inline)) void
 step_block(const int R, int D, int H, int Hp, const float *restrict x_r, int64_t x_row,
            const float *restrict Wq, const float *restrict Uq, const float *restrict bq,
-           const float *restrict h_prev, float *restrict h_next, float *restrict c) {
+           const float *restrict h_prev, float *restrict h_next, float *restrict c,
+           float *restrict acts, int64_t acts_row, float *restrict cs) {
     v16 a[ROWS][4];                                 /* a[r][gate]: the pre-activations */
     for (int r = 0; r < R; ++r)
         for (int g = 0; g < 4; ++g) a[r][g] = load16(bq + 16 * g);
@@ -178,17 +198,23 @@ step_block(const int R, int D, int H, int Hp, const float *restrict x_r, int64_t
         const v16 c_t = a[r][1] * load16(c_r) + a[r][0] * a[r][2];
         store16(c_r, c_t);
         store16(h_next + (int64_t)r * Hp, a[r][3] * vtanh(c_t));
+        if (acts) {                                 /* training: kept for the backward */
+            for (int g = 0; g < 4; ++g) store_far(acts + r * acts_row + 16 * g, a[r][g]);
+            store_far(cs + (int64_t)r * Hp, c_t);
+        }
     }
 }
 
 /* x (B, T, D) rows of inputs; W (Q, D, 4, 16), U (Q, H, 4, 16), b (Q, 4, 16) the packed
  * weights (Q = ceil(H / 16) blocks, units past H zero); h (2, B, Hp) two state buffers,
  * h[0] holding h_0, c (B, Hp) holding c_0, Hp = 16 Q, the padding lanes 0 (they stay 0).
- * Written: y (B, T, H) the h_t of every step unless y is NULL; h[T % 2] holds h_T, c c_T. */
-void seqlab_lstm_rows(int B, int T, int D, int H, const float *restrict x,
-                      const float *restrict W, const float *restrict U,
-                      const float *restrict b, float *restrict h, float *restrict c,
-                      float *restrict y) {
+ * Written: y (B, T, H) the h_t of every step unless y is NULL; h[T % 2] holds h_T, c c_T;
+ * for training (else NULL) acts (T, B, Q, 4, 16) the gates i, f, g, o and cs (T, B, Hp)
+ * the c_t of every step, as the backward pass reads them. */
+void seqlab_lstm_forward(int B, int T, int D, int H, const float *restrict x,
+                         const float *restrict W, const float *restrict U,
+                         const float *restrict b, float *restrict h, float *restrict c,
+                         float *restrict y, float *restrict acts, float *restrict cs) {
     const int Q = (H + 15) / 16, Hp = 16 * Q;
     const int64_t x_row = (int64_t)T * D, state = (int64_t)B * Hp;
     for (int t = 0; t < T; ++t) {
@@ -199,7 +225,9 @@ void seqlab_lstm_rows(int B, int T, int D, int H, const float *restrict x,
             const float *bq = b + 64 * q;
 #define STEP(R, r0) step_block(R, D, H, Hp, x + (r0) * x_row + (int64_t)t * D, x_row, Wq, Uq, \
                                bq, h_prev + (r0) * Hp, h_next + (r0) * Hp + 16 * q,          \
-                               c + (r0) * Hp + 16 * q)
+                               c + (r0) * Hp + 16 * q,                                       \
+                               acts ? acts + ((int64_t)t * B + (r0)) * 4 * Hp + 64 * q : 0,   \
+                               4 * Hp, cs ? cs + ((int64_t)t * B + (r0)) * Hp + 16 * q : 0)
             int64_t r0 = 0;
             for (; r0 + ROWS <= B; r0 += ROWS) STEP(ROWS, r0);
             switch (B - r0) {                       /* the last rows, fewer than ROWS */
@@ -215,5 +243,124 @@ void seqlab_lstm_rows(int B, int T, int D, int H, const float *restrict x,
         if (y)
             for (int64_t r = 0; r < B; ++r)
                 memcpy(y + (r * T + t) * H, h_next + r * Hp, sizeof(float) * H);
+    }
+#ifdef __AVX512F__
+    if (acts) _mm_sfence();                         /* the streaming stores, visible */
+#endif
+}
+
+/* ------------------------------------------------------------------ backward */
+/* Back-propagation through time, step T-1 down to 0, with d_h = dL/dh_t (from the output
+ * y_t and from step t+1) and d_c = dL/dc_t:
+ *   d_c += d_h o (1 - tanh(c_t)^2)
+ *   da_i = d_c g i (1 - i)      da_f = d_c c_{t-1} f (1 - f)
+ *   da_g = d_c i (1 - g^2)      da_o = d_h tanh(c_t) o (1 - o)
+ *   dL/dc_{t-1} = d_c f         dL/dh_{t-1} = da_t U^T
+ * The weights' gradients are sums over all steps of products with da (dW = x^T da,
+ * dU = h_{t-1}^T da): the caller makes them as whole matrix products; db is summed here. */
+
+static inline v16 load_part(const float *p, int n) {      /* n floats (<= 16), zeros after */
+    if (n >= 16) return load16(p);
+    float tmp[16] = {0};
+    memcpy(tmp, p, sizeof(float) * n);
+    return load16(tmp);
+}
+
+static inline void store_part(float *p, v16 v, int n) {  /* the first n (<= 16) lanes */
+    if (n >= 16) { store16(p, v); return; }
+    float tmp[16];
+    store16(tmp, v);
+    memcpy(p, tmp, sizeof(float) * n);
+}
+
+/* dh (R rows, Hp apart), units 16 q0 .. 16 (q0 + M) - 1: = dA (R rows, 4 Hp apart) U^T,
+ * with Ut (M, 4 Hp, 16) the transposed recurrent kernel's blocks */
+static inline __attribute__((always_inline)) void
+recurrent_grad(const int R, const int M, int Hp, const float *restrict dA,
+               const float *restrict Ut, float *restrict dh) {
+    v16 acc[ROWS][4];
+    for (int r = 0; r < R; ++r)
+        for (int m = 0; m < M; ++m) acc[r][m] = (v16){0};
+    const int K = 4 * Hp;
+    for (int k = 0; k < K; ++k) {
+        v16 u[4];
+        for (int m = 0; m < M; ++m) u[m] = load16(Ut + ((int64_t)m * K + k) * 16);
+        for (int r = 0; r < R; ++r) {
+            const v16 d_k = splat(dA[(int64_t)r * K + k]);
+            for (int m = 0; m < M; ++m) acc[r][m] += d_k * u[m];
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int m = 0; m < M; ++m) store16(dh + (int64_t)r * Hp + 16 * m, acc[r][m]);
+}
+
+static inline __attribute__((always_inline)) void
+recurrent_grads(const int R, int Q, int Hp, const float *restrict Ut, const float *restrict dA,
+                float *restrict dh) {
+    const int64_t block = (int64_t)4 * Hp * 16;    /* one output block of Ut */
+    int q0 = 0;
+    for (; q0 + 4 <= Q; q0 += 4) recurrent_grad(R, 4, Hp, dA, Ut + q0 * block, dh + 16 * q0);
+    switch (Q - q0) {
+    case 3: recurrent_grad(R, 3, Hp, dA, Ut + q0 * block, dh + 16 * q0); break;
+    case 2: recurrent_grad(R, 2, Hp, dA, Ut + q0 * block, dh + 16 * q0); break;
+    case 1: recurrent_grad(R, 1, Hp, dA, Ut + q0 * block, dh + 16 * q0); break;
+    default: break;
+    }
+}
+
+/* Steps t_hi - 1 down to t_lo (the caller walks the sequence back in chunks, and makes
+ * the weights' products of each chunk while its da is still in cache). acts, cs: as
+ * seqlab_lstm_forward wrote them; c0 (B, Hp) the initial c; dy (B, T, H) the outputs'
+ * gradient, or NULL (none); Ut (Q, 4 Hp, 16): Ut[p][(q, g, l)][m] = U[16 p + m][g H +
+ * 16 q + l], zero past H. In and out: dh, dc (B, Hp), the gradient of the state after
+ * step t_hi - 1 in, before step t_lo out. Written: da (t_hi - t_lo, B, 4H) the
+ * pre-activations' gradient, time-major, Keras's gate layout; db (Q, 4, 16) += its sum
+ * over rows and steps. dA (ROWS, 4 Hp): scratch. */
+void seqlab_lstm_backward(int B, int T, int t_lo, int t_hi, int H, const float *restrict Ut,
+                          const float *restrict acts, const float *restrict cs,
+                          const float *restrict c0, const float *restrict dy,
+                          float *restrict dh, float *restrict dc, float *restrict da,
+                          float *restrict db, float *restrict dA) {
+    const int Q = (H + 15) / 16, Hp = 16 * Q;
+    for (int t = t_hi - 1; t >= t_lo; --t) {
+        for (int64_t r0 = 0; r0 < B; r0 += ROWS) {
+            const int R = B - r0 < ROWS ? (int)(B - r0) : ROWS;
+            for (int r = 0; r < R; ++r) {
+                const int64_t row = r0 + r;
+                const float *a_t = acts + ((int64_t)t * B + row) * 4 * Hp;
+                const float *c_t = cs + ((int64_t)t * B + row) * Hp;
+                const float *c_p = t > 0 ? cs + ((int64_t)(t - 1) * B + row) * Hp : c0 + row * Hp;
+                float *da_t = da + ((int64_t)(t - t_lo) * B + row) * 4 * H;
+                float *dA_r = dA + (int64_t)r * 4 * Hp;
+                for (int q = 0; q < Q; ++q) {
+                    const int n = H - 16 * q;       /* real units in this block */
+                    const float *a_q = a_t + 64 * q;
+                    const v16 i = load16(a_q), f = load16(a_q + 16);
+                    const v16 g = load16(a_q + 32), o = load16(a_q + 48);
+                    const v16 tc = vtanh(load16(c_t + 16 * q));
+                    v16 d_h = load16(dh + row * Hp + 16 * q);
+                    if (dy) d_h += load_part(dy + (row * T + t) * H + 16 * q, n);
+                    const v16 d_c = load16(dc + row * Hp + 16 * q) + d_h * o * (1.0f - tc * tc);
+                    const v16 d_a[4] = {d_c * g * i * (1.0f - i),
+                                        d_c * load16(c_p + 16 * q) * f * (1.0f - f),
+                                        d_c * i * (1.0f - g * g),
+                                        d_h * tc * o * (1.0f - o)};
+                    store16(dc + row * Hp + 16 * q, d_c * f);
+                    for (int k = 0; k < 4; ++k) {
+                        store16(dA_r + 64 * q + 16 * k, d_a[k]);
+                        store_part(da_t + k * H + 16 * q, d_a[k], n);
+                        store16(db + 64 * q + 16 * k, load16(db + 64 * q + 16 * k) + d_a[k]);
+                    }
+                }
+            }
+            switch (R) {                            /* dL/dh_{t-1} of these rows */
+            case 6: recurrent_grads(6, Q, Hp, Ut, dA, dh + r0 * Hp); break;
+            case 5: recurrent_grads(5, Q, Hp, Ut, dA, dh + r0 * Hp); break;
+            case 4: recurrent_grads(4, Q, Hp, Ut, dA, dh + r0 * Hp); break;
+            case 3: recurrent_grads(3, Q, Hp, Ut, dA, dh + r0 * Hp); break;
+            case 2: recurrent_grads(2, Q, Hp, Ut, dA, dh + r0 * Hp); break;
+            default: recurrent_grads(1, Q, Hp, Ut, dA, dh + r0 * Hp); break;
+            }
+        }
     }
 }

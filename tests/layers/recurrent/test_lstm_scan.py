@@ -1,25 +1,25 @@
-"""The LSTM inference loop in C (layers/recurrent/lstm_infer.c) equals the equations and
-torch's kernel at any number of rows, in its AVX-512 build and its portable one, fires
-where it should and steps aside elsewhere."""
+"""The LSTM loop in C (layers/recurrent/lstm_scan.c), forward and backward, equals the
+equations and torch's kernel at any number of rows, in its AVX-512 build and its portable
+one, fires where it should and steps aside elsewhere."""
 import numpy as np
 import pytest
 import torch
 
 from seqlab import native
-from seqlab.layers.recurrent import fused, lstm_infer
+from seqlab.layers.recurrent import fused, lstm_scan
 from seqlab.layers.recurrent.layers import LSTM
 from seqlab.layers.recurrent.wrappers import Bidirectional
 
-pytestmark = pytest.mark.skipif(lstm_infer.kernel() is None,
+pytestmark = pytest.mark.skipif(lstm_scan.kernel() is None,
                                 reason="the C kernel did not build here (no C compiler?)")
 
 
 @pytest.fixture
 def spy(monkeypatch):
-    """The shapes lstm_infer.run was called with."""
+    """The shapes lstm_scan.run was called with."""
     calls = []
-    real = lstm_infer.run
-    monkeypatch.setattr(lstm_infer, "run", lambda cell, x, *a: calls.append(tuple(x.shape))
+    real = lstm_scan.run
+    monkeypatch.setattr(lstm_scan, "run", lambda cell, x, *a: calls.append(tuple(x.shape))
                         or real(cell, x, *a))
     return calls
 
@@ -124,8 +124,8 @@ def test_last_output_only_skips_the_sequence(spy, monkeypatch):
     layer = _layer(20, 5, return_state=True)
     x = torch.randn(7, 9, 5)
     kept = []
-    real = lstm_infer.run
-    monkeypatch.setattr(lstm_infer, "run", lambda *a: kept.append(a[-1]) or real(*a))
+    real = lstm_scan.run
+    monkeypatch.setattr(lstm_scan, "run", lambda *a: kept.append(a[-1]) or real(*a))
     with torch.inference_mode():
         fast = layer(x)
         layer.use_fused = False
@@ -135,18 +135,91 @@ def test_last_output_only_skips_the_sequence(spy, monkeypatch):
         torch.testing.assert_close(a, b, rtol=0, atol=2e-6)
 
 
-def test_torch_kernel_runs_where_the_loop_does_not_apply(spy):
+def test_torch_kernel_runs_where_the_loop_does_not_apply(spy, monkeypatch):
     x = torch.randn(2, 5, 3)
     layer = _layer(4, 3)
     with torch.no_grad():
         layer.double()(x.double())                    # float64
-        layer.float().train()(x)                      # training
-    layer.eval()(x)                                   # a gradient is recorded
+        layer.float()
+        monkeypatch.setenv("SEQLAB_NATIVE", "0")      # turned off
+        monkeypatch.setattr(lstm_scan.native, "_loaded", {})
+        layer(x)
     assert spy == []
+    monkeypatch.setenv("SEQLAB_NATIVE", "1")
+    monkeypatch.setattr(lstm_scan.native, "_loaded", {})
     with torch.no_grad():
         layer(x)
         layer(x[:1])
-    assert spy == [(2, 5, 3), (1, 5, 3)]
+    layer.train()(x)                                  # training: the loop, with its backward
+    assert spy == [(2, 5, 3), (1, 5, 3), (2, 5, 3)]
+
+
+@pytest.mark.parametrize("H", [1, 5, 16, 70])
+@pytest.mark.parametrize("B, D, T, chunk", [(1, 3, 6, None), (7, 5, 9, None),
+                                            (13, 16, 4, None), (7, 5, 9, 4), (6, 2, 11, 1)])
+def test_gradients_equal_the_equations(spy, monkeypatch, H, B, D, T, chunk):
+    """Every gradient (x, the three weights, h0, c0) through outputs, h_T and c_T at once,
+    against autograd on the float64 equations; also walking back ``chunk`` steps at a
+    time (a long sequence's backward)."""
+    if chunk:
+        monkeypatch.setattr(lstm_scan, "_chunk_steps", lambda *a: chunk)
+    layer = _layer(H, D, seed=1, return_sequences=True, return_state=True).train()
+    for p in layer.parameters():
+        p.data.mul_(0.6)                              # a recurrence that does not explode
+    x, h0, c0 = torch.randn(B, T, D), torch.randn(B, H), torch.randn(B, H)
+    g_y, g_h, g_c = torch.randn(B, T, H), torch.randn(B, H), torch.randn(B, H)
+    x_, h0_, c0_ = (t.clone().requires_grad_() for t in (x, h0, c0))
+    y, h, c = layer(x_, initial_state=[h0_, c0_])
+    ((y * g_y).sum() + (h * g_h).sum() + (c * g_c).sum()).backward()
+    assert spy == [(B, T, D)]
+    got = [x_.grad, h0_.grad, c0_.grad] + [p.grad for p in (
+        layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias)]
+    ref = [t.double().detach().requires_grad_() for t in (x, h0, c0)]
+    W, U, b = (p.detach().double().requires_grad_() for p in (
+        layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias))
+    h64, c64, ys = ref[1], ref[2], []
+    for x_t in ref[0].unbind(1):
+        a_i, a_f, a_g, a_o = (x_t @ W + h64 @ U + b).chunk(4, dim=-1)
+        c64 = a_f.sigmoid() * c64 + a_i.sigmoid() * a_g.tanh()
+        h64 = a_o.sigmoid() * c64.tanh()
+        ys.append(h64)
+    ((torch.stack(ys, 1) * g_y).sum() + (h64 * g_h).sum() + (c64 * g_c).sum()).backward()
+    for name, g, want in zip(["x", "h0", "c0", "W", "U", "b"], got, ref + [W, U, b]):
+        err = ((g.double() - want.grad).abs().max() / want.grad.abs().max().clamp_min(1)).item()
+        assert err < 1e-5, (name, err)
+
+
+def test_last_output_training_equals_the_loop(spy):
+    """return_sequences=False: the gradient enters through h_T alone (no (B, T, H) zeros)."""
+    x = torch.randn(5, 12, 3)
+    grads = []
+    for fused_on in (True, False):
+        layer = _layer(11, 3, seed=3).train()
+        layer.use_fused = fused_on
+        layer(x).sin().sum().backward()
+        grads.append([p.grad for p in layer.parameters()])
+    assert spy == [(5, 12, 3)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_masked_training_equals_the_loop(spy):
+    """Pre-padded, right-padded and holed rows in training: the loss and every gradient
+    as the step-by-step cell gives them."""
+    x = torch.randn(3, 10, 4)
+    mask = torch.tensor([[0, 0, 0, 1, 1, 1, 1, 1, 1, 1],
+                         [1, 1, 1, 1, 1, 1, 0, 0, 0, 0],
+                         [1, 0, 1, 1, 0, 1, 1, 1, 0, 1]]).bool()
+    grads = []
+    for fused_on in (True, False):
+        layer = _layer(9, 4, seed=2, return_sequences=True, return_state=True).train()
+        layer.use_fused = fused_on
+        y, h, c = layer(x, mask=mask)
+        (y.square().sum() + h.sum() + c.sum()).backward()
+        grads.append([p.grad for p in layer.parameters()])
+    assert spy and all(shape[0] == 3 for shape in spy), spy
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("batch_size", [1, 5])
@@ -168,10 +241,10 @@ def test_layout_and_weights_come_from_the_cell():
     x = torch.randn(2, 4, 2)
     hx = [torch.zeros(1, 2, 3), torch.zeros(1, 2, 3)]
     with torch.inference_mode():
-        y, (h, c) = lstm_infer.run(layer.cell, x, hx, weights)
+        y, (h, c) = lstm_scan.run(layer.cell, x, hx, weights)
         with torch.no_grad():
             layer.cell.recurrent_kernel.mul_(0)        # the loop reads the cell's own U
-        y0, _ = lstm_infer.run(layer.cell, x, hx, weights)
+        y0, _ = lstm_scan.run(layer.cell, x, hx, weights)
     assert h.shape == c.shape == (2, 3) and y.shape == (2, 4, 3)
     assert not torch.allclose(y, y0)
     torch.testing.assert_close(y0, _equations(layer, x, hx[0][0], hx[1][0])[0].float(),
@@ -184,7 +257,7 @@ def test_portable_build_equals_the_equations(monkeypatch, tmp_path):
     monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(native, "_loaded", {})
     monkeypatch.setattr(native, "_FLAG_SETS", (["-O3"],))
-    assert lstm_infer.kernel() is not None
+    assert lstm_scan.kernel() is not None
     layer = _layer(21, 6, return_sequences=True, return_state=True)
     x = torch.randn(8, 30, 6)
     h0, c0 = torch.randn(8, 21), torch.randn(8, 21)
@@ -194,4 +267,4 @@ def test_portable_build_equals_the_equations(monkeypatch, tmp_path):
     for out, want in zip(got, _equations(layer, x, h0, c0)):
         rel = ((out.double() - want).abs() / want.abs().clamp_min(1)).max().item()
         assert rel <= 128 * eps, rel / eps
-    assert native._loaded[str(lstm_infer.SOURCE)] is not None
+    assert native._loaded[str(lstm_scan.SOURCE)] is not None
