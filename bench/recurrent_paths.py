@@ -8,12 +8,12 @@ equations step by step. This script measures both against the fused cuDNN-form G
 (``reset_after=True``) at the same size, and the same for LSTM (explicit loop forced with
 ``use_fused=False``).
 
-The LSTM trains on seqlab's C loop (``lstm_scan.c``, forward and backward through time):
+The LSTM trains on seqlab's C loop (``scans.c``, forward and backward through time):
 it is measured against torch's fused kernel (``SEQLAB_NATIVE=0``) on the whole batch and
 on 32 rows (``fit``'s slice for LSTM(128)).
 
 Inference (``predict``, a served model) is measured apart: an LSTM's steps in seqlab's C
-loop (``lstm_scan.c``) against torch's fused kernel (``SEQLAB_NATIVE=0``), same layer
+loop (``scans.c``) against torch's fused kernel (``SEQLAB_NATIVE=0``), same layer
 and weights, on one (1, T, D) row per call and on 64 rows (``predict``'s slice of a big
 batch), row-steps/s.
 

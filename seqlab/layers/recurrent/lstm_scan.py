@@ -1,16 +1,16 @@
-"""An LSTM on the CPU in one C loop (``lstm_scan.c``): inference at any batch size, and
+"""An LSTM on the CPU in one C loop (``scans.c``): inference at any batch size, and
 training as one autograd node whose backward through time is the same C loop run back.
 
 torch's CPU kernel (oneDNN) first writes x_t W for every row and step (B x T x 4H
 floats), then steps; at one row it also pays ~140 us of set-up per call and 2.6-4.5 us
 a step in latency. The C loop keeps each block of 16 units' weights in L1 while all rows
 use them, does x_t W and h_{t-1} U in the same multiply-adds, and applies the gates in
-registers (``lstm_scan.c`` says how). Measured (``bench/recurrent_paths.py``, 256 steps,
+registers (``scans.c`` says how). Measured (``bench/recurrent_paths.py``, 256 steps,
 one thread): inference on 64 rows 1.15x oneDNN's row-steps/s for LSTM(64) and 1.3x for
 LSTM(128), on one row 1.7x and 1.4x; so ``predict`` at any batch size and a served
 model answer sooner. Training LSTM(64): 1.25-1.3x.
 
-Training, the course's back-propagation through time (``lstm_scan.c`` writes its
+Training, the course's back-propagation through time (``scans.c`` writes its
 equations): the forward keeps every step's gates and c_t; the backward walks the steps
 back in C, producing dL/da_t (the gates' pre-activations) for every step and the
 gradients of the initial state; then the weights' gradients are three whole matrix
@@ -37,32 +37,15 @@ of 16 units, Hp = 16 Q.
 """
 from __future__ import annotations
 
-import ctypes
-from pathlib import Path
 from typing import Optional
 
 import torch
 from torch.autograd.function import once_differentiable
 
-from seqlab import native
+from seqlab import native  # noqa: F401  (tests switch it off here)
 from seqlab.layers import gemm, layout_cache
 from seqlab.layers.base import traced
-
-SOURCE = Path(__file__).with_name("lstm_scan.c")
-_P = ctypes.c_void_p
-LANES = 16  # units per block: one 512-bit register of float32
-ROWS = 6    # rows per block of the loop (lstm_scan.c): the backward's scratch
-
-
-def _lib():
-    """The compiled library with its functions' argument types set, or None."""
-    lib = native.load(SOURCE)
-    if lib is not None and lib.seqlab_lstm_forward.restype is not None:  # first use
-        lib.seqlab_lstm_forward.argtypes = [ctypes.c_int] * 4 + [_P] * 9
-        lib.seqlab_lstm_forward.restype = None
-        lib.seqlab_lstm_backward.argtypes = [ctypes.c_int] * 5 + [_P] * 10
-        lib.seqlab_lstm_backward.restype = None
-    return lib
+from seqlab.layers.recurrent.scans_c import LANES, ROWS, SOURCE, library as _lib
 
 
 def kernel():

@@ -1,4 +1,4 @@
-"""The LSTM loop in C (layers/recurrent/lstm_scan.c), forward and backward, equals the
+"""The LSTM loop in C (layers/recurrent/scans.c), forward and backward, equals the
 equations and torch's kernel at any number of rows, in its AVX-512 build and its portable
 one, fires where it should and steps aside elsewhere."""
 import numpy as np
@@ -249,22 +249,3 @@ def test_layout_and_weights_come_from_the_cell():
     assert not torch.allclose(y, y0)
     torch.testing.assert_close(y0, _equations(layer, x, hx[0][0], hx[1][0])[0].float(),
                                rtol=0, atol=2e-6)
-
-
-def test_portable_build_equals_the_equations(monkeypatch, tmp_path):
-    """Built without -march=native (no AVX-512: the compiler's own vectors and the scalar
-    functions), as on a CPU the fast build does not fit."""
-    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(native, "_loaded", {})
-    monkeypatch.setattr(native, "_FLAG_SETS", (["-O3"],))
-    assert lstm_scan.kernel() is not None
-    layer = _layer(21, 6, return_sequences=True, return_state=True)
-    x = torch.randn(8, 30, 6)
-    h0, c0 = torch.randn(8, 21), torch.randn(8, 21)
-    with torch.inference_mode():
-        got = layer(x, initial_state=[h0, c0])
-    eps = torch.finfo(torch.float32).eps
-    for out, want in zip(got, _equations(layer, x, h0, c0)):
-        rel = ((out.double() - want).abs() / want.abs().clamp_min(1)).max().item()
-        assert rel <= 128 * eps, rel / eps
-    assert native._loaded[str(lstm_scan.SOURCE)] is not None

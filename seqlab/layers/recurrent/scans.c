@@ -364,3 +364,106 @@ void seqlab_lstm_backward(int B, int T, int t_lo, int t_hi, int H, const float *
         }
     }
 }
+
+/* ================================================================== SimpleRNN
+ * h_t = act(a_t), a_t = x_t W + b + h_{t-1} U, act tanh or relu (layers/recurrent/
+ * rnn_scan.py makes x W + b for all steps in one matrix product, into the buffer that
+ * then receives h_1..h_T, and the weights' gradients). One gate: the loops take 4 blocks
+ * of 16 units at once, for 6 rows x 4 blocks = 24 accumulators. Layout: hs (T + 1, B, H)
+ * time-major, hs[0] = h_0; U packed (Q, H, 16): Up[q][k][l] = U[k][16 q + l]. */
+
+enum { TANH = 0, RELU = 1, LINEAR = 2 };
+
+static inline v16 activate(v16 a, int act) {
+    if (act == TANH) return vtanh(a);
+    if (act == RELU)
+        for (int j = 0; j < 16; ++j) a[j] = a[j] < 0.0f ? 0.0f : a[j];   /* NaN stays NaN */
+    return a;
+}
+
+/* R rows (H apart), output blocks q0..q0+M-1: a = act(a + h_prev U) (the forward step,
+   with a = x_t W + b in) or, LINEAR with U^T, dh += da U^T (the backward's) */
+static inline __attribute__((always_inline)) void
+rnn_block(const int R, const int M, int H, int q0, const float *restrict Up,
+          const float *restrict h_prev, float *restrict a, int act) {
+    v16 acc[ROWS][4];
+    for (int r = 0; r < R; ++r)
+        for (int m = 0; m < M; ++m)
+            acc[r][m] = load_part(a + (int64_t)r * H + 16 * (q0 + m), H - 16 * (q0 + m));
+    for (int k = 0; k < H; ++k) {
+        v16 u[4];
+        for (int m = 0; m < M; ++m) u[m] = load16(Up + ((int64_t)(q0 + m) * H + k) * 16);
+        for (int r = 0; r < R; ++r) {
+            const v16 h_k = splat(h_prev[(int64_t)r * H + k]);
+            for (int m = 0; m < M; ++m) acc[r][m] += h_k * u[m];
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int m = 0; m < M; ++m)
+            store_part(a + (int64_t)r * H + 16 * (q0 + m), activate(acc[r][m], act),
+                       H - 16 * (q0 + m));
+}
+
+/* rows r0.. of one step, every output block */
+static inline __attribute__((always_inline)) void
+rnn_rows(const int R, int H, const float *restrict Up, const float *restrict h_prev,
+         float *restrict a, int act) {
+    const int Q = (H + 15) / 16;
+    int q0 = 0;
+    for (; q0 + 4 <= Q; q0 += 4) rnn_block(R, 4, H, q0, Up, h_prev, a, act);
+    switch (Q - q0) {
+    case 3: rnn_block(R, 3, H, q0, Up, h_prev, a, act); break;
+    case 2: rnn_block(R, 2, H, q0, Up, h_prev, a, act); break;
+    case 1: rnn_block(R, 1, H, q0, Up, h_prev, a, act); break;
+    default: break;
+    }
+}
+
+#define BY_ROWS(R, call)                                                                    \
+    switch (R) {                                                                            \
+    case 6: call(6); break;                                                                 \
+    case 5: call(5); break;                                                                 \
+    case 4: call(4); break;                                                                 \
+    case 3: call(3); break;                                                                 \
+    case 2: call(2); break;                                                                 \
+    default: call(1); break;                                                                \
+    }
+
+/* hs (T + 1, B, H): hs[0] = h_0, hs[t] = x_t W + b for t >= 1 in; h_1..h_T out. */
+void seqlab_rnn_forward(int B, int T, int H, int relu, const float *restrict Up,
+                        float *restrict hs) {
+    const int64_t step = (int64_t)B * H;
+    for (int t = 1; t <= T; ++t)
+        for (int64_t r0 = 0; r0 < B; r0 += ROWS) {
+            const int R = B - r0 < ROWS ? (int)(B - r0) : ROWS;
+            const float *h_prev = hs + (t - 1) * step + r0 * H;
+            float *a = hs + t * step + r0 * H;
+#define RNN_ROWS(n) rnn_rows(n, H, Up, h_prev, a, relu ? RELU : TANH)
+            BY_ROWS(R, RNN_ROWS)
+#undef RNN_ROWS
+        }
+}
+
+/* Back through time: da_t = (dL/dh_t) act'(a_t) (act' = 1 - h^2, or h > 0), dL/dh_{t-1}
+ * = da_t U^T. hs as the forward left it; dy (T, B, H) the outputs' gradient or NULL; dh
+ * (B, H) in, dL/dh_T, out, dL/dh_0; written: da (T, B, H). Ut (Q, H, 16): Ut[q][k][l] =
+ * U[16 q + l][k]. */
+void seqlab_rnn_backward(int B, int T, int H, int relu, const float *restrict Ut,
+                         const float *restrict hs, const float *restrict dy,
+                         float *restrict dh, float *restrict da) {
+    const int64_t step = (int64_t)B * H;
+    for (int t = T; t >= 1; --t)
+        for (int64_t r0 = 0; r0 < B; r0 += ROWS) {
+            const int R = B - r0 < ROWS ? (int)(B - r0) : ROWS;
+            float *da_t = da + (t - 1) * step + r0 * H;
+            for (int64_t j = 0; j < R * (int64_t)H; ++j) {
+                const float h = hs[t * step + r0 * H + j];
+                const float g = dh[r0 * H + j] + (dy ? dy[(t - 1) * step + r0 * H + j] : 0.0f);
+                da_t[j] = relu ? (h > 0.0f ? g : 0.0f) : g * (1.0f - h * h);
+            }
+            for (int64_t j = 0; j < R * (int64_t)H; ++j) dh[r0 * H + j] = 0.0f;
+#define RNN_BACK(n) rnn_rows(n, H, Ut, da_t, dh + r0 * H, LINEAR)
+            BY_ROWS(R, RNN_BACK)
+#undef RNN_BACK
+        }
+}
