@@ -157,13 +157,22 @@ static inline void store_far(float *p, v16 v) {
     store16(p, v);
 }
 
+/* The loops' bodies are copied for each constant block size (rows, unit blocks), so that
+   the accumulators live in registers. Without AVX-512 the compiler splits every 16-lane
+   operation in four and those copies take minutes to compile: there, one copy each. */
+#ifdef __AVX512F__
+#define SPECIALISED static inline __attribute__((always_inline))
+#else
+#define SPECIALISED static __attribute__((noinline))
+#endif
+
 enum { ROWS = 6 };   /* rows per block: 6 x 4 accumulators + 4 weights fit 32 registers */
 
 /* One step of R rows (R <= ROWS, a constant once inlined) for the 16 units of block q:
  * x_r: x_t of the block's first row, rows x_row apart; Wq (D, 4, 16), Uq (H, 4, 16),
  * bq (4, 16) the block's weights; h_prev: h_{t-1} of the rows (Hp apart); c, h_next: the
  * block's 16 units of c (updated in place) and of h_t. */
-static inline __attribute__((always_inline)) void
+SPECIALISED void
 step_block(const int R, int D, int H, int Hp, const float *restrict x_r, int64_t x_row,
            const float *restrict Wq, const float *restrict Uq, const float *restrict bq,
            const float *restrict h_prev, float *restrict h_next, float *restrict c,
@@ -261,6 +270,7 @@ void seqlab_lstm_forward(int B, int T, int D, int H, const float *restrict x,
 
 static inline v16 load_part(const float *p, int n) {      /* n floats (<= 16), zeros after */
     if (n >= 16) return load16(p);
+    if (n <= 0) return (v16){0};
     float tmp[16] = {0};
     memcpy(tmp, p, sizeof(float) * n);
     return load16(tmp);
@@ -268,45 +278,73 @@ static inline v16 load_part(const float *p, int n) {      /* n floats (<= 16), z
 
 static inline void store_part(float *p, v16 v, int n) {  /* the first n (<= 16) lanes */
     if (n >= 16) { store16(p, v); return; }
+    if (n <= 0) return;
     float tmp[16];
     store16(tmp, v);
     memcpy(p, tmp, sizeof(float) * n);
 }
 
-/* dh (R rows, Hp apart), units 16 q0 .. 16 (q0 + M) - 1: = dA (R rows, 4 Hp apart) U^T,
- * with Ut (M, 4 Hp, 16) the transposed recurrent kernel's blocks */
-static inline __attribute__((always_inline)) void
-recurrent_grad(const int R, const int M, int Hp, const float *restrict dA,
-               const float *restrict Ut, float *restrict dh) {
+/* Rows times a matrix whose columns come in blocks of 16 (the weights, packed), the
+ * products of both networks' loops: for R rows of x (K values each, x_row apart) and the
+ * output blocks q = 0..Q-1, M = 4 blocks at a time (R x 4 accumulators):
+ *   out[r][16 q + l] = act(out[r][16 q + l] + sum_k x[r][k] Wb[q][k][l])
+ * Wb (Q, K, 16); out rows out_row apart, the first n lanes real (the rest neither read
+ * nor written). Used for the SimpleRNN's step (act tanh or relu, out = x_t W + b in), and
+ * for dL/dh_{t-1} = da_t U^T of both backward passes (LINEAR, out = 0 in). */
+enum { TANH = 0, RELU = 1, LINEAR = 2 };
+
+static inline v16 activate(v16 a, int act) {
+    if (act == TANH) return vtanh(a);
+    if (act == RELU)
+        for (int j = 0; j < 16; ++j) a[j] = a[j] < 0.0f ? 0.0f : a[j];   /* NaN stays NaN */
+    return a;
+}
+
+SPECIALISED void
+product_blocks(const int R, const int M, int K, const float *restrict x, int64_t x_row,
+               const float *restrict Wb, float *restrict out, int64_t out_row, int n,
+               int act) {
     v16 acc[ROWS][4];
     for (int r = 0; r < R; ++r)
-        for (int m = 0; m < M; ++m) acc[r][m] = (v16){0};
-    const int K = 4 * Hp;
+        for (int m = 0; m < M; ++m) acc[r][m] = load_part(out + r * out_row + 16 * m, n - 16 * m);
     for (int k = 0; k < K; ++k) {
-        v16 u[4];
-        for (int m = 0; m < M; ++m) u[m] = load16(Ut + ((int64_t)m * K + k) * 16);
+        v16 w[4];
+        for (int m = 0; m < M; ++m) w[m] = load16(Wb + ((int64_t)m * K + k) * 16);
         for (int r = 0; r < R; ++r) {
-            const v16 d_k = splat(dA[(int64_t)r * K + k]);
-            for (int m = 0; m < M; ++m) acc[r][m] += d_k * u[m];
+            const v16 x_k = splat(x[r * x_row + k]);
+            for (int m = 0; m < M; ++m) acc[r][m] += x_k * w[m];
         }
     }
     for (int r = 0; r < R; ++r)
-        for (int m = 0; m < M; ++m) store16(dh + (int64_t)r * Hp + 16 * m, acc[r][m]);
+        for (int m = 0; m < M; ++m)
+            store_part(out + r * out_row + 16 * m, activate(acc[r][m], act), n - 16 * m);
 }
 
-static inline __attribute__((always_inline)) void
-recurrent_grads(const int R, int Q, int Hp, const float *restrict Ut, const float *restrict dA,
-                float *restrict dh) {
-    const int64_t block = (int64_t)4 * Hp * 16;    /* one output block of Ut */
-    int q0 = 0;
-    for (; q0 + 4 <= Q; q0 += 4) recurrent_grad(R, 4, Hp, dA, Ut + q0 * block, dh + 16 * q0);
-    switch (Q - q0) {
-    case 3: recurrent_grad(R, 3, Hp, dA, Ut + q0 * block, dh + 16 * q0); break;
-    case 2: recurrent_grad(R, 2, Hp, dA, Ut + q0 * block, dh + 16 * q0); break;
-    case 1: recurrent_grad(R, 1, Hp, dA, Ut + q0 * block, dh + 16 * q0); break;
+SPECIALISED void
+product(const int R, int Q, int K, const float *restrict x, int64_t x_row,
+        const float *restrict Wb, float *restrict out, int64_t out_row, int n, int act) {
+    const int64_t block = (int64_t)K * 16;          /* one output block of Wb */
+    int q = 0;
+    for (; q + 4 <= Q; q += 4)
+        product_blocks(R, 4, K, x, x_row, Wb + q * block, out + 16 * q, out_row, n - 16 * q, act);
+    switch (Q - q) {
+    case 3: product_blocks(R, 3, K, x, x_row, Wb + q * block, out + 16 * q, out_row, n - 16 * q, act); break;
+    case 2: product_blocks(R, 2, K, x, x_row, Wb + q * block, out + 16 * q, out_row, n - 16 * q, act); break;
+    case 1: product_blocks(R, 1, K, x, x_row, Wb + q * block, out + 16 * q, out_row, n - 16 * q, act); break;
     default: break;
     }
 }
+
+/* call(R) with R = 1..ROWS a constant (each a specialised copy of the loops) */
+#define BY_ROWS(R, call)                                                                    \
+    switch (R) {                                                                            \
+    case 6: call(6); break;                                                                 \
+    case 5: call(5); break;                                                                 \
+    case 4: call(4); break;                                                                 \
+    case 3: call(3); break;                                                                 \
+    case 2: call(2); break;                                                                 \
+    default: call(1); break;                                                                \
+    }
 
 /* Steps t_hi - 1 down to t_lo (the caller walks the sequence back in chunks, and makes
  * the weights' products of each chunk while its da is still in cache). acts, cs: as
@@ -353,14 +391,10 @@ void seqlab_lstm_backward(int B, int T, int t_lo, int t_hi, int H, const float *
                     }
                 }
             }
-            switch (R) {                            /* dL/dh_{t-1} of these rows */
-            case 6: recurrent_grads(6, Q, Hp, Ut, dA, dh + r0 * Hp); break;
-            case 5: recurrent_grads(5, Q, Hp, Ut, dA, dh + r0 * Hp); break;
-            case 4: recurrent_grads(4, Q, Hp, Ut, dA, dh + r0 * Hp); break;
-            case 3: recurrent_grads(3, Q, Hp, Ut, dA, dh + r0 * Hp); break;
-            case 2: recurrent_grads(2, Q, Hp, Ut, dA, dh + r0 * Hp); break;
-            default: recurrent_grads(1, Q, Hp, Ut, dA, dh + r0 * Hp); break;
-            }
+            for (int64_t j = 0; j < R * (int64_t)Hp; ++j) dh[r0 * Hp + j] = 0.0f;
+#define LSTM_BACK(n) product(n, Q, 4 * Hp, dA, 4 * Hp, Ut, dh + r0 * Hp, Hp, Hp, LINEAR)
+            BY_ROWS(R, LSTM_BACK)                   /* dL/dh_{t-1} of these rows */
+#undef LSTM_BACK
         }
     }
 }
@@ -372,63 +406,6 @@ void seqlab_lstm_backward(int B, int T, int t_lo, int t_hi, int H, const float *
  * of 16 units at once, for 6 rows x 4 blocks = 24 accumulators. Layout: hs (T + 1, B, H)
  * time-major, hs[0] = h_0; U packed (Q, H, 16): Up[q][k][l] = U[k][16 q + l]. */
 
-enum { TANH = 0, RELU = 1, LINEAR = 2 };
-
-static inline v16 activate(v16 a, int act) {
-    if (act == TANH) return vtanh(a);
-    if (act == RELU)
-        for (int j = 0; j < 16; ++j) a[j] = a[j] < 0.0f ? 0.0f : a[j];   /* NaN stays NaN */
-    return a;
-}
-
-/* R rows (H apart), output blocks q0..q0+M-1: a = act(a + h_prev U) (the forward step,
-   with a = x_t W + b in) or, LINEAR with U^T, dh += da U^T (the backward's) */
-static inline __attribute__((always_inline)) void
-rnn_block(const int R, const int M, int H, int q0, const float *restrict Up,
-          const float *restrict h_prev, float *restrict a, int act) {
-    v16 acc[ROWS][4];
-    for (int r = 0; r < R; ++r)
-        for (int m = 0; m < M; ++m)
-            acc[r][m] = load_part(a + (int64_t)r * H + 16 * (q0 + m), H - 16 * (q0 + m));
-    for (int k = 0; k < H; ++k) {
-        v16 u[4];
-        for (int m = 0; m < M; ++m) u[m] = load16(Up + ((int64_t)(q0 + m) * H + k) * 16);
-        for (int r = 0; r < R; ++r) {
-            const v16 h_k = splat(h_prev[(int64_t)r * H + k]);
-            for (int m = 0; m < M; ++m) acc[r][m] += h_k * u[m];
-        }
-    }
-    for (int r = 0; r < R; ++r)
-        for (int m = 0; m < M; ++m)
-            store_part(a + (int64_t)r * H + 16 * (q0 + m), activate(acc[r][m], act),
-                       H - 16 * (q0 + m));
-}
-
-/* rows r0.. of one step, every output block */
-static inline __attribute__((always_inline)) void
-rnn_rows(const int R, int H, const float *restrict Up, const float *restrict h_prev,
-         float *restrict a, int act) {
-    const int Q = (H + 15) / 16;
-    int q0 = 0;
-    for (; q0 + 4 <= Q; q0 += 4) rnn_block(R, 4, H, q0, Up, h_prev, a, act);
-    switch (Q - q0) {
-    case 3: rnn_block(R, 3, H, q0, Up, h_prev, a, act); break;
-    case 2: rnn_block(R, 2, H, q0, Up, h_prev, a, act); break;
-    case 1: rnn_block(R, 1, H, q0, Up, h_prev, a, act); break;
-    default: break;
-    }
-}
-
-#define BY_ROWS(R, call)                                                                    \
-    switch (R) {                                                                            \
-    case 6: call(6); break;                                                                 \
-    case 5: call(5); break;                                                                 \
-    case 4: call(4); break;                                                                 \
-    case 3: call(3); break;                                                                 \
-    case 2: call(2); break;                                                                 \
-    default: call(1); break;                                                                \
-    }
-
 /* hs (T + 1, B, H): hs[0] = h_0, hs[t] = x_t W + b for t >= 1 in; h_1..h_T out. */
 void seqlab_rnn_forward(int B, int T, int H, int relu, const float *restrict Up,
                         float *restrict hs) {
@@ -438,7 +415,7 @@ void seqlab_rnn_forward(int B, int T, int H, int relu, const float *restrict Up,
             const int R = B - r0 < ROWS ? (int)(B - r0) : ROWS;
             const float *h_prev = hs + (t - 1) * step + r0 * H;
             float *a = hs + t * step + r0 * H;
-#define RNN_ROWS(n) rnn_rows(n, H, Up, h_prev, a, relu ? RELU : TANH)
+#define RNN_ROWS(n) product(n, (H + 15) / 16, H, h_prev, H, Up, a, H, H, relu ? RELU : TANH)
             BY_ROWS(R, RNN_ROWS)
 #undef RNN_ROWS
         }
@@ -462,7 +439,7 @@ void seqlab_rnn_backward(int B, int T, int H, int relu, const float *restrict Ut
                 da_t[j] = relu ? (h > 0.0f ? g : 0.0f) : g * (1.0f - h * h);
             }
             for (int64_t j = 0; j < R * (int64_t)H; ++j) dh[r0 * H + j] = 0.0f;
-#define RNN_BACK(n) rnn_rows(n, H, Ut, da_t, dh + r0 * H, LINEAR)
+#define RNN_BACK(n) product(n, (H + 15) / 16, H, da_t, H, Ut, dh + r0 * H, H, H, LINEAR)
             BY_ROWS(R, RNN_BACK)
 #undef RNN_BACK
         }
