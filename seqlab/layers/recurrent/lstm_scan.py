@@ -45,7 +45,7 @@ from torch.autograd.function import once_differentiable
 from seqlab import native  # noqa: F401  (tests switch it off here)
 from seqlab.layers import gemm, layout_cache
 from seqlab.layers.base import traced
-from seqlab.layers.recurrent.scans_c import LANES, ROWS, SOURCE, library as _lib
+from seqlab.layers.recurrent.scans_c import LANES, ROWS, SOURCE, blocks, library as _lib
 
 
 def kernel():
@@ -85,27 +85,16 @@ def _packed(w_ih: torch.Tensor, U: torch.Tensor, b: Optional[torch.Tensor]) -> t
     U = U.detach()                                                     # (H, 4H), Keras
     H = U.shape[0]
     b = U.new_zeros(4 * H) if b is None else b.detach()
-    return _blocks(w_ih.detach().t(), H), _blocks(U, H), _blocks(b[None], H)[:, 0]
-
-
-def _blocks(M: torch.Tensor, H: int) -> torch.Tensor:
-    """(K, 4H), gates i, f, g, o side by side -> (Q, K, 4, 16)."""
-    K, Q = M.shape[0], -(-H // LANES)
-    out = M.new_zeros(K, 4, Q * LANES)
-    out[:, :, :H] = M.reshape(K, 4, H)
-    return out.reshape(K, 4, Q, LANES).permute(2, 0, 1, 3).contiguous()
+    return (blocks(w_ih.detach().t(), H, 4), blocks(U, H, 4), blocks(b[None], H, 4)[:, 0])
 
 
 def _transposed_blocks(U: torch.Tensor) -> torch.Tensor:
     """U (H, 4H) -> Ut (Q, 4 Hp, 16): Ut[p][(q, g, l)][m] = U[16p + m][gH + 16q + l], the
     backward's dh_{t-1} = da_t U^T read block by block; zero past H."""
     H = U.shape[0]
-    Q = -(-H // LANES)
-    Hp = Q * LANES
-    out = U.new_zeros(Hp, 4, Hp)                                       # [j][g][unit]
-    out[:H, :, :H] = U.detach().reshape(H, 4, H)
-    out = out.reshape(Hp, 4, Q, LANES).permute(0, 2, 1, 3).reshape(Hp, 4 * Hp)
-    return out.reshape(Q, LANES, 4 * Hp).permute(0, 2, 1).contiguous()
+    Hp = -(-H // LANES) * LANES
+    rows = blocks(U, H, 4).permute(0, 2, 3, 1).reshape(4 * Hp, H)     # [(q, g, l)][j]
+    return blocks(rows, H)[:, :, 0]                                    # (Q, 4 Hp, 16)
 
 
 def _forward(x, packed, h0, c0, keep_outputs: bool, keep_acts: bool):

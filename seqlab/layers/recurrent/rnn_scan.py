@@ -62,7 +62,7 @@ class _Scan(torch.autograd.Function):
             if k != 1.0:
                 xw.mul_(k)
         if lib:                                                       # the C loop
-            Up = _blocks(U.detach())
+            Up = scans_c.blocks(U, H)[:, :, 0]
             lib.seqlab_rnn_forward(B, T, H, int(relu), Up.data_ptr(), hs.data_ptr())
         elif relu:
             for t in range(T):
@@ -90,7 +90,7 @@ class _Scan(torch.autograd.Function):
         if lib:                                                       # the C loop
             dh = dh.clone(memory_format=torch.contiguous_format)      # (written in place)
             g_all = None if g_all is None else g_all.contiguous()
-            Ut_blocks = _blocks(Ut.detach())
+            Ut_blocks = scans_c.blocks(Ut, H)[:, :, 0]
             lib.seqlab_rnn_backward(B, T, H, int(ctx.relu), Ut_blocks.data_ptr(),
                                     hs.data_ptr(), None if g_all is None else g_all.data_ptr(),
                                     dh.data_ptr(), da.data_ptr())
@@ -118,16 +118,6 @@ def _c_loops(x: torch.Tensor):
     if x.dtype != torch.float32 or x.device.type != "cpu":
         return None
     return scans_c.library()
-
-
-def _blocks(M: torch.Tensor) -> torch.Tensor:
-    """(K, H) -> (Q, K, 16): the columns of units 16q..16q+15 of every row, zero past H,
-    as the C loops read the recurrent kernel."""
-    K, H = M.shape
-    Q = -(-H // scans_c.LANES)
-    out = M.new_zeros(K, Q * scans_c.LANES)
-    out[:, :H] = M
-    return out.view(K, Q, scans_c.LANES).transpose(0, 1).contiguous()
 
 
 def run_simple_rnn(cell, x: torch.Tensor, h0: torch.Tensor, activation: str):

@@ -168,6 +168,17 @@ static inline void store_far(float *p, v16 v) {
 
 enum { ROWS = 6 };   /* rows per block: 6 x 4 accumulators + 4 weights fit 32 registers */
 
+/* call(R) with R = 1..ROWS a constant (each a specialised copy of the loops) */
+#define BY_ROWS(R, call)                                                                    \
+    switch (R) {                                                                            \
+    case 6: call(6); break;                                                                 \
+    case 5: call(5); break;                                                                 \
+    case 4: call(4); break;                                                                 \
+    case 3: call(3); break;                                                                 \
+    case 2: call(2); break;                                                                 \
+    default: call(1); break;                                                                \
+    }
+
 /* One step of R rows (R <= ROWS, a constant once inlined) for the 16 units of block q:
  * x_r: x_t of the block's first row, rows x_row apart; Wq (D, 4, 16), Uq (H, 4, 16),
  * bq (4, 16) the block's weights; h_prev: h_{t-1} of the rows (Hp apart); c, h_next: the
@@ -237,15 +248,11 @@ void seqlab_lstm_forward(int B, int T, int D, int H, const float *restrict x,
                                c + (r0) * Hp + 16 * q,                                       \
                                acts ? acts + ((int64_t)t * B + (r0)) * 4 * Hp + 64 * q : 0,   \
                                4 * Hp, cs ? cs + ((int64_t)t * B + (r0)) * Hp + 16 * q : 0)
-            int64_t r0 = 0;
-            for (; r0 + ROWS <= B; r0 += ROWS) STEP(ROWS, r0);
-            switch (B - r0) {                       /* the last rows, fewer than ROWS */
-            case 5: STEP(5, r0); break;
-            case 4: STEP(4, r0); break;
-            case 3: STEP(3, r0); break;
-            case 2: STEP(2, r0); break;
-            case 1: STEP(1, r0); break;
-            default: break;
+            for (int64_t r0 = 0; r0 < B; r0 += ROWS) {
+                const int R = B - r0 < ROWS ? (int)(B - r0) : ROWS;
+#define STEP_ROWS(n) STEP(n, r0)
+                BY_ROWS(R, STEP_ROWS)
+#undef STEP_ROWS
             }
 #undef STEP
         }
@@ -335,16 +342,6 @@ product(const int R, int Q, int K, const float *restrict x, int64_t x_row,
     }
 }
 
-/* call(R) with R = 1..ROWS a constant (each a specialised copy of the loops) */
-#define BY_ROWS(R, call)                                                                    \
-    switch (R) {                                                                            \
-    case 6: call(6); break;                                                                 \
-    case 5: call(5); break;                                                                 \
-    case 4: call(4); break;                                                                 \
-    case 3: call(3); break;                                                                 \
-    case 2: call(2); break;                                                                 \
-    default: call(1); break;                                                                \
-    }
 
 /* Steps t_hi - 1 down to t_lo (the caller walks the sequence back in chunks, and makes
  * the weights' products of each chunk while its da is still in cache). acts, cs: as

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ctypes
 from pathlib import Path
 
+import torch
+
 from seqlab import native
 
 SOURCE = Path(__file__).with_name("scans.c")
@@ -34,3 +36,13 @@ def library():
             fn = getattr(lib, name)
             fn.argtypes, fn.restype = args, None
     return lib
+
+
+def blocks(M: torch.Tensor, H: int, gates: int = 1) -> torch.Tensor:
+    """(K, gates * H), the gates' columns side by side (Keras's layout) -> (Q, K, gates,
+    16), Q = ceil(H / 16): block q holds units 16q..16q+15 of every gate, zero past H, as
+    the C loops read the weights."""
+    K, Q = M.shape[0], -(-H // LANES)
+    out = M.new_zeros(K, gates, Q * LANES)
+    out[:, :, :H] = M.detach().reshape(K, gates, H)
+    return out.reshape(K, gates, Q, LANES).permute(2, 0, 1, 3).contiguous()
