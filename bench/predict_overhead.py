@@ -22,8 +22,10 @@ into one matrix product followed by a step loop of ``addmm`` + gates, in Python 
 TorchScript. Each is checked equal to the fused kernel (1e-5); figures are rows/s and
 path / fused.
 
-Encoder kernel (``fused_encoder``): the Transformer at batch 1 with its encoder layers on
-torch's fused kernel (seqlab/layers/transformer/fused_inference.py) against op by op.
+Encoder kernels (``fused_encoder``): the Transformer at batch 1 with its encoder layers as
+predict runs them (seqlab's C self-attention and Add & Norm between torch's matrix
+products: seqlab/layers/transformer/fused_inference.py) against torch's fused encoder-layer
+kernel and against the layers op by op.
 
 Threads (``small_threads``): with 2 intra-op threads, ``predict`` at batch 1 and 4 (it
 runs batches of <= 8 rows on one thread: seqlab/models/small_batches.py) against the same
@@ -226,30 +228,34 @@ def main(argv=None):
 
 
 def fused_encoder(model, x: np.ndarray, repeats: int) -> list:
-    """Transformer predict at batch 1: encoder layers on torch's fused kernel (as predict
-    runs them: seqlab/layers/transformer/fused_inference.py) against op by op."""
+    """Transformer predict at batch 1: encoder layers on seqlab's C kernels (as predict runs
+    them: seqlab/layers/transformer/fused_inference.py), on torch's fused kernel, and op by
+    op."""
     from bench.harness import interleave, ratio_figure
     from seqlab.layers.transformer import fused_inference
 
-    def run(enabled):
-        def one():
-            fused_inference.ENABLED = enabled
-            try:
-                return len(model.predict(x, batch_size=1, verbose=0))
-            finally:
-                fused_inference.ENABLED = True
-        return one
-    fused_out = model.predict(x[:8], batch_size=1, verbose=0)
-    fused_inference.ENABLED = False
-    try:
-        ops_out = model.predict(x[:8], batch_size=1, verbose=0)
-    finally:
-        fused_inference.ENABLED = True
-    np.testing.assert_allclose(fused_out, ops_out, rtol=1e-4, atol=1e-5)  # the same outputs
-    res = interleave({"fused": run(True), "op by op": run(False)}, repeats, 1)
-    print(f"\n[predict transformer b1, encoder kernel]\n{res.table()}", flush=True)
-    return [ratio_figure("predict transformer b1: fused encoder layers / op by op (1 thread)",
-                         res, "fused", "op by op")]
+    library = fused_inference.library
+
+    def predict(path, rows):
+        fused_inference.ENABLED = path != "op by op"
+        fused_inference.library = library if path == "C kernels" else (lambda: None)
+        try:
+            return model.predict(rows, batch_size=1, verbose=0)
+        finally:
+            fused_inference.ENABLED, fused_inference.library = True, library
+
+    def run(path):
+        return lambda: len(predict(path, x))
+    paths = ("C kernels", "torch fused kernel", "op by op")
+    if library() is None:
+        paths = paths[1:]
+    outs = {p: predict(p, x[:8]) for p in paths}
+    for p in paths[1:]:
+        np.testing.assert_allclose(outs[paths[0]], outs[p], rtol=1e-4, atol=1e-5)
+    res = interleave({p: run(p) for p in paths}, repeats, 1)
+    print(f"\n[predict transformer b1, encoder kernels]\n{res.table()}", flush=True)
+    return [ratio_figure(f"predict transformer b1: {paths[0]} / {p} (1 thread)", res,
+                         paths[0], p) for p in paths[1:]]
 
 
 def small_threads(models: dict, x: np.ndarray, repeats: int) -> list:

@@ -4,7 +4,9 @@ A kernel is a ``.c`` file beside the Python module that calls it; it works on th
 of torch tensors (``tensor.data_ptr()``) and owns none. ``load(source)`` compiles it once
 per machine into seqlab's cache (``$SEQLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/seqlab``,
 else ``~/.cache/seqlab``) under a name that hashes the source, the compiler, its flags and
-the CPU, so a changed kernel or another machine's cache is never reused. The library is
+the CPU, so a changed kernel or another machine's cache is never reused. A kernel may
+``#include "vector16.h"`` (this folder's shared vector functions); the headers it includes
+are part of that hash. The library is
 written under a temporary name and renamed: another process sees it whole or not at all.
 
 Nothing needs a kernel: ``load`` returns None when there is no C compiler, the build
@@ -37,6 +39,7 @@ _FLAG_SETS = (
 _COMMON = ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=fast", "-shared", "-fPIC",
            "-std=c99"]
 
+_INCLUDE = Path(__file__).parent  # where the kernels' shared headers are (vector16.h)
 _loaded: dict = {}     # source path -> CDLL or None
 _why: dict = {}        # source path -> why it is None
 
@@ -96,12 +99,13 @@ def _build(source: Path) -> ctypes.CDLL:
     cc = compiler()
     if cc is None:
         raise RuntimeError("no C compiler (cc, gcc or clang) on the PATH; set CC")
-    text = source.read_bytes()
+    text = source.read_bytes() + b"".join(
+        header.read_bytes() for header in sorted(_INCLUDE.glob("*.h")))
     out_dir = cache_dir() / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
     errors = []
     for flags in _FLAG_SETS:
-        args = flags + _COMMON
+        args = flags + _COMMON + [f"-I{_INCLUDE}"]
         digest = hashlib.sha256(b"\0".join([text, cc.encode(), " ".join(args).encode(),
                                             _cpu_signature().encode()])).hexdigest()[:16]
         lib = out_dir / f"{source.stem}-{digest}.so"

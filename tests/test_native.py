@@ -50,6 +50,22 @@ def test_a_changed_source_gets_its_own_library(fresh, small_source):
     assert len(list((fresh / "native").glob("answer-*.so"))) == 2
 
 
+@needs_cc
+def test_the_shared_headers_are_included_and_part_of_the_hash(fresh, monkeypatch,
+                                                              tmp_path_factory):
+    """A kernel may include seqlab's headers (vector16.h); a changed header rebuilds it."""
+    include, src_dir = tmp_path_factory.mktemp("include"), tmp_path_factory.mktemp("src")
+    monkeypatch.setattr(native, "_INCLUDE", include)
+    (include / "shared.h").write_text("#define ANSWER 42\n")
+    src = src_dir / "uses_header.c"
+    src.write_text('#include "shared.h"\nint seqlab_answer(void) { return ANSWER; }\n')
+    assert native.load(src).seqlab_answer() == 42
+    (include / "shared.h").write_text("#define ANSWER 43\n")
+    native._loaded.clear()
+    assert native.load(src).seqlab_answer() == 43
+    assert len(list((fresh / "native").glob("uses_header-*.so"))) == 2
+
+
 def test_no_compiler_means_the_torch_path_with_a_reason(fresh, monkeypatch):
     monkeypatch.setenv("CC", "/bin/false")             # a "compiler" that always fails
     x = torch.randn(1, 6, 3)

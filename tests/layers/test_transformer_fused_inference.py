@@ -1,27 +1,40 @@
-"""An encoder layer's inference on torch's fused kernel equals its equations op by op."""
+"""An encoder layer's inference on a fused path (seqlab's C kernels, or torch's fused
+kernel) equals its equations op by op."""
 import numpy as np
 import pytest
 import torch
 
+from seqlab import native
 from seqlab.layers import layout_cache
 from seqlab.layers.transformer import fused_inference
 from seqlab.layers.transformer.encoder import TransformerEncoder, TransformerEncoderLayer
 
 
-def _layer(**kw):
+def _layer(d_model=16, **kw):
     torch.manual_seed(0)
     layer = TransformerEncoderLayer(num_heads=4, ff_dim=32, dropout=0.1, **kw)
-    layer.build_once((None, None, 16))
+    layer.build_once((None, None, d_model))
     with torch.no_grad():  # biases and norms away from their initial 0 / 1
         for p in layer.parameters():
             p.add_(0.1 * torch.randn_like(p))
     return layer.eval()
 
 
+@pytest.mark.parametrize("path", ["c", "torch"])
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_the_fused_kernel_equals_the_equations(norm_first):
-    layer = _layer(norm_first=norm_first)
-    x = torch.randn(3, 7, 16)
+@pytest.mark.parametrize("d_model,B,T", [(16, 3, 7), (64, 1, 37), (20, 2, 1)])
+def test_the_fused_paths_equal_the_equations(path, norm_first, d_model, B, T, monkeypatch):
+    if path == "c" and fused_inference.library() is None:
+        pytest.skip("C kernels not built: " + native.why_not(fused_inference.SOURCE))
+    calls = []
+    if path == "torch":
+        monkeypatch.setattr(fused_inference, "library", lambda: None)
+    else:
+        c_layer = fused_inference._c_layer
+        monkeypatch.setattr(fused_inference, "_c_layer",
+                            lambda *a: calls.append(1) or c_layer(*a))
+    layer = _layer(d_model, norm_first=norm_first)
+    x = torch.randn(B, T, d_model)
     with torch.no_grad():
         assert fused_inference.applies(layer, x)
         fused = fused_inference.encoder_layer(layer, x)
@@ -29,6 +42,7 @@ def test_the_fused_kernel_equals_the_equations(norm_first):
     torch.testing.assert_close(fused, by_ops, rtol=1e-5, atol=1e-5)
     with torch.no_grad():
         torch.testing.assert_close(layer(x), by_ops, rtol=1e-5, atol=1e-5)
+    assert len(calls) == (2 if path == "c" else 0)  # the C path ran where it should
 
 
 def test_it_applies_only_where_it_computes_the_same():

@@ -57,9 +57,10 @@ class TransformerEncoderLayer(_Block):
                 return_attention_scores: bool = False):
         pad = get_mask(x, mask)  # (B, T)
         want = return_attention_scores or self.need_weights
-        if (not want and attention_mask is None and not use_causal_mask
-                and fused_inference.applies(self, x) and (pad is None or bool(pad.all()))):
-            return attach_mask(fused_inference.encoder_layer(self, x), pad)  # every step real
+        if not want and attention_mask is None and not use_causal_mask:
+            fused = fused_inference.encoder_layer(self, x, pad)  # None: not every step real,
+            if fused is not None:                                # or training, or ...
+                return attach_mask(fused, pad)
 
         def attend(h):
             return _attend(self.self_attention, want, h, h, attention_mask=attention_mask,
