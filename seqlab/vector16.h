@@ -1,5 +1,5 @@
 /* 16-float vectors (one AVX-512 register) and the functions the C kernels evaluate on
- * them: exp, sigmoid, tanh, 1/d. With AVX-512: exp(x) = 2^n exp(r), n = round(x / ln 2),
+ * them: exp, log, sigmoid, tanh, 1/d. With AVX-512: exp(x) = 2^n exp(r), n = round(x / ln 2),
  * |r| <= ln(2)/2, exp(r) a polynomial (relative error ~1e-7, float32's own) scaled by 2^n
  * with one instruction (vscalefps); tanh a rational function (odd degree 13 over even
  * degree 6) of x clamped to [-7.9, 7.9], x itself below 4e-4 (largest error 3e-7, 2.5
@@ -84,8 +84,31 @@ static inline v16 vexp16(v16 x) {
     return (v16)vexp(_mm512_max_ps(_mm512_set1_ps(-100.0f), (__m512)x));  /* NaN stays */
 }
 
+/* log(x) for positive normal x: x = 2^e m, m in [1, 2), log m = 2 atanh(r), r = (m - 1) /
+   (m + 1) in [0, 1/3), its odd series to r^13 (relative error ~1e-7) */
+static inline v16 vlog16(v16 v) {
+    const __m512 x = (__m512)v;
+    const __m512 e = _mm512_getexp_ps(x);
+    const __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    const __m512 r = _mm512_mul_ps(_mm512_sub_ps(m, _mm512_set1_ps(1.0f)),
+                                   vrecip(_mm512_add_ps(m, _mm512_set1_ps(1.0f))));
+    const __m512 r2 = _mm512_mul_ps(r, r);
+    __m512 p = _mm512_set1_ps(2.0f / 13.0f);
+    p = _mm512_fmadd_ps(p, r2, _mm512_set1_ps(2.0f / 11.0f));
+    p = _mm512_fmadd_ps(p, r2, _mm512_set1_ps(2.0f / 9.0f));
+    p = _mm512_fmadd_ps(p, r2, _mm512_set1_ps(2.0f / 7.0f));
+    p = _mm512_fmadd_ps(p, r2, _mm512_set1_ps(2.0f / 5.0f));
+    p = _mm512_fmadd_ps(p, r2, _mm512_set1_ps(2.0f / 3.0f));
+    p = _mm512_fmadd_ps(p, r2, _mm512_set1_ps(2.0f));
+    return (v16)_mm512_fmadd_ps(e, _mm512_set1_ps(0.693147180559945309f), _mm512_mul_ps(p, r));
+}
+
 /* lane by lane max(a, b) (b where either is NaN); the max and the sum of the 16 lanes */
 static inline v16 vmax16(v16 a, v16 b) { return (v16)_mm512_max_ps((__m512)a, (__m512)b); }
+static inline v16 where_nonneg(v16 z, v16 a, v16 b) {      /* a where z >= 0, else b */
+    return (v16)_mm512_mask_blend_ps(_mm512_cmp_ps_mask((__m512)z, _mm512_setzero_ps(),
+                                                        _CMP_GE_OQ), (__m512)b, (__m512)a);
+}
 static inline float lanes_max(v16 v) { return _mm512_reduce_max_ps((__m512)v); }
 static inline float lanes_sum(v16 v) { return _mm512_reduce_add_ps((__m512)v); }
 
@@ -135,8 +158,18 @@ static inline v16 vexp16(v16 x) {
     return x;
 }
 
+static inline v16 vlog16(v16 x) {
+    for (int j = 0; j < 16; ++j) x[j] = __builtin_logf(x[j]);
+    return x;
+}
+
 static inline v16 vmax16(v16 a, v16 b) {
     for (int j = 0; j < 16; ++j) a[j] = a[j] > b[j] ? a[j] : b[j];
+    return a;
+}
+
+static inline v16 where_nonneg(v16 z, v16 a, v16 b) {
+    for (int j = 0; j < 16; ++j) a[j] = z[j] >= 0.0f ? a[j] : b[j];
     return a;
 }
 
@@ -153,7 +186,20 @@ static inline float lanes_sum(v16 v) {
 }
 #endif
 
-static inline v16 load_part(const float *p, int n) {      /* n floats (<= 16), zeros after */
+/* The first n floats (n <= 16; zeros after) at p, and the first n lanes of v to p; no
+   other memory is touched. With AVX-512 one masked load / store. */
+#ifdef __AVX512F__
+static inline v16 load_part(const float *p, int n) {
+    if (n >= 16) return load16(p);
+    return (v16)_mm512_maskz_loadu_ps((__mmask16)((1u << (n < 0 ? 0 : n)) - 1u), p);
+}
+
+static inline void store_part(float *p, v16 v, int n) {
+    if (n >= 16) { store16(p, v); return; }
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n < 0 ? 0 : n)) - 1u), (__m512)v);
+}
+#else
+static inline v16 load_part(const float *p, int n) {
     if (n >= 16) return load16(p);
     if (n <= 0) return (v16){0};
     float tmp[16] = {0};
@@ -161,12 +207,13 @@ static inline v16 load_part(const float *p, int n) {      /* n floats (<= 16), z
     return load16(tmp);
 }
 
-static inline void store_part(float *p, v16 v, int n) {  /* the first n (<= 16) lanes */
+static inline void store_part(float *p, v16 v, int n) {
     if (n >= 16) { store16(p, v); return; }
     if (n <= 0) return;
     float tmp[16];
     store16(tmp, v);
     memcpy(p, tmp, sizeof(float) * n);
 }
+#endif
 
 #endif

@@ -40,12 +40,18 @@ L = B + 2W words around a block, S noise words per group of G centers, N / G gro
 """
 from __future__ import annotations
 
+import ctypes
 import math  # noqa: F401  (the docstring's example)
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
+
+from seqlab import native
+
+CBOW_SOURCE = Path(__file__).with_name("cbow.c")  # the CBOW step in C (float32 CPU)
 
 @dataclass
 class Batch:
@@ -136,9 +142,20 @@ def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torc
     product per block).
 
     As word2vec.c and gensim, every context word of a window receives the whole update of
-    h with the mean (not 1/m of it, the exact gradient), and 1/m of it with the sum."""
+    h with the mean (not 1/m of it, the exact gradient), and 1/m of it with the sum.
+
+    float32 on the CPU, the same step runs in C (``cbow.c``: each row read where it lies,
+    no gathered copies) when it could be built (``seqlab/native.py``)."""
     N, K = batch.mask.shape
     n_groups, S = noise.shape
+    lib = cbow_library() if _fits_c(W_in, W_out, batch, noise) else None
+    if lib is not None:
+        loss = lib.seqlab_cbow_step(N, W_in.shape[1], (K - 1) // 2, N // n_groups, S,
+                                    W_in.data_ptr(), W_out.data_ptr(), batch.around.data_ptr(),
+                                    batch.mask.data_ptr(), noise.data_ptr(), lr, negative,
+                                    int(cbow_mean))
+        if loss >= 0:  # (-1: no scratch memory; the torch step below)
+            return loss
     B, E, W = block_size or N // n_groups, W_in.shape[1], (K - 1) // 2
     n_blocks = N // B
     m = batch.mask.sum(1, keepdim=True)  # (N, 1) contexts per center
@@ -166,3 +183,24 @@ def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torc
     W_in.index_add_(0, _block_ids(batch.around, B, W),
                     torch.bmm(band.transpose(1, 2), grad_h.view(n_blocks, B, E)).view(-1, E))
     return float(loss + neg_loss)
+
+
+def cbow_library():
+    """The compiled ``cbow.c`` with its argument types set, or None (no C compiler,
+    ``SEQLAB_NATIVE=0``: ``cbow_step`` runs its torch code)."""
+    lib = native.load(CBOW_SOURCE)
+    if lib is not None and lib.seqlab_cbow_step.restype is not ctypes.c_double:  # first use
+        lib.seqlab_cbow_step.argtypes = ([ctypes.c_int] * 5 + [ctypes.c_void_p] * 5
+                                         + [ctypes.c_float, ctypes.c_float, ctypes.c_int])
+        lib.seqlab_cbow_step.restype = ctypes.c_double
+    return lib
+
+
+def _fits_c(W_in, W_out, batch: Batch, noise) -> bool:
+    """Whether the C step can take these tensors as they are."""
+    return (all(t.device.type == "cpu" and t.is_contiguous()
+                for t in (W_in, W_out, batch.around, batch.mask, noise))
+            and W_in.dtype == W_out.dtype == batch.mask.dtype == torch.float32
+            and batch.around.dtype == noise.dtype == torch.int64
+            and len(batch.around) == len(batch.mask) + batch.mask.shape[1] - 1
+            and len(batch.mask) % len(noise) == 0)

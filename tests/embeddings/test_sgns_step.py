@@ -1,10 +1,13 @@
 """word2vec's sparse step (hand-written gradients, index_add_ on the rows used) equals one
-dense SGD step on the same loss written pair by pair and differentiated by autograd."""
+dense SGD step on the same loss written pair by pair and differentiated by autograd; the
+CBOW step in C (seqlab/embeddings/cbow.c) as well."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from seqlab import native
+from seqlab.embeddings import sgns
 from seqlab.embeddings.sgns import Batch, cbow_step, sg_step
 from seqlab.embeddings.vocab import window_mask
 
@@ -68,8 +71,14 @@ def test_skipgram_step_is_the_autograd_step(block):
     torch.testing.assert_close(W_out, expected[1], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("path", ["c", "torch"])
 @pytest.mark.parametrize("cbow_mean,block", [(True, B), (False, B), (True, B // 2)])
-def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean, block):
+def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean, block, path,
+                                                                   monkeypatch):
+    if path == "c" and sgns.cbow_library() is None:
+        pytest.skip("C kernel not built: " + native.why_not(sgns.CBOW_SOURCE))
+    if path == "torch":
+        monkeypatch.setattr(sgns, "cbow_library", lambda: None)
     batch, W_in, W_out, noise = _example(1)
     pairs = _pairs(batch)
     m = batch.mask.sum(1)  # (N,)
@@ -95,3 +104,27 @@ def test_cbow_step_is_the_autograd_step_with_gensims_context_rule(cbow_mean, blo
     assert loss == pytest.approx(float(loss_fn(h, _example(1)[2])), rel=1e-5)
     torch.testing.assert_close(W_in, W_in_expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(W_out, W_out_expected, rtol=1e-5, atol=1e-6)
+
+
+def test_cbow_step_in_c_equals_the_torch_step_on_a_larger_batch(monkeypatch):
+    """Vectors of 37 (two 16-lane blocks and 5), windows of every size, 4 noise groups."""
+    if sgns.cbow_library() is None:
+        pytest.skip("C kernel not built: " + native.why_not(sgns.CBOW_SOURCE))
+    rng, g = np.random.default_rng(3), torch.Generator().manual_seed(3)
+    ids, sent = rng.integers(0, 50, 64), np.repeat(np.arange(8), 8)
+    mask = torch.as_tensor(window_mask(ids, sent, 3, rng), dtype=torch.float32)
+    batch = Batch(torch.as_tensor(ids), torch.as_tensor(np.pad(ids, (3, 3))), mask)
+    W_in, W_out = torch.randn(50, 37, generator=g), torch.randn(50, 37, generator=g)
+    noise = torch.randint(50, (4, 6), generator=g)
+    assert sgns._fits_c(W_in, W_out, batch, noise)  # the C step takes these as they are
+    results = []
+    for c in (True, False):
+        if not c:
+            monkeypatch.setattr(sgns, "cbow_library", lambda: None)
+        a, b = W_in.clone(), W_out.clone()
+        results.append((cbow_step(a, b, batch, noise, 0.05, 5, cbow_mean=False), a, b))
+    (loss_c, in_c, out_c), (loss_t, in_t, out_t) = results
+    assert loss_c == pytest.approx(loss_t, rel=1e-5)
+    assert not torch.equal(in_c, W_in) and not torch.equal(out_c, W_out)  # a real step
+    torch.testing.assert_close(in_c, in_t, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out_c, out_t, rtol=1e-5, atol=1e-5)
