@@ -18,7 +18,8 @@ on the rows used and applied with ``index_add_`` (seqlab/embeddings/sgns.py, wit
 equations): plain SGD as gensim, no autograd. Each group of ``noise_block`` centers (one
 block for skip-gram, 4 blocks for CBOW) draws ``shared_negatives`` noise words, weighted so
 that the expected gradient is that of ``negative`` noise words per pair (batched negative
-sampling). bench/word2vec_vs_gensim.py measures it against gensim.
+sampling). On the CPU the CBOW step runs in C (seqlab/embeddings/cbow.c: the same update,
+each row read where it lies). bench/word2vec_vs_gensim.py measures it against gensim.
 
 Shapes: N centers in a batch, E vector size, W window, V vocabulary.
 

@@ -128,3 +128,17 @@ def test_cbow_step_in_c_equals_the_torch_step_on_a_larger_batch(monkeypatch):
     assert not torch.equal(in_c, W_in) and not torch.equal(out_c, W_out)  # a real step
     torch.testing.assert_close(in_c, in_t, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(out_c, out_t, rtol=1e-5, atol=1e-5)
+
+
+def test_cbow_step_portable_build(monkeypatch, tmp_path):
+    """cbow.c built for any CPU (-O3 alone: the compiler's vectors, the scalar exp and log)
+    still makes the autograd step."""
+    if native.compiler() is None:
+        pytest.skip("no C compiler here")
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(native, "_FLAG_SETS", (["-O3"],))
+    assert sgns.cbow_library() is not None
+    test_cbow_step_is_the_autograd_step_with_gensims_context_rule(True, B, "c", monkeypatch)
+    test_cbow_step_is_the_autograd_step_with_gensims_context_rule(False, B, "c", monkeypatch)
+    assert native._loaded[str(sgns.CBOW_SOURCE)] is not None  # (the portable build)
