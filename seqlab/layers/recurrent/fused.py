@@ -125,10 +125,11 @@ def _lstm_hold_weights(weights: list, H: int) -> list:
     return [torch.cat([w_ih, col], dim=1)] + list(weights[1:])         # (4H, D + 1)
 
 
-def compact(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Move each row's real steps to its front, in order: any mask -> right-padding."""
-    order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)  # (B, T)
-    return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # (B, T, D)
+def compact(x: torch.Tensor, mask: torch.Tensor, steps: Optional[int] = None) -> torch.Tensor:
+    """Move each row's real steps to its front, in order: any mask -> right-padding; the
+    first ``steps`` steps of that (all T by default)."""
+    order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)[:, :steps]  # (B, S)
+    return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # (B, S, D)
 
 
 def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
@@ -153,12 +154,15 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
     B, T = mask.shape
     lengths = mask.sum(1)                                              # (B,)
     right_padded = bool((mask == (torch.arange(T, device=mask.device) < lengths[:, None])).all())
-    xc = x if right_padded else compact(x, mask)                       # (B, T, D)
+    # the steps past the longest row are padding in every row: not run (a batch of one
+    # pre-padded review runs its own length, not T)
+    steps = max(int(lengths.max()), 1)
+    xc = x[:, :steps] if right_padded else compact(x, mask, steps)     # (B, steps, D)
     if kind == "lstm" and need_all_states:  # c of short rows: hold it through the padding
-        pad = (torch.arange(T, device=x.device) >= lengths[:, None]).to(x.dtype)  # (B, T)
-        xc = torch.cat([xc, pad.unsqueeze(-1)], dim=-1)               # (B, T, D + 1)
+        pad = (torch.arange(steps, device=x.device) >= lengths[:, None]).to(x.dtype)
+        xc = torch.cat([xc, pad.unsqueeze(-1)], dim=-1)               # (B, steps, D + 1)
         weights = _lstm_hold_weights(weights, state[0].shape[-1])
-    y, final = _call(kind, xc, hx, weights, training, cell)               # (B, T, H)
+    y, final = _call(kind, xc, hx, weights, training, cell)               # (B, steps, H)
     # Each row's last real step: its output, and its final h (a row with no real step
     # outputs zeros and keeps its initial state). Row indexing, no full-size copies.
     has = (lengths > 0).unsqueeze(1)                                   # (B, 1)
@@ -168,7 +172,7 @@ def run_fused(cell, x: torch.Tensor, state: list, mask: Optional[torch.Tensor],
     outputs = None
     if keep_outputs:  # output at step t = output of the latest real step <= t
         H = y.shape[-1]
-        y_pad = torch.cat([y.new_zeros(B, 1, H), y], dim=1)            # (B, 1 + T, H)
+        y_pad = torch.cat([y.new_zeros(B, 1, H), y], dim=1)            # (B, 1 + steps, H)
         count = mask.long().cumsum(1)                                  # (B, T)
         outputs = y_pad.gather(1, count.unsqueeze(-1).expand(-1, -1, H))  # (B, T, H)
     if kind == "lstm":

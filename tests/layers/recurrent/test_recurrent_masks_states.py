@@ -44,6 +44,27 @@ def test_padded_batch_gives_each_sequence_its_unpadded_final_state(name, padding
             assert (batched[i] - single[0]).abs().max().item() <= TOL, (i, seq)
 
 
+@pytest.mark.parametrize("name", ["LSTM", "GRU_reset_after", "SimpleRNN"])
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_steps_padded_in_every_row_change_nothing(name, padding):
+    """Padding longer than every row (the fused path runs only the longest row's steps):
+    outputs, states and gradients equal the step-by-step loop over all T."""
+    x = pad(SEQS, padding)
+    x = torch.cat([torch.zeros(4, 3, dtype=x.dtype), x] if padding == "pre"
+                  else [x, torch.zeros(4, 3, dtype=x.dtype)], dim=1)   # (4, T + 3)
+    got = []
+    for use_fused in ("auto", False):
+        torch.manual_seed(0)
+        emb = Embedding(10, 4, mask_zero=True)
+        layer = LAYERS[name](return_sequences=True, return_state=True, use_fused=use_fused)
+        out = layer(emb(x))
+        assert layer.last_path == ("fused" if use_fused == "auto" else "explicit")
+        sum(o.square().sum() for o in out).backward()
+        got.append([o.detach() for o in out] + [p.grad for p in layer.parameters()])
+    for a, b in zip(*got):
+        torch.testing.assert_close(a, b, rtol=TOL, atol=TOL)
+
+
 @pytest.mark.parametrize("use_fused", ["auto", False])
 def test_masked_step_outputs_follow_keras(use_fused):
     """RNN: a masked step repeats the previous output (zeros before the first real step);
