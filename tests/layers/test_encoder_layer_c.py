@@ -19,8 +19,9 @@ def _attention(qkv: torch.Tensor) -> torch.Tensor:
     """(B, T, 3, nh, dk) float32 -> (B, T, nh, dk) by the C kernel."""
     B, T, _, nh, dk = qkv.shape
     out = torch.empty(B, T, nh, dk)
-    fused_inference.library().seqlab_attention(B, T, nh, dk, 1.0 / math.sqrt(dk),
-                                               qkv.data_ptr(), out.data_ptr())
+    rc = fused_inference.library().seqlab_attention(B, T, nh, dk, 1.0 / math.sqrt(dk),
+                                                    qkv.data_ptr(), out.data_ptr(), 0, B * nh)
+    assert rc == 0
     return out
 
 
@@ -97,3 +98,44 @@ def test_portable_build_equals_the_formulas(monkeypatch, tmp_path):
     _check_attention(1, 40, 2, 16, spread=30.0)
     test_add_norm_equals_layer_norm(20, True, True)
     assert native._loaded[str(fused_inference.SOURCE)] is not None  # the portable build
+
+
+def test_a_large_batch_on_several_threads_takes_torchs_kernel(monkeypatch):
+    """With several threads and many scores the layer runs on torch's fused kernel (which
+    spreads the attention over the threads); on one thread, the C kernels."""
+    from seqlab.layers.transformer.encoder import TransformerEncoderLayer
+    torch.manual_seed(0)
+    layer = TransformerEncoderLayer(num_heads=4, ff_dim=32)
+    layer.build_once((None, None, 16))
+    layer.eval()
+    x = torch.randn(2, 9, 16)
+    calls = []
+    c_layer = fused_inference._c_layer
+    monkeypatch.setattr(fused_inference, "_c_layer", lambda *a: calls.append(1) or c_layer(*a))
+    monkeypatch.setattr(fused_inference, "SINGLE_THREAD_UP_TO", 100)  # 2 x 4 x 81 scores
+    threads = torch.get_num_threads()
+    try:
+        with torch.no_grad():
+            torch.set_num_threads(1)
+            one = fused_inference.encoder_layer(layer, x)
+            torch.set_num_threads(2)
+            two = fused_inference.encoder_layer(layer, x)
+    finally:
+        torch.set_num_threads(threads)
+    assert len(calls) == 1                                       # the one-thread call only
+    torch.testing.assert_close(one, two, rtol=1e-5, atol=1e-5)
+
+
+def test_attention_of_a_range_of_pairs_writes_only_those():
+    torch.manual_seed(3)
+    B, T, nh, dk = 2, 9, 3, 16
+    qkv = torch.randn(B, T, 3, nh, dk)
+    out = torch.full((B, T, nh, dk), 7.0)
+    assert fused_inference.library().seqlab_attention(B, T, nh, dk, 0.25, qkv.data_ptr(),
+                                                      out.data_ptr(), 2, 4) == 0
+    want = _attention_formula(qkv)                                   # pairs 2, 3: (0, 2), (1, 0)
+    assert (out[0, :, 2].double() - want[0, :, 2]).abs().max() < 1e-5
+    assert (out[1, :, 0].double() - want[1, :, 0]).abs().max() < 1e-5
+    untouched = torch.ones(B, nh, dtype=torch.bool)
+    untouched[0, 2] = untouched[1, 0] = False
+    assert torch.all(out.permute(0, 2, 1, 3)[untouched] == 7.0)

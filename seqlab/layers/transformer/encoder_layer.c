@@ -120,46 +120,49 @@ static void weighted_values(int T, int Tp, int dv, const float *restrict p,
 }
 
 /* qkv (B, T, 3, nh, dk): each step's queries, keys and values, heads side by side (the
- * output of x W_qkv + b); out (B, T, nh, dk). scale: 1 / sqrt(dk) as a rule. */
-void seqlab_attention(int B, int T, int nh, int dk, float scale, const float *restrict qkv,
-                      float *restrict out) {
+ * output of x W_qkv + b); out (B, T, nh, dk). scale: 1 / sqrt(dk) as a rule. Only the
+ * (row, head) pairs p = b nh + h with first <= p < last (several threads share a batch).
+ * Returns 0, or -1 when no scratch memory could be had (nothing written then). */
+int seqlab_attention(int B, int T, int nh, int dk, float scale, const float *restrict qkv,
+                     float *restrict out, int first, int last) {
     const int Tp = (T + 15) / 16 * 16;
     const int64_t step = (int64_t)3 * nh * dk;             /* qkv's stride between steps */
     float *kt = malloc(sizeof(float) * ((size_t)2 * dk * Tp + (size_t)QUERIES * Tp));
-    if (kt == NULL) return;
+    if (kt == NULL) return -1;
     float *vh = kt + (size_t)dk * Tp;                      /* the head's values (T, dk) */
     float *s = vh + (size_t)dk * Tp;                       /* the queries' scores */
 #ifdef __SSE__
     const unsigned int csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040);                              /* flush denormals (FTZ, DAZ) */
 #endif
-    for (int b = 0; b < B; ++b)
-        for (int h = 0; h < nh; ++h) {
-            const float *q = qkv + b * T * step + h * dk;  /* step 0's query of head h */
-            const float *k = q + nh * dk, *v = k + nh * dk;
-            for (int d = 0; d < dk; ++d) {                 /* K^T scaled, zeros past T */
-                for (int j = 0; j < T; ++j) kt[(int64_t)d * Tp + j] = scale * k[j * step + d];
-                for (int j = T; j < Tp; ++j) kt[(int64_t)d * Tp + j] = 0.0f;
-            }
-            for (int j = 0; j < T; ++j)                    /* V side by side: in L1 */
-                memcpy(vh + (int64_t)j * dk, v + j * step, sizeof(float) * dk);
-            for (int i = 0; i < T; i += QUERIES) {
-                const float *q_r[QUERIES];                 /* past T: step T-1 again, */
-                float *out_r[QUERIES], total[QUERIES];     /* not written */
-                for (int r = 0; r < QUERIES; ++r) {
-                    const int t = i + r < T ? i + r : T - 1;
-                    q_r[r] = q + t * step;
-                    out_r[r] = i + r < T ? out + ((int64_t)b * T + t) * nh * dk + h * dk : NULL;
-                }
-                scores(dk, Tp, q_r, kt, s);
-                softmax_numerators(T, Tp, s, total);
-                weighted_values(T, Tp, dk, s, total, vh, dk, out_r);
-            }
+    for (int p = first < 0 ? 0 : first; p < last && p < B * nh; ++p) {
+        const int b = p / nh, h = p % nh;
+        const float *q = qkv + b * T * step + h * dk;  /* step 0's query of head h */
+        const float *k = q + nh * dk, *v = k + nh * dk;
+        for (int d = 0; d < dk; ++d) {                 /* K^T scaled, zeros past T */
+            for (int j = 0; j < T; ++j) kt[(int64_t)d * Tp + j] = scale * k[j * step + d];
+            for (int j = T; j < Tp; ++j) kt[(int64_t)d * Tp + j] = 0.0f;
         }
+        for (int j = 0; j < T; ++j)                    /* V side by side: in L1 */
+            memcpy(vh + (int64_t)j * dk, v + j * step, sizeof(float) * dk);
+        for (int i = 0; i < T; i += QUERIES) {
+            const float *q_r[QUERIES];                 /* past T: step T-1 again, */
+            float *out_r[QUERIES], total[QUERIES];     /* not written */
+            for (int r = 0; r < QUERIES; ++r) {
+                const int t = i + r < T ? i + r : T - 1;
+                q_r[r] = q + t * step;
+                out_r[r] = i + r < T ? out + ((int64_t)b * T + t) * nh * dk + h * dk : NULL;
+            }
+            scores(dk, Tp, q_r, kt, s);
+            softmax_numerators(T, Tp, s, total);
+            weighted_values(T, Tp, dk, s, total, vh, dk, out_r);
+        }
+    }
 #ifdef __SSE__
     _mm_setcsr(csr);
 #endif
     free(kt);
+    return 0;
 }
 
 /* Add & Norm of rows of D features: z = x + add (add NULL: z = x), then

@@ -8,7 +8,8 @@ and Add & Norm again (``encoder.py`` writes each line) — runs as:
   as matrix products (torch's, near the machine's peak) and between them seqlab's
   self-attention (every head at once, the scores never leave L1) and Add & Norm (one pass
   per step). ``bench/predict_overhead.py``: the Transformer classifier at batch 1, this
-  path against torch's fused kernel;
+  path against torch's fused kernel. The attention runs on one thread: with several
+  threads and a large batch (``SINGLE_THREAD_UP_TO``), torch's fused kernel instead;
 * otherwise (float64, CUDA, no C compiler, ``SEQLAB_NATIVE=0``): one call of torch's fused
   encoder-layer kernel, the one ``torch.nn.TransformerEncoderLayer`` runs in eval mode.
 
@@ -41,6 +42,11 @@ from seqlab.layers.normalization import LayerNormalization
 
 ENABLED = True  # False: every layer op by op (bench/predict_overhead.py compares the two)
 SOURCE = Path(__file__).with_name("encoder_layer.c")
+# With several intra-op threads, from this many attention scores (B nh T^2, ~1 ms on one
+# core) torch's fused kernel runs the layer: it spreads the attention over the threads,
+# the C kernel runs it on one (measured, 2 threads: equal at 8 x 256 steps, torch 1.1x at
+# 32 x 128; one thread: the C path 1.45-1.7x at every size).
+SINGLE_THREAD_UP_TO = 1 << 21
 _I, _F, _P = ctypes.c_int, ctypes.c_float, ctypes.c_void_p
 
 
@@ -48,9 +54,9 @@ def library():
     """The compiled ``encoder_layer.c`` with its argument types set, or None."""
     lib = native.load(SOURCE)
     if lib is not None and lib.seqlab_attention.restype is not None:  # first use
-        lib.seqlab_attention.argtypes = [_I] * 4 + [_F, _P, _P]
+        lib.seqlab_attention.argtypes = [_I] * 4 + [_F, _P, _P, _I, _I]
         lib.seqlab_add_norm.argtypes = [_I, _I, _P, _P, _P, _P, _F, _P, _P]
-        lib.seqlab_attention.restype = lib.seqlab_add_norm.restype = None
+        lib.seqlab_attention.restype, lib.seqlab_add_norm.restype = _I, None
     return lib
 
 
@@ -84,10 +90,14 @@ def encoder_layer(layer, x: torch.Tensor,
     ``mask`` (B, T) marks a padded step)."""
     if not applies(layer, x) or (mask is not None and not bool(mask.all())):
         return None
-    if x.dtype == torch.float32 and x.device.type == "cpu":
+    B, T = x.shape[:2]
+    if x.dtype == torch.float32 and x.device.type == "cpu" and (
+            torch.get_num_threads() == 1
+            or B * layer.self_attention.num_heads * T * T < SINGLE_THREAD_UP_TO):
         lib = library()
-        if lib is not None:
-            return _c_layer(lib, layer, x.contiguous())
+        out = _c_layer(lib, layer, x.contiguous()) if lib is not None else None
+        if out is not None:  # (None: no scratch memory for the attention)
+            return out
     args = layout_cache.cached(layer, "torch_encoder_layer", lambda: _torch_layout(layer))
     return torch._transformer_encoder_layer_fwd(x, *args, None, None)
 
@@ -108,7 +118,7 @@ def _c_layout(layer) -> tuple:
             layer.ff_outer.kernel, layer.ff_outer.bias, *norms)
 
 
-def _c_layer(lib, layer, x: torch.Tensor) -> torch.Tensor:
+def _c_layer(lib, layer, x: torch.Tensor) -> Optional[torch.Tensor]:
     """x (B, T, D) float32 -> the layer's output, post-norm (the paper) or pre-norm:
         post: y = LN1(x + MHA(x))       out = LN2(y + FFN(y))
         pre:  y = x + MHA(LN1(x))       out = y + FFN(LN2(y))"""
@@ -129,8 +139,10 @@ def _c_layer(lib, layer, x: torch.Tensor) -> torch.Tensor:
     h = add_norm(x, None, g1, be1)[0] if layer.norm_first else x
     qkv = torch.addmm(b_qkv, h, w_qkv)                           # (BT, 3D): q, k, v
     heads = torch.empty_like(x)                                  # (BT, D): nh x dk
-    lib.seqlab_attention(B, T, nh, D // nh, 1.0 / math.sqrt(D // nh), qkv.data_ptr(),
-                         heads.data_ptr())
+    dk = D // nh
+    if lib.seqlab_attention(B, T, nh, dk, 1.0 / math.sqrt(dk), qkv.data_ptr(),
+                            heads.data_ptr(), 0, B * nh) != 0:
+        return None                                              # no scratch memory
     a = torch.addmm(b_out, heads, w_out)                         # (BT, D)
     if layer.norm_first:
         h, y = add_norm(x, a, g2, be2, keep_sum=True)            # LN2(y), y = x + a
