@@ -5,9 +5,10 @@ of torch tensors (``tensor.data_ptr()``) and owns none. ``load(source)`` compile
 per machine into seqlab's cache (``$SEQLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/seqlab``,
 else ``~/.cache/seqlab``) under a name that hashes the source, the compiler, its flags and
 the CPU, so a changed kernel or another machine's cache is never reused. A kernel may
-``#include "vector16.h"`` (this folder's shared vector functions); the headers it includes
-are part of that hash. The library is
-written under a temporary name and renamed: another process sees it whole or not at all.
+``#include "vector16.h"`` (this folder's shared vector functions): this folder's headers
+are part of that hash. The library is written under a temporary name and renamed: another
+process sees it whole or not at all. ``signatures`` gives the functions' argument and
+return types, set once when the library is loaded.
 
 Nothing needs a kernel: ``load`` returns None when there is no C compiler, the build
 fails or ``SEQLAB_NATIVE=0``, and the caller runs its torch path (same equations, tested
@@ -81,15 +82,20 @@ def why_not(source: Path) -> str:
     return _why.get(str(source), "")
 
 
-def load(source: Path) -> Optional[ctypes.CDLL]:
-    """The compiled ``source`` (cached in this process and on disk), or None."""
+def load(source: Path, signatures: Optional[dict] = None) -> Optional[ctypes.CDLL]:
+    """The compiled ``source`` (cached in this process and on disk), or None.
+    ``signatures``: function name -> (argument types, return type), set at the first load."""
     key = str(source)
     if not enabled():
         _why[key] = "SEQLAB_NATIVE=0"
         return None
     if key not in _loaded:
         try:
-            _loaded[key] = _build(Path(source))
+            lib = _build(Path(source))
+            for name, (args, result) in (signatures or {}).items():
+                fn = getattr(lib, name)
+                fn.argtypes, fn.restype = args, result
+            _loaded[key] = lib
         except (OSError, subprocess.SubprocessError, RuntimeError) as err:
             _loaded[key], _why[key] = None, f"{type(err).__name__}: {err}"
     return _loaded[key]

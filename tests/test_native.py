@@ -1,5 +1,6 @@
 """seqlab.native: C kernels built once into seqlab's cache, atomically; None (and the
 torch path) when they cannot be built or are turned off."""
+import ctypes
 import subprocess
 
 import pytest
@@ -64,6 +65,15 @@ def test_the_shared_headers_are_included_and_part_of_the_hash(fresh, monkeypatch
     native._loaded.clear()
     assert native.load(src).seqlab_answer() == 43
     assert len(list((fresh / "native").glob("uses_header-*.so"))) == 2
+
+
+@needs_cc
+def test_signatures_are_set_at_the_first_load(fresh, tmp_path_factory):
+    src = tmp_path_factory.mktemp("src") / "half.c"
+    src.write_text("float seqlab_half(float x) { return x / 2; }\n")
+    lib = native.load(src, {"seqlab_half": ([ctypes.c_float], ctypes.c_float)})
+    assert lib.seqlab_half(3.0) == 1.5                 # float in, float out (not int)
+    assert native.load(src) is lib                     # cached, types kept
 
 
 def test_no_compiler_means_the_torch_path_with_a_reason(fresh, monkeypatch):

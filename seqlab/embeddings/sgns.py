@@ -188,12 +188,9 @@ def cbow_step(W_in: torch.Tensor, W_out: torch.Tensor, batch: Batch, noise: torc
 def cbow_library():
     """The compiled ``cbow.c`` with its argument types set, or None (no C compiler,
     ``SEQLAB_NATIVE=0``: ``cbow_step`` runs its torch code)."""
-    lib = native.load(CBOW_SOURCE)
-    if lib is not None and lib.seqlab_cbow_step.restype is not ctypes.c_double:  # first use
-        lib.seqlab_cbow_step.argtypes = ([ctypes.c_int] * 5 + [ctypes.c_void_p] * 5
-                                         + [ctypes.c_float, ctypes.c_float, ctypes.c_int])
-        lib.seqlab_cbow_step.restype = ctypes.c_double
-    return lib
+    return native.load(CBOW_SOURCE, {"seqlab_cbow_step": (
+        [ctypes.c_int] * 5 + [ctypes.c_void_p] * 5 + [ctypes.c_float, ctypes.c_float,
+                                                      ctypes.c_int], ctypes.c_double)})
 
 
 def _fits_c(W_in, W_out, batch: Batch, noise) -> bool:

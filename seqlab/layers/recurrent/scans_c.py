@@ -21,21 +21,16 @@ ROWS = 6    # rows per block of the loops: the LSTM backward's scratch
 
 _I, _P = ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
-    "seqlab_lstm_forward": [_I] * 4 + [_P] * 9,
-    "seqlab_lstm_backward": [_I] * 5 + [_P] * 10,
-    "seqlab_rnn_forward": [_I] * 4 + [_P] * 2,
-    "seqlab_rnn_backward": [_I] * 4 + [_P] * 5,
+    "seqlab_lstm_forward": ([_I] * 4 + [_P] * 9, None),
+    "seqlab_lstm_backward": ([_I] * 5 + [_P] * 10, None),
+    "seqlab_rnn_forward": ([_I] * 4 + [_P] * 2, None),
+    "seqlab_rnn_backward": ([_I] * 4 + [_P] * 5, None),
 }
 
 
 def library():
     """The compiled ``scans.c`` with its functions' argument types set, or None."""
-    lib = native.load(SOURCE)
-    if lib is not None and lib.seqlab_lstm_forward.restype is not None:  # first use
-        for name, args in _SIGNATURES.items():
-            fn = getattr(lib, name)
-            fn.argtypes, fn.restype = args, None
-    return lib
+    return native.load(SOURCE, _SIGNATURES)
 
 
 def blocks(M: torch.Tensor, H: int, gates: int = 1) -> torch.Tensor:

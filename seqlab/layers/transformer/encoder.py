@@ -58,8 +58,8 @@ class TransformerEncoderLayer(_Block):
         pad = get_mask(x, mask)  # (B, T)
         want = return_attention_scores or self.need_weights
         if not want and attention_mask is None and not use_causal_mask:
-            fused = fused_inference.encoder_layer(self, x, pad)  # None: not every step real,
-            if fused is not None:                                # or training, or ...
+            fused = fused_inference.encoder_layer(self, x, pad)  # None where it does not
+            if fused is not None:                                # apply (see the module)
                 return attach_mask(fused, pad)
 
         def attend(h):

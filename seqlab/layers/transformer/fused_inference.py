@@ -52,12 +52,9 @@ _I, _F, _P = ctypes.c_int, ctypes.c_float, ctypes.c_void_p
 
 def library():
     """The compiled ``encoder_layer.c`` with its argument types set, or None."""
-    lib = native.load(SOURCE)
-    if lib is not None and lib.seqlab_attention.restype is not None:  # first use
-        lib.seqlab_attention.argtypes = [_I] * 4 + [_F, _P, _P, _I, _I]
-        lib.seqlab_add_norm.argtypes = [_I, _I, _P, _P, _P, _P, _F, _P, _P]
-        lib.seqlab_attention.restype, lib.seqlab_add_norm.restype = _I, None
-    return lib
+    return native.load(SOURCE, {
+        "seqlab_attention": ([_I] * 4 + [_F, _P, _P, _I, _I], _I),
+        "seqlab_add_norm": ([_I, _I, _P, _P, _P, _P, _F, _P, _P], None)})
 
 
 def applies(layer, x: torch.Tensor) -> bool:
